@@ -1,0 +1,241 @@
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import { NAMESPACE, SECRET_KEY_PATTERN, STRUCTURED_KEYS, StackConfig, stackConfigSchema } from "./schema";
+
+/** One problem found in a stack's configuration, with everything needed to fix it. */
+export interface ConfigProblem {
+  /** Full key path, e.g. `permacoop:host.adminCidrs[0]`. */
+  readonly key: string;
+  /** What the contract expects there. */
+  readonly expected: string;
+  /** What the stack holds there (secrets are never echoed). */
+  readonly found: string;
+  /** A command that fixes it. */
+  readonly fix: string;
+}
+
+/** The whole list of problems of a stack's configuration, as ONE error. */
+export class ConfigError extends Error {
+  constructor(
+    readonly stack: string,
+    readonly problems: readonly ConfigProblem[],
+  ) {
+    super(formatProblems(stack, problems));
+    this.name = "ConfigError";
+  }
+}
+
+/** A parsed configuration plus the secret values it references, kept as Pulumi secrets. */
+export interface LoadedConfig {
+  readonly stack: string;
+  readonly config: StackConfig;
+  /** Secret `permacoop:` keys by name (without namespace). Values are secret Outputs. */
+  readonly secrets: Readonly<Record<string, pulumi.Output<string>>>;
+}
+
+/** Example values shown in fixes, by key path with indices/record keys replaced by `[]` / `*`. */
+const EXAMPLES: Record<string, string> = {
+  host: '\'{"kind":"scaleway-vm","adminCidrs":["203.0.113.7/32"],"sshPublicKeys":["ssh-ed25519 AAAA… ops@example"]}\'',
+  "host.kind": "scaleway-vm",
+  "host.zone": "fr-par-1",
+  "host.type": "DEV1-S",
+  "host.image": "debian_bookworm",
+  "host.rootVolumeGb": "20",
+  "host.ipv6": "true",
+  "host.adminCidrs": "'[\"203.0.113.7/32\"]'",
+  "host.adminCidrs[]": "203.0.113.7/32",
+  "host.deployUser": "deploy",
+  "host.sshPublicKeys": "'[\"ssh-ed25519 AAAAC3Nza… ops@example\"]'",
+  "host.sshPublicKeys[]": "'ssh-ed25519 AAAAC3Nza… ops@example'",
+  database: '\'{"kind":"scaleway-managed"}\'',
+  "database.kind": "scaleway-managed",
+  "database.region": "fr-par",
+  "database.nodeType": "DB-DEV-S",
+  "database.engine": "PostgreSQL-16",
+  "database.volumeSizeGb": "10",
+  "database.name": "permacoop",
+  "database.user": "permacoop",
+  "database.backupFrequencyHours": "24",
+  "database.backupRetentionDays": "7",
+  "database.protect": "true",
+  dns: '\'{"provider":"scaleway","zone":"example.org","hostnames":["app.example.org"]}\'',
+  "dns.provider": "scaleway",
+  "dns.zone": "example.org",
+  "dns.hostnames": "'[\"app.example.org\"]'",
+  "dns.hostnames[]": "app.example.org",
+  "dns.ttl": "300",
+  "tls.enabled": "true",
+  "tls.email": "ops@example.org",
+  "tls.acmeDirectory": "https://acme-staging-v02.api.letsencrypt.org/directory",
+  "proxy.clientMaxBodySize": "10m",
+  services: '\'[{"name":"app","image":"ghcr.io/org/app:main","port":3000}]\'',
+  "services[].name": "app",
+  "services[].image": "ghcr.io/org/app:main",
+  "services[].port": "3000",
+  "services[].route": "/api/",
+  "services[].healthPath": "/healthz",
+  "services[].healthCheck.intervalSeconds": "1",
+  "services[].healthCheck.timeoutSeconds": "5",
+  "services[].healthCheck.deadlineSeconds": "30",
+  "services[].env.*": "production",
+  "services[].secretEnv.*": "calendarToken",
+};
+
+/** Turns `["host","adminCidrs",0]` into `host.adminCidrs[0]`. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((out, part) => {
+    if (typeof part === "number") return `${out}[${part}]`;
+    const name = String(part);
+    return out ? `${out}.${name}` : name;
+  }, "");
+}
+
+function exampleFor(path: readonly PropertyKey[]): string {
+  const parts = path.map((part, i) => (typeof part === "number" ? "[]" : i > 0 && (path[i - 1] === "env" || path[i - 1] === "secretEnv") ? "*" : String(part)));
+  const normalized = parts.reduce((out, part) => (part === "[]" ? `${out}[]` : out ? `${out}.${part}` : part), "");
+  return EXAMPLES[normalized] ?? "<value>";
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return "nothing (the key is missing)";
+  const text = JSON.stringify(value);
+  return text.length > 80 ? `${text.slice(0, 77)}…` : text;
+}
+
+function fixFor(path: readonly PropertyKey[]): string {
+  const key = `${NAMESPACE}:${formatPath(path)}`;
+  const flag = path.length > 1 ? "--path " : "";
+  return `pulumi config set ${flag}'${key}' ${exampleFor(path)}`;
+}
+
+/** The offending value: a union's issue carries the whole object, the user wants the field. */
+function inputAt(issue: z.core.$ZodIssue): unknown {
+  const last = issue.path[issue.path.length - 1];
+  const input = issue.input;
+  if (issue.code === "invalid_union" && typeof last === "string" && input !== null && typeof input === "object" && last in input) {
+    return (input as Record<string, unknown>)[last];
+  }
+  return input;
+}
+
+function zodProblems(error: z.ZodError): ConfigProblem[] {
+  return error.issues.flatMap((issue) => {
+    // A discriminated-union mismatch or an unknown key is clearer reported per key.
+    if (issue.code === "unrecognized_keys") {
+      return issue.keys.map((name) => ({
+        key: `${NAMESPACE}:${formatPath([...issue.path, name])}`,
+        expected: "no such key (check its spelling against the README's config reference)",
+        found: "an unknown key",
+        fix: `pulumi config rm --path '${NAMESPACE}:${formatPath([...issue.path, name])}'`,
+      }));
+    }
+    return [
+      {
+        key: `${NAMESPACE}:${formatPath(issue.path)}`,
+        expected: issue.message.replace(/^Invalid input: /, ""),
+        found: describe(inputAt(issue)),
+        fix: fixFor(issue.path),
+      },
+    ];
+  });
+}
+
+function formatProblems(stack: string, problems: readonly ConfigProblem[]): string {
+  const lines = problems.map((p, i) => `  ${i + 1}. ${p.key}: expected ${p.expected.replace(/^expected /, "")}; found ${p.found}.\n     fix: ${p.fix}`);
+  const noun = problems.length === 1 ? "problem" : "problems";
+  return `Invalid configuration for stack "${stack}" (${problems.length} ${noun}); nothing was changed:\n${lines.join("\n")}`;
+}
+
+/**
+ * Parses a stack's raw configuration (as Pulumi hands it to the program) against the contract.
+ * Pure: takes the raw map and the set of keys that were set with `--secret`.
+ * Throws ONE ConfigError listing every problem.
+ */
+export function parseStackConfig(
+  stack: string,
+  raw: Readonly<Record<string, string>>,
+  secretKeys: ReadonlySet<string>,
+): { config: StackConfig; secretValues: Record<string, string> } {
+  const problems: ConfigProblem[] = [];
+  const structured: Record<string, unknown> = {};
+  const secretValues: Record<string, string> = {};
+  const otherKeys: string[] = [];
+
+  for (const [fullKey, value] of Object.entries(raw)) {
+    const [namespace, key] = fullKey.split(":", 2) as [string, string | undefined];
+    if (namespace !== NAMESPACE || key === undefined) continue;
+    if ((STRUCTURED_KEYS as string[]).includes(key)) {
+      try {
+        structured[key] = JSON.parse(value);
+      } catch {
+        structured[key] = value; // a plain string where an object is expected: zod names it
+      }
+    } else {
+      otherKeys.push(key);
+      if (secretKeys.has(fullKey)) secretValues[key] = value;
+    }
+  }
+
+  const parsed = stackConfigSchema.safeParse(structured, { reportInput: true });
+  if (!parsed.success) problems.push(...zodProblems(parsed.error));
+
+  const referenced = new Set<string>();
+  if (parsed.success) {
+    parsed.data.services.forEach((service, i) => {
+      for (const [envName, secretName] of Object.entries(service.secretEnv)) {
+        referenced.add(secretName);
+        if (!otherKeys.includes(secretName)) {
+          problems.push({
+            key: `${NAMESPACE}:${secretName}`,
+            expected: `a secret value (services[${i}].secretEnv.${envName} refers to it)`,
+            found: "nothing (the key is missing)",
+            fix: `pulumi config set --secret ${NAMESPACE}:${secretName}   # then type the value, or pipe it on stdin`,
+          });
+        }
+      }
+    });
+  }
+
+  for (const key of otherKeys) {
+    const fullKey = `${NAMESPACE}:${key}`;
+    if (!secretKeys.has(fullKey)) {
+      const looksSecret = SECRET_KEY_PATTERN.test(key) || referenced.has(key);
+      problems.push(
+        looksSecret
+          ? {
+              key: fullKey,
+              expected: "a secret (encrypted with pulumi config set --secret)",
+              found: "a plaintext value (not shown)",
+              fix: `pulumi config rm ${fullKey} && pulumi config set --secret ${fullKey}   # then type the value, or pipe it on stdin`,
+            }
+          : {
+              key: fullKey,
+              expected: `one of ${STRUCTURED_KEYS.join(", ")}, or a secret referenced by a service's secretEnv`,
+              found: "an unknown key",
+              fix: `pulumi config rm ${fullKey}`,
+            },
+      );
+    } else if (!referenced.has(key) && parsed.success) {
+      problems.push({
+        key: fullKey,
+        expected: "a secret referenced by some services[].secretEnv",
+        found: "a secret nothing uses",
+        fix: `pulumi config set --path '${NAMESPACE}:services[0].secretEnv.${key.replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase()}' ${key}   # or: pulumi config rm ${fullKey}`,
+      });
+    }
+  }
+
+  if (problems.length > 0 || !parsed.success) throw new ConfigError(stack, problems);
+  return { config: parsed.data, secretValues };
+}
+
+/** Reads and validates the running stack's configuration; call before creating any resource. */
+export function loadStackConfig(): LoadedConfig {
+  const runtimeConfig = require("@pulumi/pulumi/runtime/config") as { allConfig(): Record<string, string>; isConfigSecret(key: string): boolean };
+  const raw = runtimeConfig.allConfig();
+  const secretKeys = new Set(Object.keys(raw).filter((key) => runtimeConfig.isConfigSecret(key)));
+  const stack = pulumi.getStack();
+  const { config, secretValues } = parseStackConfig(stack, raw, secretKeys);
+  const secrets = Object.fromEntries(Object.entries(secretValues).map(([key, value]) => [key, pulumi.secret(value)]));
+  return { stack, config, secrets };
+}

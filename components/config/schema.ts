@@ -1,0 +1,277 @@
+import { z } from "zod";
+
+/**
+ * The config contract of a stack: every `permacoop:*` key, its type and its default.
+ * Types used by the components are inferred from this schema, never written by hand.
+ */
+
+/** Config namespace of the project (`permacoop:<key>` in Pulumi.<stack>.yaml). */
+export const NAMESPACE = "permacoop";
+
+const dnsLabel = "[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?";
+const hostnamePattern = new RegExp(`^(${dnsLabel}\\.)+[a-z]{2,63}$`);
+const hostname = z.string({ error: "expected a lower-case DNS name" }).regex(hostnamePattern, { error: "expected a lower-case fully qualified DNS name" });
+
+const cidr = z.union([z.cidrv4(), z.cidrv6()], {
+  error: "expected an IPv4 or IPv6 CIDR block",
+});
+
+const sshPublicKey = z.string({ error: "expected an OpenSSH public key" }).regex(/^(ssh-(ed25519|rsa)|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+( .*)?$/, {
+  error: "expected an OpenSSH public key (ssh-ed25519 AAAA… comment)",
+});
+
+const port = z
+  .number({ error: "expected a TCP port number" })
+  .int({ error: "expected a whole TCP port number" })
+  .min(1, { error: "expected a TCP port between 1 and 65535" })
+  .max(65535, { error: "expected a TCP port between 1 and 65535" });
+
+const seconds = (fallback: number) =>
+  z.number({ error: "expected a number of seconds" }).positive({ error: "expected a positive number of seconds" }).default(fallback);
+
+/** Config keys whose names say they hold a secret: they must be set with `--secret`. */
+export const SECRET_KEY_PATTERN = /(secret|token|password|passphrase|privatekey|apikey|credential)/i;
+
+const envName = /^[A-Z_][A-Z0-9_]*$/;
+const secretKeyName = /^[a-z][A-Za-z0-9]*$/;
+
+/** An existing server reached over SSH is issue #5; a Scaleway VM is declared here. */
+export const scalewayVmHostSchema = z.strictObject({
+  kind: z.literal("scaleway-vm"),
+  /** Availability zone of the VM. Default `fr-par-1`. */
+  zone: z
+    .string()
+    .regex(/^[a-z]{2}-[a-z]{3}-[1-9]$/, { error: "expected a Scaleway zone such as fr-par-1" })
+    .default("fr-par-1"),
+  /** Commercial type. Default `DEV1-S`. */
+  type: z
+    .string()
+    .regex(/^[A-Z0-9][A-Z0-9-]*$/, { error: "expected a Scaleway commercial type such as DEV1-S" })
+    .default("DEV1-S"),
+  /** Image label or UUID. Default `debian_bookworm`. */
+  image: z.string().min(1).default("debian_bookworm"),
+  /** Root volume size in GB. Default 20. */
+  rootVolumeGb: z.number().int({ error: "expected a whole number of GB" }).min(10, { error: "expected at least 10 GB" }).max(10000).default(20),
+  /** Attach a routed IPv6 address too (and publish AAAA records). Default false. */
+  ipv6: z.boolean({ error: "expected true or false" }).default(false),
+  /** Networks allowed to reach SSH (port 22). Everything else is dropped. Required. */
+  adminCidrs: z.array(cidr, { error: "expected a list of CIDR blocks" }).min(1, { error: "expected at least one CIDR block allowed to reach SSH" }),
+  /** Unix user that deploys (member of the docker group). Default `deploy`. */
+  deployUser: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_-]{0,31}$/, { error: "expected a Unix user name" })
+    .default("deploy"),
+  /** Public keys allowed to log in as the deploy user. Required. */
+  sshPublicKeys: z.array(sshPublicKey, { error: "expected a list of OpenSSH public keys" }).min(1, { error: "expected at least one SSH public key" }),
+});
+
+export const hostSchema = z.discriminatedUnion("kind", [scalewayVmHostSchema], {
+  error: 'expected host.kind to be "scaleway-vm"',
+});
+
+export const managedDatabaseSchema = z.strictObject({
+  kind: z.literal("scaleway-managed"),
+  /** Region of the instance. Default `fr-par`. */
+  region: z
+    .string()
+    .regex(/^[a-z]{2}-[a-z]{3}$/, { error: "expected a Scaleway region such as fr-par" })
+    .default("fr-par"),
+  /** Node type. Default `DB-DEV-S`. */
+  nodeType: z
+    .string()
+    .regex(/^(DB|db)-[A-Za-z0-9-]+$/, { error: "expected a Scaleway database node type such as DB-DEV-S" })
+    .default("DB-DEV-S"),
+  /** Engine. Only PostgreSQL 16 is supported. */
+  engine: z.literal("PostgreSQL-16", { error: 'expected "PostgreSQL-16"' }).default("PostgreSQL-16"),
+  /** Volume size in GB (SBS volume). Default 10. */
+  volumeSizeGb: z.number().int().min(5).max(10000).default(10),
+  /** Two nodes with automatic failover. Default false. */
+  highAvailability: z.boolean().default(false),
+  /** Logical database name. Default `permacoop`. */
+  name: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, { error: "expected a PostgreSQL identifier" })
+    .default("permacoop"),
+  /** Application user. Default `permacoop`. */
+  user: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, { error: "expected a PostgreSQL identifier" })
+    .default("permacoop"),
+  /** Hours between automatic backups. Default 24 (daily). */
+  backupFrequencyHours: z
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 7)
+    .default(24),
+  /** Days automatic backups are kept. Default 7. */
+  backupRetentionDays: z
+    .number()
+    .int({ error: "expected a whole number of days" })
+    .min(1, { error: "expected between 1 and 365 days" })
+    .max(365, { error: "expected between 1 and 365 days" })
+    .default(7),
+  /** Refuse to delete the database on `pulumi destroy`. Default: true on the `prod` stack, false elsewhere. */
+  protect: z.boolean({ error: "expected true or false" }).optional(),
+});
+
+export const databaseSchema = z.discriminatedUnion("kind", [managedDatabaseSchema], {
+  error: 'expected database.kind to be "scaleway-managed"',
+});
+
+export const dnsSchema = z
+  .strictObject({
+    /** `scaleway`: records are created in a Scaleway Domains zone; `external`: the stack exports the records to create by hand. */
+    provider: z.enum(["scaleway", "external"], { error: 'expected "scaleway" or "external"' }),
+    /** The zone (domain) the hostnames live in, e.g. `fairness.coop`. Required with provider `scaleway`. */
+    zone: hostname.optional(),
+    /** Hostnames served by this environment; the first is the canonical one. Required. */
+    hostnames: z.array(hostname, { error: "expected a list of hostnames" }).min(1, { error: "expected at least one hostname" }),
+    /** Record TTL in seconds. Default 300. */
+    ttl: z.number().int().min(60).max(86400).default(300),
+  })
+  .superRefine((dns, ctx) => {
+    if (dns.provider !== "scaleway") return;
+    if (!dns.zone) {
+      ctx.addIssue({ code: "custom", path: ["zone"], message: 'expected the Scaleway DNS zone (required when provider is "scaleway")', input: undefined });
+      return;
+    }
+    dns.hostnames.forEach((name, i) => {
+      if (name !== dns.zone && !name.endsWith(`.${dns.zone}`)) {
+        ctx.addIssue({ code: "custom", path: ["hostnames", i], message: `expected a hostname inside zone ${dns.zone}`, input: name });
+      }
+    });
+  });
+
+export const tlsSchema = z
+  .strictObject({
+    /** Serve HTTPS with an ACME certificate. Default true. */
+    enabled: z.boolean().default(true),
+    /** ACME account e-mail (expiry notices). Required when enabled. */
+    email: z.email({ error: "expected an e-mail address" }).optional(),
+    /** ACME directory URL. Default Let's Encrypt production. */
+    acmeDirectory: z.url({ error: "expected an https:// ACME directory URL" }).default("https://acme-v02.api.letsencrypt.org/directory"),
+  })
+  .superRefine((tls, ctx) => {
+    if (tls.enabled && !tls.email) {
+      ctx.addIssue({ code: "custom", path: ["email"], message: "expected an ACME account e-mail (required when tls.enabled is true)", input: undefined });
+    }
+  });
+
+export const proxySchema = z.strictObject({
+  /** Largest accepted request body (nginx `client_max_body_size`). Default `10m`. */
+  clientMaxBodySize: z
+    .string()
+    .regex(/^[0-9]+[kmg]?$/, { error: "expected an nginx size such as 10m" })
+    .default("10m"),
+});
+
+export const healthCheckSchema = z.strictObject({
+  /** Seconds between probes. Default 1. */
+  intervalSeconds: seconds(1),
+  /** Seconds one probe may take. Default 5. */
+  timeoutSeconds: seconds(5),
+  /** Seconds the new container has to become healthy. Default 30. */
+  deadlineSeconds: seconds(30),
+});
+
+export const serviceSchema = z
+  .strictObject({
+    /** Service name (container name prefix). */
+    name: z.string({ error: "expected a service name" }).regex(/^[a-z][a-z0-9-]{0,30}$/, { error: "expected a lower-case name such as app or api" }),
+    /** Image reference (registry/name:tag or @digest). */
+    image: z
+      .string({ error: "expected an image reference" })
+      .regex(/^[a-z0-9][a-z0-9._/:@-]*$/i, { error: "expected an image reference such as ghcr.io/org/app:main" }),
+    /** Port the container listens on. */
+    port,
+    /** URL path prefix nginx routes to this service. Default `/`. */
+    route: z
+      .string()
+      .regex(/^\/([A-Za-z0-9._~-]+\/)*$/, { error: "expected a path prefix starting and ending with / such as /api/" })
+      .default("/"),
+    /** Path answering 2xx when the service is healthy. Default `/healthz`. */
+    healthPath: z
+      .string()
+      .regex(/^\/[^\s]*$/, { error: "expected an absolute path such as /healthz" })
+      .default("/healthz"),
+    /** Health-check timings. Defaults as kamal-proxy: 1 s interval, 5 s timeout, 30 s deadline. */
+    healthCheck: healthCheckSchema.default({ intervalSeconds: 1, timeoutSeconds: 5, deadlineSeconds: 30 }),
+    /** Plain environment variables. Names that look secret are refused here: use `secretEnv`. */
+    env: z
+      .record(z.string().regex(envName, { error: "expected an upper-case environment variable name" }), z.string({ error: "expected a string value" }))
+      .default({}),
+    /** Secret environment variables: variable name → name of a secret `permacoop:` config key. */
+    secretEnv: z
+      .record(
+        z.string().regex(envName, { error: "expected an upper-case environment variable name" }),
+        z.string().regex(secretKeyName, { error: "expected the name of a permacoop: config key such as calendarToken" }),
+      )
+      .default({}),
+  })
+  .superRefine((service, ctx) => {
+    for (const name of Object.keys(service.env)) {
+      if (SECRET_KEY_PATTERN.test(name.replace(/_/g, ""))) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["env", name],
+          message: "expected no secret in plain env: move it to secretEnv and set the value with --secret",
+          input: service.env[name],
+        });
+      }
+      if (name.startsWith("DATABASE_")) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["env", name],
+          message: "expected no DATABASE_* variable: the program provides them from the database it manages",
+          input: service.env[name],
+        });
+      }
+    }
+  });
+
+/** Structured keys of the contract; any other `permacoop:` key is a secret referenced by name. */
+export const stackConfigSchema = z
+  .strictObject({
+    host: hostSchema,
+    database: databaseSchema,
+    dns: dnsSchema,
+    tls: tlsSchema.default({ enabled: true, acmeDirectory: "https://acme-v02.api.letsencrypt.org/directory" }),
+    proxy: proxySchema.default({ clientMaxBodySize: "10m" }),
+    services: z.array(serviceSchema, { error: "expected a list of services" }).min(1, { error: "expected at least one service" }),
+  })
+  .superRefine((config, ctx) => {
+    const seen = new Map<string, number>();
+    const routes = new Map<string, number>();
+    config.services.forEach((service, i) => {
+      if (seen.has(service.name))
+        ctx.addIssue({
+          code: "custom",
+          path: ["services", i, "name"],
+          message: `expected a unique service name (services[${seen.get(service.name)}] is also "${service.name}")`,
+          input: service.name,
+        });
+      if (routes.has(service.route))
+        ctx.addIssue({
+          code: "custom",
+          path: ["services", i, "route"],
+          message: `expected a unique route (services[${routes.get(service.route)}] also routes "${service.route}")`,
+          input: service.route,
+        });
+      seen.set(service.name, i);
+      routes.set(service.route, i);
+    });
+  });
+
+export type StackConfigInput = z.input<typeof stackConfigSchema>;
+export type StackConfig = z.output<typeof stackConfigSchema>;
+export type HostConfig = StackConfig["host"];
+export type ScalewayVmHostConfig = z.output<typeof scalewayVmHostSchema>;
+export type DatabaseConfig = StackConfig["database"];
+export type ManagedDatabaseConfig = z.output<typeof managedDatabaseSchema>;
+export type DnsConfig = StackConfig["dns"];
+export type TlsConfig = StackConfig["tls"];
+export type ServiceConfig = StackConfig["services"][number];
+
+/** The structured keys, in the order they are documented. */
+export const STRUCTURED_KEYS = Object.keys(stackConfigSchema.shape) as (keyof StackConfig)[];

@@ -1,0 +1,18 @@
+import { loadStackConfig } from "./components/config/load";
+import { Environment } from "./components/environment";
+
+// Validate the whole configuration before declaring any resource: a bad stack file
+// fails here with one message listing every problem, and nothing is touched.
+const { stack, config, secrets } = loadStackConfig();
+
+const environment = new Environment(stack, { name: stack, config, secrets });
+
+export const url = environment.url;
+export const hostIpv4 = environment.host.ipv4;
+export const hostIpv6 = environment.host.ipv6;
+export const deployUser = environment.host.deployUser;
+export const databaseProtected = environment.database.protected;
+/** With DNS managed elsewhere: the records to create at the registrar. */
+export const dnsRecordsToCreate = environment.recordsToCreate;
+/** Environment of each service (secret): plain env, secrets and DATABASE_*. */
+export const serviceEnv = environment.serviceEnv;

@@ -1,0 +1,63 @@
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parse as parseYaml } from "yaml";
+import { CLOUD_INIT_DONE_MARKER, renderCloudInit } from "../../components/host/cloudInit";
+
+const args = {
+  deployUser: "deploy",
+  sshPublicKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOps ops@example.org", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDev dev@example.org"],
+  hostname: "prod-host",
+};
+
+describe("cloud-init renderer", () => {
+  const rendered = renderCloudInit(args);
+  const document = parseYaml(rendered.replace(/^#cloud-config\n/, ""));
+
+  it("matches the snapshot", () => {
+    expect(rendered).toMatchSnapshot();
+  });
+
+  it("installs Docker and unattended upgrades, and marks the host ready last", () => {
+    expect(document.packages).toEqual(expect.arrayContaining(["docker.io", "unattended-upgrades"]));
+    expect(document.runcmd.at(-1)).toEqual(["touch", CLOUD_INIT_DONE_MARKER]);
+  });
+
+  it("creates the deploy user with the configured keys, in the docker group, without a password", () => {
+    expect(document.users).toEqual([
+      expect.objectContaining({ name: "deploy", groups: ["docker"], lock_passwd: true, ssh_authorized_keys: args.sshPublicKeys }),
+    ]);
+  });
+
+  it("disables password and root SSH", () => {
+    expect(document.ssh_pwauth).toBe(false);
+    expect(document.disable_root).toBe(true);
+    const sshd = document.write_files.find((f: { path: string }) => f.path.startsWith("/etc/ssh/sshd_config.d/"));
+    expect(sshd.content).toMatch(/^PasswordAuthentication no$/m);
+    expect(sshd.content).toMatch(/^PermitRootLogin no$/m);
+  });
+
+  it("is deterministic (a change replaces the server, so no spurious change may appear)", () => {
+    expect(renderCloudInit(args)).toBe(rendered);
+  });
+
+  it("refuses to render a host nobody can log into", () => {
+    expect(() => renderCloudInit({ ...args, sshPublicKeys: [] })).toThrow(/SSH public key/);
+  });
+
+  it("passes `cloud-init schema` (Debian package cloud-init)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "cloud-init-"));
+    const file = join(dir, "user-data");
+    writeFileSync(file, rendered);
+    let output: string;
+    try {
+      output = execFileSync("cloud-init", ["schema", "--config-file", file], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    } catch (error) {
+      const e = error as { code?: string; stdout?: string; stderr?: string };
+      if (e.code === "ENOENT") throw new Error("cloud-init is not installed: apt-get install cloud-init (.ci/run does it)");
+      throw new Error(`cloud-init schema rejected the user data:\n${e.stdout}${e.stderr}`);
+    }
+    expect(output).toMatch(/^Valid (schema|cloud-config)/m);
+  });
+});

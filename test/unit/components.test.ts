@@ -1,0 +1,163 @@
+import * as pulumi from "@pulumi/pulumi";
+import { Environment } from "../../components/environment";
+import { inboundRules } from "../../components/host/scalewayVm";
+import { relativeName } from "../../components/dns/records";
+import { Declared, installMocks, parse, recorder, validConfigInput, valueOf } from "./harness";
+
+type Mutable = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+beforeAll(() => installMocks());
+
+async function build(stack: string, mutate: (c: Mutable) => void = () => undefined) {
+  const declared: Declared[] = [];
+  const input = validConfigInput() as Mutable;
+  mutate(input);
+  const config = parse(input, { calendarToken: "calendar-token-value" }, stack);
+  const env = new Environment(
+    stack,
+    { name: stack, config, secrets: { calendarToken: pulumi.secret("calendar-token-value") } },
+    { transformations: [recorder(declared)] },
+  );
+  await valueOf(env.host.ipv4); // let the declarations settle
+  const ofType = (type: string) => declared.filter((d) => d.type === type);
+  const one = (type: string) => {
+    const found = ofType(type);
+    expect(found).toHaveLength(1);
+    return found[0]!;
+  };
+  return { env, declared, ofType, one };
+}
+
+describe("Scaleway VM host", () => {
+  it("drops inbound traffic by default, opens 80/443 to the world and 22 to admin CIDRs only", async () => {
+    const { one } = await build("rewrite");
+    const sg = one("scaleway:instance/securityGroup:SecurityGroup");
+    expect(sg.props.inboundDefaultPolicy).toBe("drop");
+    const rules = sg.props.inboundRules as { port: number; ipRange: string }[];
+    expect(rules.filter((r) => r.port === 22).map((r) => r.ipRange)).toEqual(["198.51.100.0/24"]);
+    expect(
+      rules
+        .filter((r) => r.port === 80)
+        .map((r) => r.ipRange)
+        .sort(),
+    ).toEqual(["0.0.0.0/0", "::/0"]);
+    expect(rules.filter((r) => r.port === 443)).toHaveLength(2);
+    expect(new Set(rules.map((r) => r.port))).toEqual(new Set([22, 80, 443]));
+  });
+
+  it("boots the server from config with cloud-init, and replaces it when cloud-init changes", async () => {
+    const { one } = await build("rewrite", (c) => Object.assign(c.host, { type: "DEV1-M", rootVolumeGb: 40 }));
+    const server = one("scaleway:instance/server:Server");
+    expect(server.props).toMatchObject({ type: "DEV1-M", image: "debian_bookworm", rootVolume: { sizeInGb: 40 } });
+    const userData = server.props.userData as Record<string, string>;
+    expect(userData["cloud-init"]).toMatch(/^#cloud-config\n/);
+    expect(userData["cloud-init"]).toContain("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOps ops@example.org");
+    expect(server.opts.replaceOnChanges).toEqual(["userData"]);
+    expect((server.opts as pulumi.CustomResourceOptions).deleteBeforeReplace).toBe(true);
+    expect(await valueOf(server.props.securityGroupId as pulumi.Input<string>)).toMatch(/sg-id$/);
+  });
+
+  it("adds a routed IPv6 and AAAA records when host.ipv6 is on", async () => {
+    const { ofType, env } = await build("rewrite", (c) => (c.host.ipv6 = true));
+    expect(
+      ofType("scaleway:instance/ip:Ip")
+        .map((d) => d.props.type)
+        .sort(),
+    ).toEqual(["routed_ipv4", "routed_ipv6"]);
+    const records = ofType("scaleway:domain/record:Record");
+    expect(records.map((r) => r.props.type).sort()).toEqual(["A", "AAAA"]);
+    expect(await valueOf(env.host.ipv6!)).toBe("2001:db8:1::1");
+  });
+
+  it("exposes pure inbound rules for review", () => {
+    expect(inboundRules(["10.0.0.1/32"]).filter((r) => r.port === 22)).toEqual([{ action: "accept", protocol: "TCP", port: 22, ipRange: "10.0.0.1/32" }]);
+  });
+});
+
+describe("managed PostgreSQL", () => {
+  it("is PostgreSQL 16, encrypted, with daily backups kept 7 days", async () => {
+    const { one } = await build("rewrite");
+    const instance = one("scaleway:databases/instance:Instance");
+    expect(instance.props).toMatchObject({
+      engine: "PostgreSQL-16",
+      nodeType: "DB-DEV-S",
+      encryptionAtRest: true,
+      disableBackup: false,
+      backupScheduleFrequency: 24,
+      backupScheduleRetention: 7,
+    });
+  });
+
+  it("has exactly one ACL, admitting the host's IPv4 /32 only", async () => {
+    const { ofType } = await build("rewrite");
+    const acls = ofType("scaleway:databases/acl:Acl");
+    expect(acls).toHaveLength(1);
+    const rules = await valueOf(acls[0]!.props.aclRules as pulumi.Input<{ ip: string }[]>);
+    expect(rules.map((r) => r.ip)).toEqual(["203.0.113.10/32"]);
+  });
+
+  it("creates the database, a non-admin user with a random password, and its privilege", async () => {
+    const { one } = await build("rewrite");
+    expect(one("scaleway:databases/database:Database").props.name).toBe("permacoop");
+    const user = one("scaleway:databases/user:User");
+    expect(user.props).toMatchObject({ name: "permacoop", isAdmin: false });
+    expect(await valueOf(user.props.password as pulumi.Input<string>)).toBe("pw-rewrite-db-user-password");
+    expect(one("scaleway:databases/privilege:Privilege").props).toMatchObject({ permission: "all" });
+  });
+
+  it("is protected on prod by default, not elsewhere, and config overrides it", async () => {
+    const protectedOf = async (stack: string, mutate?: (c: Mutable) => void) => {
+      const { one } = await build(stack, mutate);
+      return [one("scaleway:databases/instance:Instance").opts.protect, one("scaleway:databases/database:Database").opts.protect];
+    };
+    expect(await protectedOf("prod")).toEqual([true, true]);
+    expect(await protectedOf("rewrite")).toEqual([false, false]);
+    expect(await protectedOf("rewrite", (c) => (c.database.protect = true))).toEqual([true, true]);
+    expect(await protectedOf("prod", (c) => (c.database.protect = false))).toEqual([false, false]);
+  });
+
+  it("hands the services DATABASE_* as a secret", async () => {
+    const { env } = await build("rewrite");
+    expect(await pulumi.isSecret(env.database.env)).toBe(true);
+    expect(await valueOf(env.database.env)).toEqual({
+      DATABASE_HOST: "198.51.100.20",
+      DATABASE_PORT: "5432",
+      DATABASE_USERNAME: "permacoop",
+      DATABASE_PASSWORD: "pw-rewrite-db-user-password",
+      DATABASE_NAME: "permacoop",
+    });
+  });
+});
+
+describe("service environment", () => {
+  it("merges plain env, secrets and DATABASE_*, and stays secret", async () => {
+    const { env } = await build("rewrite");
+    const appEnv = env.serviceEnv.app!;
+    expect(await pulumi.isSecret(appEnv)).toBe(true);
+    expect(await valueOf(appEnv)).toMatchObject({ NODE_ENV: "production", CALENDAR_TOKEN: "calendar-token-value", DATABASE_NAME: "permacoop" });
+  });
+});
+
+describe("DNS", () => {
+  it("creates one A record per hostname in the Scaleway zone", async () => {
+    const { ofType } = await build("rewrite", (c) => (c.dns.hostnames = ["example.org", "www.example.org"]));
+    const records = ofType("scaleway:domain/record:Record");
+    expect(records.map((r) => [r.props.dnsZone, r.props.name, r.props.type])).toEqual([
+      ["example.org", "", "A"],
+      ["example.org", "www", "A"],
+    ]);
+    expect(await valueOf(records[0]!.props.data as pulumi.Input<string>)).toBe("203.0.113.10");
+  });
+
+  it("with DNS managed elsewhere, creates nothing and exports the records to create", async () => {
+    const { ofType, env } = await build("rewrite", (c) => (c.dns = { provider: "external", hostnames: ["rewrite.example.net"] }));
+    expect(ofType("scaleway:domain/record:Record")).toHaveLength(0);
+    expect(await valueOf(env.recordsToCreate)).toEqual([{ fqdn: "rewrite.example.net", type: "A", value: "203.0.113.10", ttl: 300 }]);
+  });
+
+  it("computes names relative to the zone", () => {
+    expect(relativeName("permacoop.fairness.coop", "fairness.coop")).toBe("permacoop");
+    expect(relativeName("fairness.coop", "fairness.coop")).toBe("");
+    expect(() => relativeName("x.other.org", "fairness.coop")).toThrow(/not inside zone/);
+  });
+});

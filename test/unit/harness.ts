@@ -1,0 +1,91 @@
+import * as pulumi from "@pulumi/pulumi";
+import { parseStackConfig } from "../../components/config/load";
+import { StackConfig, StackConfigInput } from "../../components/config/schema";
+
+/** A resource declared by the program under test, with its inputs and options. */
+export interface Declared {
+  readonly type: string;
+  readonly name: string;
+  readonly props: Record<string, unknown>;
+  readonly opts: pulumi.ResourceOptions;
+}
+
+/** Mock provider state: what a real provider would compute for each resource type. */
+function computedState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
+  switch (type) {
+    case "scaleway:instance/ip:Ip":
+      return inputs.type === "routed_ipv6" ? { ...inputs, prefix: "2001:db8:1::/64", address: "" } : { ...inputs, address: "203.0.113.10" };
+    case "scaleway:instance/server:Server":
+      return {
+        ...inputs,
+        publicIps: [
+          { id: "ip4", address: "203.0.113.10", family: "inet", dynamic: false, gateway: "", netmask: "", provisioningMode: "" },
+          { id: "ip6", address: "2001:db8:1::1", family: "inet6", dynamic: false, gateway: "", netmask: "", provisioningMode: "" },
+        ],
+      };
+    case "scaleway:databases/instance:Instance":
+      return { ...inputs, loadBalancer: { endpointId: "lb", hostname: "", ip: "198.51.100.20", name: "", port: 5432 } };
+    case "random:index/randomPassword:RandomPassword":
+      return { ...inputs, result: `pw-${name}` };
+    default:
+      return inputs;
+  }
+}
+
+/**
+ * Installs Pulumi mocks once per test file (re-installing them while a previous program's
+ * outputs are still settling makes the old registrations fail).
+ */
+export async function installMocks(stack = "test"): Promise<void> {
+  await pulumi.runtime.setMocks(
+    {
+      newResource: (args) => ({ id: `${args.name}-id`, state: computedState(args.type, args.name, args.inputs) }),
+      call: () => ({}),
+    },
+    "permacoop-infra",
+    stack,
+    false,
+  );
+}
+
+/** A resource transformation that records each declaration into `declared`. */
+export function recorder(declared: Declared[]): pulumi.ResourceTransformation {
+  return (args) => {
+    declared.push({ type: args.type, name: args.name, props: args.props as Record<string, unknown>, opts: args.opts });
+    return undefined;
+  };
+}
+
+/** Resolves an Output (or plain value) for assertions. */
+export function valueOf<T>(value: pulumi.Input<T>): Promise<T> {
+  return new Promise((resolve) => pulumi.output(value).apply((v) => resolve(v as T)));
+}
+
+/** A valid configuration the tests derive malformed ones from. */
+export function validConfigInput(): StackConfigInput {
+  return {
+    host: {
+      kind: "scaleway-vm",
+      adminCidrs: ["198.51.100.0/24"],
+      sshPublicKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOps ops@example.org"],
+    },
+    database: { kind: "scaleway-managed" },
+    dns: { provider: "scaleway", zone: "example.org", hostnames: ["app.example.org"] },
+    tls: { enabled: true, email: "ops@example.org" },
+    services: [{ name: "app", image: "ghcr.io/example/app:main", port: 3000, env: { NODE_ENV: "production" }, secretEnv: { CALENDAR_TOKEN: "calendarToken" } }],
+  };
+}
+
+/** Raw Pulumi config (as the engine hands it to the program) from structured values and secrets. */
+export function rawConfig(input: Record<string, unknown>, secrets: Record<string, string> = {}): { raw: Record<string, string>; secretKeys: Set<string> } {
+  const raw: Record<string, string> = {};
+  for (const [key, value] of Object.entries(input)) raw[`permacoop:${key}`] = typeof value === "string" ? value : JSON.stringify(value);
+  for (const [key, value] of Object.entries(secrets)) raw[`permacoop:${key}`] = value;
+  return { raw, secretKeys: new Set(Object.keys(secrets).map((key) => `permacoop:${key}`)) };
+}
+
+/** Parses a structured config input the way index.ts does. */
+export function parse(input: Record<string, unknown>, secrets: Record<string, string> = { calendarToken: "s3cret" }, stack = "test"): StackConfig {
+  const { raw, secretKeys } = rawConfig(input, secrets);
+  return parseStackConfig(stack, raw, secretKeys).config;
+}

@@ -1,0 +1,63 @@
+import { ConfigError } from "../../components/config/load";
+import { countByType, runProgram } from "../support/program";
+import { stackConfig } from "../support/stackFiles";
+
+/** What each stack declares: the e2e preview with the real engine must plan exactly this. */
+export const EXPECTED: Record<string, Record<string, number>> = {
+  prod: {
+    "random:index/randomPassword:RandomPassword": 2,
+    "scaleway:databases/acl:Acl": 1,
+    "scaleway:databases/database:Database": 1,
+    "scaleway:databases/instance:Instance": 1,
+    "scaleway:databases/privilege:Privilege": 1,
+    "scaleway:databases/user:User": 1,
+    "scaleway:domain/record:Record": 2,
+    "scaleway:instance/ip:Ip": 2,
+    "scaleway:instance/securityGroup:SecurityGroup": 1,
+    "scaleway:instance/server:Server": 1,
+  },
+  rewrite: {
+    "random:index/randomPassword:RandomPassword": 2,
+    "scaleway:databases/acl:Acl": 1,
+    "scaleway:databases/database:Database": 1,
+    "scaleway:databases/instance:Instance": 1,
+    "scaleway:databases/privilege:Privilege": 1,
+    "scaleway:databases/user:User": 1,
+    "scaleway:instance/ip:Ip": 1,
+    "scaleway:instance/securityGroup:SecurityGroup": 1,
+    "scaleway:instance/server:Server": 1,
+  },
+};
+
+describe.each(["prod", "rewrite"])("stack file Pulumi.%s.yaml", (stack) => {
+  it("parses and declares the expected resources", async () => {
+    const { resources, error } = await runProgram(stack);
+    expect(error).toBeUndefined();
+    expect(countByType(resources)).toEqual(EXPECTED[stack]);
+    expect(resources.filter((r) => !r.custom).map((r) => r.type)).toEqual(
+      expect.arrayContaining([
+        "permacoop:index:Environment",
+        "permacoop:index:ScalewayVmHost",
+        "permacoop:index:ManagedDatabase",
+        "permacoop:index:DnsRecords",
+      ]),
+    );
+  });
+
+  it("keeps every secret encrypted (secure:) in the file", () => {
+    const { secretKeys, structured } = stackConfig(stack);
+    expect(secretKeys.sort()).toEqual(["permacoop:calendarToken", "permacoop:sessionSecret"]);
+    for (const key of secretKeys) expect(structured[key]).toEqual({ secure: expect.stringMatching(/^v1:/) });
+  });
+});
+
+describe("index.ts", () => {
+  it("validates the configuration before declaring any resource", async () => {
+    const { raw, secretKeys } = stackConfig("rewrite");
+    const broken = { ...raw, "permacoop:host": JSON.stringify({ kind: "scaleway-vm", adminCidrs: ["everyone"] }) };
+    const { resources, error } = await runProgram("rewrite", broken, secretKeys);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toMatch(/permacoop:host\.adminCidrs\[0\][\s\S]*permacoop:host\.sshPublicKeys/);
+    expect(resources).toEqual([]);
+  });
+});

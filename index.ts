@@ -8,10 +8,10 @@ const { stack, config, secrets } = loadStackConfig();
 const environment = new Environment(stack, { name: stack, config, secrets });
 
 export const url = environment.url;
-export const hostIpv4 = environment.host.ipv4;
-export const hostIpv6 = environment.host.ipv6;
-export const deployUser = environment.host.deployUser;
-export const databaseProtected = environment.database.protected;
+export const hostIpv4 = environment.vm?.ipv4;
+export const hostIpv6 = environment.vm?.ipv6;
+export const deployUser = environment.vm?.deployUser;
+export const dataProtected = environment.dataProtected;
 /** With DNS managed elsewhere: the records to create at the registrar. */
 export const dnsRecordsToCreate = environment.recordsToCreate;
 /** Environment of each service (secret): plain env, secrets and DATABASE_*. */

@@ -11,6 +11,7 @@ export const NAMESPACE = "permacoop";
 const dnsLabel = "[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?";
 const hostnamePattern = new RegExp(`^(${dnsLabel}\\.)+[a-z]{2,63}$`);
 const hostname = z.string({ error: "expected a lower-case DNS name" }).regex(hostnamePattern, { error: "expected a lower-case fully qualified DNS name" });
+const servedName = z.union([hostname, z.literal("localhost")], { error: "expected a lower-case fully qualified DNS name, or localhost" });
 
 const cidr = z.union([z.cidrv4(), z.cidrv6()], {
   error: "expected an IPv4 or IPv6 CIDR block",
@@ -65,8 +66,19 @@ export const scalewayVmHostSchema = z.strictObject({
   sshPublicKeys: z.array(sshPublicKey, { error: "expected a list of OpenSSH public keys" }).min(1, { error: "expected at least one SSH public key" }),
 });
 
-export const hostSchema = z.discriminatedUnion("kind", [scalewayVmHostSchema], {
-  error: 'expected host.kind to be "scaleway-vm"',
+/** This machine's Docker engine: the whole runtime in containers, no cloud account. */
+export const localHostSchema = z.strictObject({
+  kind: z.literal("local"),
+  /** Port the edge nginx publishes HTTP on. Default 8080. */
+  httpPort: port.default(8080),
+  /** Port the edge publishes HTTPS on when TLS is on. Default 8443. */
+  httpsPort: port.default(8443),
+  /** Address the ports are published on. Default 127.0.0.1 (not reachable from other machines). */
+  bindAddress: z.union([z.ipv4(), z.ipv6()], { error: "expected an IP address such as 127.0.0.1" }).default("127.0.0.1"),
+});
+
+export const hostSchema = z.discriminatedUnion("kind", [scalewayVmHostSchema, localHostSchema], {
+  error: 'expected host.kind to be "scaleway-vm" or "local"',
 });
 
 export const managedDatabaseSchema = z.strictObject({
@@ -115,18 +127,40 @@ export const managedDatabaseSchema = z.strictObject({
   protect: z.boolean({ error: "expected true or false" }).optional(),
 });
 
-export const databaseSchema = z.discriminatedUnion("kind", [managedDatabaseSchema], {
-  error: 'expected database.kind to be "scaleway-managed"',
+/** PostgreSQL in a container on the host, its data in a named volume that survives re-runs. */
+export const containerDatabaseSchema = z.strictObject({
+  kind: z.literal("container"),
+  /** Image. Default the official `postgres:16`. */
+  image: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9._/:@-]*$/i, { error: "expected an image reference such as postgres:16" })
+    .default("postgres:16"),
+  /** Logical database name. Default `permacoop`. */
+  name: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, { error: "expected a PostgreSQL identifier" })
+    .default("permacoop"),
+  /** Application user. Default `permacoop`. */
+  user: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, { error: "expected a PostgreSQL identifier" })
+    .default("permacoop"),
+  /** Refuse to delete the data on `pulumi destroy`. Default: true on the `prod` stack, false elsewhere. */
+  protect: z.boolean({ error: "expected true or false" }).optional(),
+});
+
+export const databaseSchema = z.discriminatedUnion("kind", [managedDatabaseSchema, containerDatabaseSchema], {
+  error: 'expected database.kind to be "scaleway-managed" or "container"',
 });
 
 export const dnsSchema = z
   .strictObject({
     /** `scaleway`: records are created in a Scaleway Domains zone; `external`: the stack exports the records to create by hand. */
-    provider: z.enum(["scaleway", "external"], { error: 'expected "scaleway" or "external"' }),
+    provider: z.enum(["scaleway", "external", "none"], { error: 'expected "scaleway", "external" or "none" (local environments)' }),
     /** The zone (domain) the hostnames live in, e.g. `fairness.coop`. Required with provider `scaleway`. */
     zone: hostname.optional(),
     /** Hostnames served by this environment; the first is the canonical one. Required. */
-    hostnames: z.array(hostname, { error: "expected a list of hostnames" }).min(1, { error: "expected at least one hostname" }),
+    hostnames: z.array(servedName, { error: "expected a list of hostnames" }).min(1, { error: "expected at least one hostname" }),
     /** Record TTL in seconds. Default 300. */
     ttl: z.number().int().min(60).max(86400).default(300),
   })
@@ -159,6 +193,11 @@ export const tlsSchema = z
   });
 
 export const proxySchema = z.strictObject({
+  /** nginx image of the edge and the switch. Default the official `nginx:stable`. */
+  image: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9._/:@-]*$/i, { error: "expected an image reference such as nginx:stable" })
+    .default("nginx:stable"),
   /** Largest accepted request body (nginx `client_max_body_size`). Default `10m`. */
   clientMaxBodySize: z
     .string()
@@ -185,6 +224,12 @@ export const serviceSchema = z
       .regex(/^[a-z0-9][a-z0-9._/:@-]*$/i, { error: "expected an image reference such as ghcr.io/org/app:main" }),
     /** Port the container listens on. */
     port,
+    /** Build the image from this directory (relative to the project) instead of pulling it; `image` names the result. */
+    build: z.strictObject({ context: z.string().min(1), dockerfile: z.string().default("Dockerfile") }).optional(),
+    /** When to pull: `missing` (default), `always`, `never`. */
+    pullPolicy: z.enum(["missing", "always", "never"], { error: 'expected "missing", "always" or "never"' }).default("missing"),
+    /** Previous images kept on the host for fast rollbacks. Default 3. */
+    keepImages: z.number().int().min(1).max(50).default(3),
     /** URL path prefix nginx routes to this service. Default `/`. */
     route: z
       .string()
@@ -237,10 +282,29 @@ export const stackConfigSchema = z
     database: databaseSchema,
     dns: dnsSchema,
     tls: tlsSchema.default({ enabled: true, acmeDirectory: "https://acme-v02.api.letsencrypt.org/directory" }),
-    proxy: proxySchema.default({ clientMaxBodySize: "10m" }),
+    proxy: proxySchema.default({ image: "nginx:stable", clientMaxBodySize: "10m" }),
     services: z.array(serviceSchema, { error: "expected a list of services" }).min(1, { error: "expected at least one service" }),
   })
   .superRefine((config, ctx) => {
+    if (config.host.kind === "local" && config.database.kind === "scaleway-managed") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["database", "kind"],
+        message: 'expected "container" on a local host (a managed database admits the host\'s public address only)',
+        input: config.database.kind,
+      });
+    }
+    if (config.host.kind === "scaleway-vm" && config.database.kind === "container") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["database", "kind"],
+        message: 'expected "scaleway-managed" on a Scaleway VM host (its data must outlive the VM)',
+        input: config.database.kind,
+      });
+    }
+    if (config.host.kind !== "local" && config.dns.provider === "none") {
+      ctx.addIssue({ code: "custom", path: ["dns", "provider"], message: 'expected "scaleway" or "external" for a public host', input: config.dns.provider });
+    }
     const seen = new Map<string, number>();
     const routes = new Map<string, number>();
     config.services.forEach((service, i) => {
@@ -267,6 +331,8 @@ export type StackConfigInput = z.input<typeof stackConfigSchema>;
 export type StackConfig = z.output<typeof stackConfigSchema>;
 export type HostConfig = StackConfig["host"];
 export type ScalewayVmHostConfig = z.output<typeof scalewayVmHostSchema>;
+export type LocalHostConfig = z.output<typeof localHostSchema>;
+export type ContainerDatabaseConfig = z.output<typeof containerDatabaseSchema>;
 export type DatabaseConfig = StackConfig["database"];
 export type ManagedDatabaseConfig = z.output<typeof managedDatabaseSchema>;
 export type DnsConfig = StackConfig["dns"];

@@ -18,7 +18,7 @@ async function build(stack: string, mutate: (c: Mutable) => void = () => undefin
     { name: stack, config, secrets: { calendarToken: pulumi.secret("calendar-token-value") } },
     { transformations: [recorder(declared)] },
   );
-  await valueOf(env.host.ipv4); // let the declarations settle
+  await valueOf(env.vm!.ipv4); // let the declarations settle
   const ofType = (type: string) => declared.filter((d) => d.type === type);
   const one = (type: string) => {
     const found = ofType(type);
@@ -66,7 +66,7 @@ describe("Scaleway VM host", () => {
     ).toEqual(["routed_ipv4", "routed_ipv6"]);
     const records = ofType("scaleway:domain/record:Record");
     expect(records.map((r) => r.props.type).sort()).toEqual(["A", "AAAA"]);
-    expect(await valueOf(env.host.ipv6!)).toBe("2001:db8:1::1");
+    expect(await valueOf(env.vm!.ipv6!)).toBe("2001:db8:1::1");
   });
 
   it("exposes pure inbound rules for review", () => {
@@ -118,8 +118,8 @@ describe("managed PostgreSQL", () => {
 
   it("hands the services DATABASE_* as a secret", async () => {
     const { env } = await build("rewrite");
-    expect(await pulumi.isSecret(env.database.env)).toBe(true);
-    expect(await valueOf(env.database.env)).toEqual({
+    expect(await pulumi.isSecret(env.managedDatabase!.env)).toBe(true);
+    expect(await valueOf(env.managedDatabase!.env)).toEqual({
       DATABASE_HOST: "198.51.100.20",
       DATABASE_PORT: "5432",
       DATABASE_USERNAME: "permacoop",

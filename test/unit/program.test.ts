@@ -1,33 +1,7 @@
 import { ConfigError } from "../../components/config/load";
 import { countByType, runProgram } from "../support/program";
 import { stackConfig } from "../support/stackFiles";
-
-/** What each stack declares: the e2e preview with the real engine must plan exactly this. */
-export const EXPECTED: Record<string, Record<string, number>> = {
-  prod: {
-    "random:index/randomPassword:RandomPassword": 2,
-    "scaleway:databases/acl:Acl": 1,
-    "scaleway:databases/database:Database": 1,
-    "scaleway:databases/instance:Instance": 1,
-    "scaleway:databases/privilege:Privilege": 1,
-    "scaleway:databases/user:User": 1,
-    "scaleway:domain/record:Record": 2,
-    "scaleway:instance/ip:Ip": 2,
-    "scaleway:instance/securityGroup:SecurityGroup": 1,
-    "scaleway:instance/server:Server": 1,
-  },
-  rewrite: {
-    "random:index/randomPassword:RandomPassword": 2,
-    "scaleway:databases/acl:Acl": 1,
-    "scaleway:databases/database:Database": 1,
-    "scaleway:databases/instance:Instance": 1,
-    "scaleway:databases/privilege:Privilege": 1,
-    "scaleway:databases/user:User": 1,
-    "scaleway:instance/ip:Ip": 1,
-    "scaleway:instance/securityGroup:SecurityGroup": 1,
-    "scaleway:instance/server:Server": 1,
-  },
-};
+import { EXPECTED } from "../support/expected";
 
 describe.each(["prod", "rewrite"])("stack file Pulumi.%s.yaml", (stack) => {
   it("parses and declares the expected resources", async () => {

@@ -1,0 +1,165 @@
+# Body of the rollout script (components/rollout/rollout.ts prepends the typed spec).
+# Zero-downtime, health-gated rollout of one service, read as a runbook:
+#   lock -> pull -> clean up -> start -> health-check -> switch -> drain -> stop -> prune
+# The service's environment (NAME=value lines, secrets included) arrives on stdin and only
+# ever touches a private temporary file: never argv, never the log.
+set -euo pipefail
+
+step_no=0
+log() { printf '[rollout %s/%s] %s\n' "$ENV_NAME" "$SERVICE" "$*"; }
+step() {
+  step_no=$((step_no + 1))
+  log "step ${step_no} ${1}: ${2}"
+}
+fail() {
+  log "FAILED: $*"
+  exit 1
+}
+
+label_env="permacoop.env=${ENV_NAME}"
+label_service="permacoop.service=${SERVICE}"
+switch_file="/etc/nginx/conf.d/${SERVICE}.conf"
+
+workdir="$(mktemp -d)"
+chmod 700 "$workdir"
+new_container=""
+cleanup() {
+  local status=$?
+  if [[ $status -ne 0 && -n "$new_container" ]]; then
+    log "removing ${new_container}: traffic stays on the live version"
+    docker rm -f "$new_container" >/dev/null 2>&1 || true
+  fi
+  rm -rf "$workdir"
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- lock: two rollouts of one service never interleave on a host -----------------------
+step lock "waiting for the host lock of ${SERVICE}"
+lock_dir="${PERMACOOP_LOCK_DIR:-${TMPDIR:-/tmp}}"
+exec 9>"${lock_dir}/permacoop-${ENV_NAME}-${SERVICE}.lock"
+flock -w 600 9 || fail "another rollout of ${SERVICE} held the lock for 10 minutes"
+
+envfile="${workdir}/env"
+(umask 077 && cat >"$envfile")
+spec_hash="$( (printf '%s\n' "$IMAGE" "$PORT" "$HEALTH_PATH"; cat "$envfile") | sha256sum | cut -c1-16)"
+
+live_container() {
+  docker exec "$SWITCH" sh -c "test -f '${switch_file}' && sed -n 's/^# live: //p' '${switch_file}'" 2>/dev/null || true
+}
+container_running() {
+  [[ "$(docker inspect -f '{{.State.Running}}' "$1" 2>/dev/null || true)" == "true" ]]
+}
+
+live="$(live_container)"
+if [[ -n "$live" ]] && container_running "$live" &&
+  [[ "$(docker inspect -f '{{index .Config.Labels "permacoop.spec"}}' "$live")" == "$spec_hash" ]]; then
+  log "${live} already runs this image and environment: nothing to do"
+  exit 0
+fi
+
+# --- pull ---------------------------------------------------------------------------------
+step pull "$IMAGE"
+if [[ "$PULL_POLICY" == "always" ]] || ! docker image inspect "$IMAGE" >/dev/null 2>&1; then
+  [[ "$PULL_POLICY" == "never" ]] && fail "image ${IMAGE} is not on the host and pull policy is never"
+  docker pull --quiet "$IMAGE" >/dev/null || fail "cannot pull ${IMAGE}"
+fi
+
+# --- clean up what an interrupted rollout left behind --------------------------------------
+step cleanup "removing containers of ${SERVICE} that are not live"
+for container in $(docker ps -a --filter "label=${label_env}" --filter "label=${label_service}" --format '{{.Names}}'); do
+  if [[ "$container" != "$live" ]]; then
+    log "removing leftover ${container}"
+    docker rm -f "$container" >/dev/null
+  fi
+done
+
+# --- start --------------------------------------------------------------------------------
+new_container="${CONTAINER_PREFIX}-${SERVICE}-$(date +%s)-${spec_hash:0:6}"
+step start "$new_container"
+docker run --detach --name "$new_container" \
+  --network "$NETWORK" \
+  --env-file "$envfile" \
+  --label "$label_env" --label "$label_service" --label "permacoop.spec=${spec_hash}" \
+  --label "permacoop.image=${IMAGE}" \
+  --restart unless-stopped \
+  --log-opt max-size=10m --log-opt max-file=3 \
+  "$IMAGE" >/dev/null
+rm -f "$envfile"
+
+# --- health-check -------------------------------------------------------------------------
+address="$(docker inspect -f "{{(index .NetworkSettings.Networks \"${NETWORK}\").IPAddress}}" "$new_container")"
+url="http://${address}:${PORT}${HEALTH_PATH}"
+step health-check "GET ${url} every ${HEALTH_INTERVAL}s, ${HEALTH_TIMEOUT}s timeout, ${HEALTH_DEADLINE}s deadline"
+started=$SECONDS
+last_probe=""
+healthy=false
+while ((SECONDS - started < HEALTH_DEADLINE)); do
+  if ! container_running "$new_container"; then
+    last_probe="the container exited ($(docker inspect -f '{{.State.Status}} code {{.State.ExitCode}}' "$new_container"))"
+    break
+  fi
+  if code="$(curl --silent --show-error --output /dev/null --write-out '%{http_code}' --max-time "$HEALTH_TIMEOUT" "$url" 2>&1)"; then
+    if [[ "$code" =~ ^[23] ]]; then
+      healthy=true
+      break
+    fi
+    last_probe="HTTP ${code}"
+  else
+    last_probe="${code}"
+  fi
+  sleep "$HEALTH_INTERVAL"
+done
+if [[ "$healthy" != true ]]; then
+  log "health check failed after $((SECONDS - started))s; last probe: ${last_probe:-none}"
+  log "last lines of ${new_container}'s log:"
+  docker logs --tail 30 "$new_container" 2>&1 | sed 's/^/    /'
+  fail "${new_container} never became healthy"
+fi
+log "healthy after $((SECONDS - started))s"
+
+# --- switch -------------------------------------------------------------------------------
+step switch "${SERVICE} -> ${new_container} (switch port ${SWITCH_PORT})"
+render_switch_config "$new_container" | docker exec -i "$SWITCH" sh -c "cat > '${switch_file}.next'"
+docker exec "$SWITCH" sh -c "
+  set -e
+  [ -f '${switch_file}' ] && cp '${switch_file}' '${switch_file}.prev'
+  mv '${switch_file}.next' '${switch_file}'
+  if ! nginx -t -q; then
+    if [ -f '${switch_file}.prev' ]; then mv '${switch_file}.prev' '${switch_file}'; else rm -f '${switch_file}'; fi
+    exit 1
+  fi
+  nginx -s reload
+" || fail "the switch rejected the new configuration (nginx -t); the previous one stays"
+new_container_live="$new_container"
+new_container="" # from here on, the new version is live: never remove it on failure
+
+# --- drain --------------------------------------------------------------------------------
+step drain "waiting for in-flight requests of the previous version (up to ${DRAIN_SECONDS}s)"
+sleep 1 # let the switch start its new workers
+drain_started=$SECONDS
+while ((SECONDS - drain_started < DRAIN_SECONDS)); do
+  docker exec "$SWITCH" sh -c 'ps -o args= 2>/dev/null || cat /proc/[0-9]*/cmdline | tr "\0" " "' | grep -q 'shutting down' || break
+  sleep 0.2
+done
+
+# --- stop ---------------------------------------------------------------------------------
+if [[ -n "$live" && "$live" != "$new_container_live" ]]; then
+  step stop "$live"
+  docker stop --time "$STOP_TIMEOUT" "$live" >/dev/null 2>&1 || true
+  docker rm "$live" >/dev/null 2>&1 || true
+else
+  step stop "no previous version"
+fi
+
+# --- prune --------------------------------------------------------------------------------
+step prune "keeping the ${KEEP_IMAGES} most recent images of ${IMAGE%:*}"
+repository="${IMAGE%@*}"
+repository="${repository%:*}"
+docker image ls "$repository" --format '{{.ID}}' | awk '!seen[$0]++' | tail -n +"$((KEEP_IMAGES + 1))" |
+  while read -r image_id; do
+    if docker rmi "$image_id" >/dev/null 2>&1; then log "removed image ${image_id}"; fi
+  done
+
+log "done: ${SERVICE} is served by ${new_container_live}"

@@ -1,0 +1,79 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { shellQuote } from "../rollout/rollout";
+
+/** Names and settings of an environment's runtime on one Docker host. */
+export interface RuntimeSpec {
+  readonly environment: string;
+  /** Prefix of every container and volume name. */
+  readonly prefix: string;
+  readonly network: string;
+  readonly nginxImage: string;
+  readonly edgeContainer: string;
+  readonly switchContainer: string;
+  /** Address the edge publishes on (`127.0.0.1` for a local environment, `0.0.0.0` on a server). */
+  readonly bindAddress: string;
+  readonly httpPort: number;
+  /** 0 when TLS is off. */
+  readonly httpsPort: number;
+  /** `container`: a PostgreSQL container with a named volume; `none`: a managed database elsewhere. */
+  readonly database:
+    | { readonly mode: "none" }
+    | { readonly mode: "container"; readonly image: string; readonly container: string; readonly volume: string; readonly name: string; readonly user: string };
+}
+
+const BODY = readFileSync(join(__dirname, "runtime.body.sh"), "utf8");
+
+/** Derives the runtime's names from the environment name (`pc-<env>-…`). */
+export function runtimeNames(environment: string): {
+  prefix: string;
+  network: string;
+  edgeContainer: string;
+  switchContainer: string;
+  dbContainer: string;
+  dbVolume: string;
+} {
+  const prefix = `pc-${environment}`;
+  return {
+    prefix,
+    network: prefix,
+    edgeContainer: `${prefix}-edge`,
+    switchContainer: `${prefix}-switch`,
+    dbContainer: `${prefix}-db`,
+    dbVolume: `${prefix}-pgdata`,
+  };
+}
+
+/** The host runtime script (`up`, `down`, `proxy`, `remove-service NAME`). Pure. */
+export function renderRuntimeScript(spec: RuntimeSpec): string {
+  const db = spec.database;
+  const variables: [string, string | number][] = [
+    ["ENV_NAME", spec.environment],
+    ["PREFIX", spec.prefix],
+    ["NETWORK", spec.network],
+    ["NGINX_IMAGE", spec.nginxImage],
+    ["EDGE", spec.edgeContainer],
+    ["SWITCH", spec.switchContainer],
+    ["BIND_ADDRESS", spec.bindAddress],
+    ["HTTP_PORT", spec.httpPort],
+    ["HTTPS_PORT", spec.httpsPort],
+    ["DB_MODE", db.mode],
+    ["DB_IMAGE", db.mode === "container" ? db.image : ""],
+    ["DB_CONTAINER", db.mode === "container" ? db.container : ""],
+    ["DB_VOLUME", db.mode === "container" ? db.volume : ""],
+    ["DB_NAME", db.mode === "container" ? db.name : ""],
+    ["DB_USER", db.mode === "container" ? db.user : ""],
+  ];
+  return [
+    "#!/usr/bin/env bash",
+    `# Host runtime of ${spec.environment}, rendered by permacoop-infra (components/runtime).`,
+    ...variables.map(([n, v]) => `${n}=${shellQuote(v)}`),
+    "",
+    BODY,
+  ].join("\n");
+}
+
+/** A command line running the runtime script (given as `script`) with an action. */
+export function runtimeCommand(script: string, action: string): string {
+  return `bash -c ${shellQuote(script)} runtime ${action}`;
+}

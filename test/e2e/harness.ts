@@ -1,0 +1,108 @@
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+import { stringify } from "yaml";
+import { PROJECT_DIR } from "../support/stackFiles";
+
+/** Passphrase of the throwaway stacks the e2e suite creates (never a real stack's). */
+export const TEST_PASSPHRASE = "permacoop-e2e-throwaway";
+
+let toolchainEnv: Record<string, string> | undefined;
+
+/**
+ * The environment the Pulumi CLI needs offline (PATH, PULUMI_HOME, no update check, no plugin
+ * download), from scripts/toolchain.sh; builds the toolchain if missing.
+ */
+export function pulumiEnv(): Record<string, string> {
+  if (!toolchainEnv) {
+    const out = execFileSync("bash", [join(PROJECT_DIR, "scripts", "toolchain.sh"), "--print-env"], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+    toolchainEnv = {};
+    for (const line of out.split("\n")) {
+      const match = /^export ([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line.trim());
+      if (!match) continue;
+      // Values are printed shell-quoted by toolchain.sh; evaluate them with the shell.
+      toolchainEnv[match[1]!] = execFileSync("bash", ["-c", `printf %s ${match[2]}`], { encoding: "utf8" });
+    }
+  }
+  return toolchainEnv;
+}
+
+/** Files of the project a throwaway workspace links to (stack files are written fresh). */
+const PROJECT_ENTRIES = ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "components", "node_modules"];
+
+export interface ConfigEntry {
+  readonly value: unknown;
+  readonly secret?: boolean;
+}
+
+/** A throwaway stack: its own file backend and work dir, linked to this project's program. */
+export interface TestStack {
+  readonly stack: Stack;
+  readonly dir: string;
+  /** Destroys whatever the stack holds (best effort) and removes its directories. */
+  dispose(): Promise<void>;
+}
+
+/**
+ * Creates a stack named `name` in a fresh file backend, with `config` set through the CLI
+ * (secrets encrypted with the test passphrase), and `extraEnv` for the program.
+ */
+export async function createTestStack(name: string, config: Record<string, ConfigEntry>, extraEnv: Record<string, string> = {}): Promise<TestStack> {
+  const dir = mkdtempSync(join(tmpdir(), `permacoop-e2e-${name}-`));
+  const workDir = join(dir, "project");
+  const backendDir = join(dir, "backend");
+  mkdirSync(workDir);
+  mkdirSync(backendDir);
+  for (const entry of PROJECT_ENTRIES) symlinkSync(join(PROJECT_DIR, entry), join(workDir, entry));
+  writeFileSync(join(workDir, `Pulumi.${name}.yaml`), stringify({ config: {} }));
+
+  const envVars: Record<string, string> = {
+    ...pulumiEnv(),
+    PULUMI_BACKEND_URL: `file://${backendDir}`,
+    PULUMI_CONFIG_PASSPHRASE: TEST_PASSPHRASE,
+    ...extraEnv,
+  };
+  const stack = await LocalWorkspace.createStack({ stackName: name, workDir }, { envVars, pulumiHome: envVars.PULUMI_HOME });
+  const plain = Object.fromEntries(
+    Object.entries(config).map(([key, entry]) => [
+      key,
+      { value: typeof entry.value === "string" ? entry.value : JSON.stringify(entry.value), secret: entry.secret ?? false },
+    ]),
+  );
+  // Objects go in through --path-less JSON: the program parses each key as JSON.
+  await stack.setAllConfig(plain);
+  return {
+    stack,
+    dir,
+    async dispose() {
+      try {
+        await stack.destroy({ color: "never" });
+        await stack.workspace.removeStack(name);
+      } catch {
+        // The scenario may have left nothing to destroy.
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Counts planned custom resources by type from a preview's engine events. */
+export function plannedTypes(events: readonly { resourcePreEvent?: { metadata: { type: string; op: string } } }[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const event of events) {
+    const meta = event.resourcePreEvent?.metadata;
+    if (!meta || meta.type.startsWith("pulumi:") || meta.type.startsWith("permacoop:")) continue;
+    counts[meta.type] = (counts[meta.type] ?? 0) + 1;
+  }
+  return Object.fromEntries(Object.entries(counts).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/** Dummy Scaleway credentials: a preview must never need the API. */
+export const DUMMY_SCALEWAY_ENV = {
+  SCW_ACCESS_KEY: "SCWXXXXXXXXXXXXXXXXX",
+  SCW_SECRET_KEY: "11111111-1111-1111-1111-111111111111",
+  SCW_DEFAULT_PROJECT_ID: "22222222-2222-2222-2222-222222222222",
+  SCW_DEFAULT_ORGANIZATION_ID: "22222222-2222-2222-2222-222222222222",
+};

@@ -20,38 +20,39 @@ export async function runProgram(
   const config = raw ? { raw, secretKeys: secretKeys ?? [] } : stackConfig(stack);
   const declared: DeclaredResource[] = [];
   let loadError: unknown;
-  let settled: Promise<void> = Promise.resolve();
-  await new Promise<void>((resolve) => {
-    jest.isolateModules(() => {
-      const pulumi = require("@pulumi/pulumi") as typeof import("@pulumi/pulumi");
-      settled = pulumi.runtime
-        .setMocks(
-          {
-            newResource: (args) => {
-              declared.push({ type: args.type, name: args.name, custom: args.custom ?? true });
-              return {
-                id: `${args.name}-id`,
-                state: { ...args.inputs, address: "203.0.113.10", loadBalancer: { ip: "198.51.100.20", port: 5432 }, result: "pw", publicIps: [] },
-              };
+  await jest.isolateModulesAsync(async () => {
+    const pulumi = require("@pulumi/pulumi") as typeof import("@pulumi/pulumi");
+    await pulumi.runtime.setMocks(
+      {
+        newResource: (args) => {
+          declared.push({ type: args.type, name: args.name, custom: args.custom ?? true });
+          return {
+            id: `${args.name}-id`,
+            state: {
+              ...args.inputs,
+              address: "203.0.113.10",
+              loadBalancer: { ip: "198.51.100.20", port: 5432 },
+              result: "pw",
+              publicIps: [
+                { address: "203.0.113.10", family: "inet" },
+                { address: "2001:db8::1", family: "inet6" },
+              ],
             },
-            call: () => ({}),
-          },
-          "permacoop-infra",
-          stack,
-          true,
-        )
-        .then(() => {
-          pulumi.runtime.setAllConfig(config.raw, config.secretKeys);
-          try {
-            require("../../index");
-          } catch (error) {
-            loadError = error;
-          }
-        });
-      resolve();
-    });
+          };
+        },
+        call: () => ({}),
+      },
+      "permacoop-infra",
+      stack,
+      true,
+    );
+    pulumi.runtime.setAllConfig(config.raw, config.secretKeys);
+    try {
+      require("../../index");
+    } catch (error) {
+      loadError = error;
+    }
   });
-  await settled;
   // Let registrations triggered by resolved outputs finish.
   await new Promise((resolve) => setTimeout(resolve, 200));
   return { resources: declared, error: loadError };

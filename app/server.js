@@ -1,0 +1,48 @@
+// Reference app: shows its version and a database round trip; /healthz checks the database.
+"use strict";
+const http = require("node:http");
+const { Pool } = require("pg");
+
+const version = process.env.APP_VERSION || "dev";
+const port = Number(process.env.PORT || 3000);
+const pool = new Pool({
+  host: process.env.DATABASE_HOST,
+  port: Number(process.env.DATABASE_PORT || 5432),
+  user: process.env.DATABASE_USERNAME,
+  password: process.env.DATABASE_PASSWORD,
+  database: process.env.DATABASE_NAME,
+  max: 10,
+  connectionTimeoutMillis: 2000,
+});
+
+async function ready() {
+  await pool.query("CREATE TABLE IF NOT EXISTS visits (id bigserial PRIMARY KEY, version text NOT NULL, at timestamptz NOT NULL DEFAULT now())");
+}
+
+const server = http.createServer(async (req, res) => {
+  try {
+    if (req.url === "/healthz") {
+      if (process.env.FAIL_HEALTH === "1") throw new Error("FAIL_HEALTH=1: reporting unhealthy on purpose");
+      await pool.query("SELECT 1");
+      res.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
+      return;
+    }
+    const { rows } = await pool.query("INSERT INTO visits (version) VALUES ($1) RETURNING id, (SELECT count(*) FROM visits) + 1 AS total", [version]);
+    res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+    res.end(
+      `<!doctype html><title>Permacoop reference app</title><h1>version ${version}</h1><p>database round trip: visit #${rows[0].id}, ${rows[0].total} visits</p>\n`,
+    );
+  } catch (error) {
+    res.writeHead(503, { "content-type": "text/plain" }).end(`unavailable: ${error.message}\n`);
+  }
+});
+
+ready()
+  .catch((error) => console.error(`database not ready yet: ${error.message}`))
+  .finally(() => server.listen(port, () => console.log(`reference app ${version} listening on ${port}`)));
+
+// Finish in-flight requests on docker stop, then exit.
+process.on("SIGTERM", () => {
+  server.close(() => pool.end().finally(() => process.exit(0)));
+  setTimeout(() => process.exit(0), 8000).unref();
+});

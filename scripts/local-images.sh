@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Makes the images a local environment runs available: the official ones are pulled; where no
+# registry answers (air-gapped sites, CI here) an equivalent is built from the Debian base image
+# (scripts/base-image.sh) and tagged with the official name, and this says so.
+# Usage: scripts/local-images.sh [name=dir ...]   (default: the nginx, postgres and node images)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '[local-images] %s\n' "$*" >&2; }
+
+images=("$@")
+if ((${#images[@]} == 0)); then
+  images=("nginx:stable=images/nginx" "postgres:16=images/postgres" "node:20-slim=images/node")
+fi
+
+for entry in "${images[@]}"; do
+  name="${entry%%=*}"
+  dir="${entry#*=}"
+  if docker image inspect "$name" >/dev/null 2>&1; then
+    continue
+  fi
+  if timeout 60 docker pull --quiet "$name" >/dev/null 2>&1; then
+    log "pulled ${name}"
+    continue
+  fi
+  log "no registry answered for ${name}: building an equivalent from Debian (${dir})"
+  bash scripts/base-image.sh
+  docker build --quiet --tag "$name" --build-arg "BASE_IMAGE=${PERMACOOP_BASE_IMAGE:-permacoop/debian-base:bookworm}" "$dir" >/dev/null
+  log "built ${name} from ${dir}"
+done

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# npm run local       -> deploy the `local` stack on this machine's Docker engine, print its URL
+# npm run local:down  -> destroy it (containers, network, volumes); --keep-data keeps the database volume
+# State lives in .pulumi-local/ (git-ignored); the dev passphrase is "permacoop-local"
+# (override with PULUMI_CONFIG_PASSPHRASE). No cloud account is involved.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '[local] %s\n' "$*" >&2; }
+die() {
+  log "error: $*"
+  exit 1
+}
+
+stack=local
+export PULUMI_BACKEND_URL="file://${PWD}/.pulumi-local"
+export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE:-permacoop-local}"
+
+ensure_npm_deps() {
+  command -v node >/dev/null || die "Node.js is not installed: install Node.js 20 (https://nodejs.org or your package manager)."
+  if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json ]]; then
+    log "installing npm dependencies"
+    npm ci --no-audit --no-fund >/dev/null
+  fi
+  if [[ ! -d app/node_modules || app/package-lock.json -nt app/node_modules/.package-lock.json ]]; then
+    log "installing the reference app's dependencies"
+    (cd app && npm ci --no-audit --no-fund >/dev/null)
+  fi
+}
+
+ensure_docker() {
+  if ! command -v docker >/dev/null 2>&1 && [[ "$(id -u)" != "0" ]]; then
+    die "Docker is not installed. Install Docker Engine (Debian/Ubuntu: sudo apt-get install docker.io), then re-run."
+  fi
+  bash scripts/docker-engine.sh || die "Docker is not running. Start it (sudo systemctl start docker), then re-run."
+}
+
+# The edge publishes host.httpPort; refuse early when something else holds it.
+ensure_port_free() {
+  local port
+  port="$(node -e '
+    const yaml = require("yaml"); const fs = require("fs");
+    const host = (yaml.parse(fs.readFileSync("Pulumi.local.yaml", "utf8")).config || {})["permacoop:host"] || {};
+    process.stdout.write(String(host.httpPort || 8080));')"
+  if (exec 3<>"/dev/tcp/127.0.0.1/${port}") 2>/dev/null; then
+    if docker port pc-local-edge 2>/dev/null | grep -q ":${port}\$"; then return; fi
+    die "port ${port} is already in use by another program. Free it, or choose another: set host.httpPort in Pulumi.local.yaml."
+  fi
+}
+
+select_stack() {
+  mkdir -p .pulumi-local
+  pulumi stack select "$stack" >/dev/null 2>&1 || pulumi stack init "$stack" >/dev/null
+}
+
+up() {
+  ensure_npm_deps
+  ensure_docker
+  ensure_port_free
+  # shellcheck source=/dev/null
+  source <(bash scripts/toolchain.sh --print-env)
+  bash scripts/local-images.sh
+  select_stack
+  pulumi up --yes --stack "$stack" --skip-preview --color never
+  log "serving at $(pulumi stack output url --stack "$stack")"
+}
+
+down() {
+  # shellcheck source=/dev/null
+  source <(bash scripts/toolchain.sh --print-env)
+  if [[ "${1:-}" == "--keep-data" ]]; then
+    export PERMACOOP_KEEP_DATA=1
+  fi
+  if ! pulumi stack select "$stack" >/dev/null 2>&1; then
+    log "no local stack: nothing to destroy"
+    return
+  fi
+  pulumi destroy --yes --stack "$stack" --skip-preview --color never
+  log "local environment removed${PERMACOOP_KEEP_DATA:+ (database volume kept)}"
+}
+
+case "${1:-up}" in
+  up) up ;;
+  down) down "${2:-}" ;;
+  *) die "usage: scripts/local.sh up | down [--keep-data]" ;;
+esac

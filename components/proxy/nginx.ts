@@ -36,6 +36,8 @@ export interface EdgeConfigArgs {
   readonly routes: readonly EdgeRoute[];
   /** nginx `client_max_body_size`, e.g. `10m`. */
   readonly clientMaxBodySize: string;
+  /** Directory holding `<hostname>/fullchain.pem` and `privkey.pem`. Default the Let's Encrypt layout. */
+  readonly certsDir?: string;
 }
 
 export interface SwitchTarget {
@@ -140,8 +142,8 @@ export function renderEdgeConfig(args: EdgeConfigArgs): string {
           "listen [::]:443 ssl http2;",
           serverNames,
           "",
-          `ssl_certificate ${CERTS_DIR}/${primary}/fullchain.pem;`,
-          `ssl_certificate_key ${CERTS_DIR}/${primary}/privkey.pem;`,
+          `ssl_certificate ${args.certsDir ?? CERTS_DIR}/${primary}/fullchain.pem;`,
+          `ssl_certificate_key ${args.certsDir ?? CERTS_DIR}/${primary}/privkey.pem;`,
           "ssl_protocols TLSv1.2 TLSv1.3;",
           `ssl_ciphers ${MOZILLA_INTERMEDIATE_CIPHERS};`,
           "ssl_prefer_server_ciphers off;",

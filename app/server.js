@@ -21,6 +21,10 @@ async function ready() {
 
 const server = http.createServer(async (req, res) => {
   try {
+    if (req.url === "/version") {
+      res.writeHead(200, { "content-type": "text/plain" }).end(`${version}\n`);
+      return;
+    }
     if (req.url === "/healthz") {
       if (process.env.FAIL_HEALTH === "1") throw new Error("FAIL_HEALTH=1: reporting unhealthy on purpose");
       await pool.query("SELECT 1");

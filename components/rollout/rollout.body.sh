@@ -6,10 +6,13 @@
 set -euo pipefail
 
 step_no=0
+rollout_started="$EPOCHREALTIME"
+# Seconds since $1 (an $EPOCHREALTIME), with milliseconds.
+since() { awk -v start="$1" -v now="$EPOCHREALTIME" 'BEGIN { printf "%.3f", now - start }'; }
 log() { printf '[rollout %s/%s] %s\n' "$ENV_NAME" "$SERVICE" "$*"; }
 step() {
   step_no=$((step_no + 1))
-  log "step ${step_no} ${1}: ${2}"
+  log "step ${step_no} ${1} (+$(since "$rollout_started")s): ${2}"
 }
 fail() {
   log "FAILED: $*"
@@ -93,8 +96,16 @@ address="$(docker inspect -f "{{(index .NetworkSettings.Networks \"${NETWORK}\")
 url="http://${address}:${PORT}${HEALTH_PATH}"
 step health-check "GET ${url} every ${HEALTH_INTERVAL}s, ${HEALTH_TIMEOUT}s timeout, ${HEALTH_DEADLINE}s deadline"
 started=$SECONDS
+started_at="$EPOCHREALTIME"
 last_probe=""
 healthy=false
+# Until the port opens, poll it cheaply (50 ms): the first HTTP probe then comes as soon as
+# the app listens, and later probes keep the configured interval.
+until (exec 3<>"/dev/tcp/${address}/${PORT}") 2>/dev/null; do
+  container_running "$new_container" || break
+  ((SECONDS - started < HEALTH_DEADLINE)) || break
+  sleep 0.05
+done
 while ((SECONDS - started < HEALTH_DEADLINE)); do
   if ! container_running "$new_container"; then
     last_probe="the container exited ($(docker inspect -f '{{.State.Status}} code {{.State.ExitCode}}' "$new_container"))"
@@ -117,9 +128,16 @@ if [[ "$healthy" != true ]]; then
   docker logs --tail 30 "$new_container" 2>&1 | sed 's/^/    /'
   fail "${new_container} never became healthy"
 fi
-log "healthy after $((SECONDS - started))s"
+log "healthy after $(since "$started_at")s"
 
 # --- switch -------------------------------------------------------------------------------
+# Workers of the switch's current generation: the ones that may still talk to the old version.
+switch_workers() {
+  docker exec "$SWITCH" sh -c 'for f in /proc/[0-9]*/cmdline; do
+    if grep -q "worker process" "$f" 2>/dev/null; then p="${f#/proc/}"; echo "${p%/cmdline}"; fi
+  done'
+}
+old_workers="$(switch_workers | tr '\n' ' ')"
 step switch "${SERVICE} -> ${new_container} (switch port ${SWITCH_PORT})"
 render_switch_config "$new_container" | docker exec -i "$SWITCH" sh -c "cat > '${switch_file}.next'"
 docker exec "$SWITCH" sh -c "
@@ -136,13 +154,19 @@ new_container_live="$new_container"
 new_container="" # from here on, the new version is live: never remove it on failure
 
 # --- drain --------------------------------------------------------------------------------
-step drain "waiting for in-flight requests of the previous version (up to ${DRAIN_SECONDS}s)"
-sleep 1 # let the switch start its new workers
-drain_started=$SECONDS
-while ((SECONDS - drain_started < DRAIN_SECONDS)); do
-  docker exec "$SWITCH" sh -c 'ps -o args= 2>/dev/null || cat /proc/[0-9]*/cmdline | tr "\0" " "' | grep -q 'shutting down' || break
-  sleep 0.2
-done
+step drain "waiting for the previous workers of the switch to finish their requests (up to ${DRAIN_SECONDS}s)"
+# After a reload, nginx's previous workers stop accepting and exit once their requests are
+# done: when none is left, nothing can reach the previous version any more.
+if ! docker exec "$SWITCH" sh -c "
+  deadline=\$(( \$(date +%s) + ${DRAIN_SECONDS} ))
+  for pid in ${old_workers}; do
+    while [ -d /proc/\$pid ]; do
+      [ \$(date +%s) -lt \$deadline ] || exit 1
+      sleep 0.05
+    done
+  done"; then
+  log "drain deadline reached: stopping the previous version anyway"
+fi
 
 # --- stop ---------------------------------------------------------------------------------
 if [[ -n "$live" && "$live" != "$new_container_live" ]]; then
@@ -162,4 +186,4 @@ docker image ls "$repository" --format '{{.ID}}' | awk '!seen[$0]++' | tail -n +
     if docker rmi "$image_id" >/dev/null 2>&1; then log "removed image ${image_id}"; fi
   done
 
-log "done: ${SERVICE} is served by ${new_container_live}"
+log "done in $(since "$rollout_started")s: ${SERVICE} is served by ${new_container_live}"

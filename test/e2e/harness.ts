@@ -30,7 +30,7 @@ export function pulumiEnv(): Record<string, string> {
 }
 
 /** Files of the project a throwaway workspace links to (stack files are written fresh). */
-const PROJECT_ENTRIES = ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "components", "node_modules"];
+const PROJECT_ENTRIES = ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "components", "node_modules", "app"];
 
 export interface ConfigEntry {
   readonly value: unknown;
@@ -41,6 +41,10 @@ export interface ConfigEntry {
 export interface TestStack {
   readonly stack: Stack;
   readonly dir: string;
+  /** The project directory the stack runs in. */
+  readonly workDir: string;
+  /** Environment the CLI runs with (toolchain, backend, passphrase). */
+  readonly env: Record<string, string>;
   /** Destroys whatever the stack holds (best effort) and removes its directories. */
   dispose(): Promise<void>;
 }
@@ -76,6 +80,8 @@ export async function createTestStack(name: string, config: Record<string, Confi
   return {
     stack,
     dir,
+    workDir,
+    env: envVars,
     async dispose() {
       try {
         await stack.destroy({ color: "never" });
@@ -106,3 +112,29 @@ export const DUMMY_SCALEWAY_ENV = {
   SCW_DEFAULT_PROJECT_ID: "22222222-2222-2222-2222-222222222222",
   SCW_DEFAULT_ORGANIZATION_ID: "22222222-2222-2222-2222-222222222222",
 };
+
+/** A free TCP port on loopback. */
+export async function freePort(): Promise<number> {
+  const net = await import("node:net");
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address() as { port: number };
+      server.close(() => resolve(address.port));
+    });
+  });
+}
+
+/** Names of Docker containers, networks or volumes carrying `label`. */
+export function dockerObjects(kind: "ps -a" | "network ls" | "volume ls", label: string): string[] {
+  const format = kind === "ps -a" ? "{{.Names}}" : "{{.Name}}";
+  const out = execFileSync("bash", ["-c", `docker ${kind} --filter label=${label} --format '${format}'`], { encoding: "utf8" });
+  return out.split("\n").filter(Boolean).sort();
+}
+
+/** GET a URL; resolves with status and body (never throws on HTTP errors). */
+export async function httpGet(url: string): Promise<{ status: number; body: string }> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+  return { status: response.status, body: await response.text() };
+}

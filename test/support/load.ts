@@ -1,0 +1,44 @@
+import { spawn } from "node:child_process";
+
+/** What the load generator saw. A failure is a non-2xx/3xx answer, a socket error or a timeout. */
+export interface LoadResult {
+  readonly total: number;
+  readonly failed: number;
+  readonly detail: string;
+}
+
+/** Parses wrk's summary. */
+export function parseWrk(output: string): LoadResult {
+  const total = Number(/(\d+) requests in/.exec(output)?.[1] ?? NaN);
+  if (Number.isNaN(total)) throw new Error(`cannot read wrk's summary:\n${output}`);
+  const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(output);
+  const socketErrors = socket ? socket.slice(1).reduce((sum, n) => sum + Number(n), 0) : 0;
+  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(output)?.[1] ?? 0);
+  return { total, failed: socketErrors + non2xx, detail: output.trim() };
+}
+
+/**
+ * Starts wrk against `url` on loopback (bounded: at most `maxSeconds`). `keepAlive: false`
+ * sends `Connection: close`, so every request opens a fresh connection. `stop()` interrupts
+ * it and resolves with its counts.
+ */
+export function startLoad(url: string, options: { keepAlive: boolean; connections?: number; maxSeconds?: number }): { stop(): Promise<LoadResult> } {
+  if (!/^http:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])[:/]/.test(url)) throw new Error(`load is only sent to loopback, not ${url}`);
+  const args = ["-t", "2", "-c", String(options.connections ?? 16), "-d", `${options.maxSeconds ?? 120}s`, "--timeout", "10s"];
+  if (!options.keepAlive) args.push("-H", "Connection: close");
+  const child = spawn("wrk", [...args, url], { stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stdout.on("data", (chunk) => (output += chunk));
+  child.stderr.on("data", (chunk) => (output += chunk));
+  const exited = new Promise<void>((resolve, reject) => {
+    child.on("error", (error) => reject((error as { code?: string }).code === "ENOENT" ? new Error("wrk is not installed: apt-get install wrk") : error));
+    child.on("exit", () => resolve());
+  });
+  return {
+    async stop() {
+      child.kill("SIGINT"); // wrk prints its summary on SIGINT
+      await exited;
+      return parseWrk(output);
+    },
+  };
+}

@@ -6,7 +6,9 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LocalWorkspace } from "@pulumi/pulumi/automation";
-import { createTestStack, DUMMY_SCALEWAY_ENV, pulumiEnv, TEST_PASSPHRASE } from "../test/e2e/harness";
+import { execFileSync } from "node:child_process";
+import { ConfigEntry, createTestStack, DUMMY_SCALEWAY_ENV, freePort, pulumiEnv, TEST_PASSPHRASE } from "../test/e2e/harness";
+import { startLoad } from "../test/support/load";
 import { stackConfig, PROJECT_DIR } from "../test/support/stackFiles";
 
 function report(metric: string, value: number, unit: string): void {
@@ -59,12 +61,93 @@ async function previewEmpty(): Promise<number> {
   }
 }
 
+/** Seconds a rollout script reported for itself ("done in X s") and for the app ("healthy after X s"). */
+function rolloutTimings(output: string): { rollout: number; ready: number } {
+  const rollout = Number(/done in ([\d.]+)s/.exec(output)?.[1]);
+  const ready = Number(/healthy after ([\d.]+)s/.exec(output)?.[1]);
+  if (Number.isNaN(rollout) || Number.isNaN(ready)) throw new Error(`no rollout timings in the output:\n${output}`);
+  return { rollout, ready };
+}
+
+/**
+ * The app's own start-to-healthy time: a container of the image started by hand on the
+ * environment's network, its health path polled every 20 ms.
+ */
+function appReadySeconds(image: string, network: string, env: Record<string, string>): number {
+  const envArgs = Object.entries(env).flatMap(([k, v]) => ["-e", `${k}=${v}`]);
+  const script = `
+    start=$EPOCHREALTIME
+    id=$(docker run -d --network ${network} ${envArgs.map((a) => `'${a}'`).join(" ")} ${image})
+    ip=$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$id")
+    until curl -fs -o /dev/null --max-time 1 "http://$ip:3000/healthz"; do sleep 0.02; done
+    awk -v s="$start" -v e="$EPOCHREALTIME" 'BEGIN { printf "%.3f", e - s }'
+    docker rm -f "$id" >/dev/null`;
+  return Number(execFileSync("bash", ["-c", script], { encoding: "utf8" }));
+}
+
+async function rollouts(): Promise<void> {
+  const env = "benchlocal";
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}/`;
+  execFileSync("bash", ["scripts/local-images.sh"], { cwd: PROJECT_DIR, stdio: "ignore" });
+  execFileSync("docker", ["build", "--quiet", "--tag", "permacoop/reference-app-bench:1", "app"], { cwd: PROJECT_DIR, stdio: "ignore" });
+  const services = (version: string, extra: Record<string, unknown> = {}): ConfigEntry => ({
+    value: [{ name: "app", image: "permacoop/reference-app-bench:1", pullPolicy: "never", port: 3000, env: { APP_VERSION: version }, ...extra }],
+  });
+  const test = await createTestStack(env, {
+    "permacoop:host": { value: { kind: "local", httpPort: port } },
+    "permacoop:database": { value: { kind: "container" } },
+    "permacoop:dns": { value: { provider: "none", hostnames: ["localhost"] } },
+    "permacoop:tls": { value: { enabled: false } },
+    "permacoop:services": services("1"),
+  });
+  try {
+    report("local_up_seconds", await timed(() => test.stack.up({ color: "never" })), "s");
+    const dbEnv = JSON.parse(execFileSync("bash", ["-c", `docker inspect -f '{{json .Config.Env}}' $(docker ps -q --filter label=permacoop.env=${env} --filter label=permacoop.service=app)`], { encoding: "utf8" })) as string[];
+    const appEnv = Object.fromEntries(dbEnv.filter((e) => e.startsWith("DATABASE_")).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
+    report("app_ready_seconds", appReadySeconds("permacoop/reference-app-bench:1", `pc-${env}`, appEnv), "s");
+
+    let version = 1;
+    for (const keepAlive of [true, false]) {
+      const suffix = keepAlive ? "keepalive" : "fresh";
+      // A healthy rollout under load.
+      version += 1;
+      await test.stack.setConfig("permacoop:services", { value: JSON.stringify(services(String(version)).value) });
+      let output = "";
+      const load = startLoad(url, { keepAlive, connections: 32 });
+      await test.stack.up({ color: "never", onOutput: (o) => (output += o) });
+      const seen = await load.stop();
+      const { rollout, ready } = rolloutTimings(output);
+      report(`rollout_failed_requests_${suffix}`, seen.failed, "requests");
+      report(`rollout_total_requests_${suffix}`, seen.total, "requests");
+      report(`rollout_seconds_${suffix}`, rollout, "s");
+      report(`rollout_health_wait_seconds_${suffix}`, ready, "s");
+
+      // An unhealthy rollout under load: up fails, traffic stays on the live version.
+      version += 1;
+      await test.stack.setConfig("permacoop:services", { value: JSON.stringify(services(String(version), { env: { APP_VERSION: String(version), FAIL_HEALTH: "1" }, healthCheck: { deadlineSeconds: 5 } }).value) });
+      const badLoad = startLoad(url, { keepAlive, connections: 32 });
+      const failed = await test.stack.up({ color: "never" }).then(
+        () => false,
+        () => true,
+      );
+      const badSeen = await badLoad.stop();
+      if (!failed) throw new Error("the unhealthy rollout did not fail");
+      report(`unhealthy_rollout_failed_requests_${suffix}`, badSeen.failed, "requests");
+      report(`unhealthy_rollout_total_requests_${suffix}`, badSeen.total, "requests");
+    }
+  } finally {
+    await test.dispose();
+  }
+}
+
 async function main(): Promise<void> {
   const prod = await previewProd();
   report("preview_prod_seconds", prod, "s");
   const empty = await previewEmpty();
   report("preview_empty_program_seconds", empty, "s");
   report("preview_prod_over_empty_ratio", prod / empty, "ratio");
+  await rollouts();
 }
 
 main().catch((error) => {

@@ -103,7 +103,13 @@ async function rollouts(): Promise<void> {
   });
   try {
     report("local_up_seconds", await timed(() => test.stack.up({ color: "never" })), "s");
-    const dbEnv = JSON.parse(execFileSync("bash", ["-c", `docker inspect -f '{{json .Config.Env}}' $(docker ps -q --filter label=permacoop.env=${env} --filter label=permacoop.service=app)`], { encoding: "utf8" })) as string[];
+    const dbEnv = JSON.parse(
+      execFileSync(
+        "bash",
+        ["-c", `docker inspect -f '{{json .Config.Env}}' $(docker ps -q --filter label=permacoop.env=${env} --filter label=permacoop.service=app)`],
+        { encoding: "utf8" },
+      ),
+    ) as string[];
     const appEnv = Object.fromEntries(dbEnv.filter((e) => e.startsWith("DATABASE_")).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
     report("app_ready_seconds", appReadySeconds("permacoop/reference-app-bench:1", `pc-${env}`, appEnv), "s");
 
@@ -125,7 +131,11 @@ async function rollouts(): Promise<void> {
 
       // An unhealthy rollout under load: up fails, traffic stays on the live version.
       version += 1;
-      await test.stack.setConfig("permacoop:services", { value: JSON.stringify(services(String(version), { env: { APP_VERSION: String(version), FAIL_HEALTH: "1" }, healthCheck: { deadlineSeconds: 5 } }).value) });
+      await test.stack.setConfig("permacoop:services", {
+        value: JSON.stringify(
+          services(String(version), { env: { APP_VERSION: String(version), FAIL_HEALTH: "1" }, healthCheck: { deadlineSeconds: 5 } }).value,
+        ),
+      });
       const badLoad = startLoad(url, { keepAlive, connections: 32 });
       const failed = await test.stack.up({ color: "never" }).then(
         () => false,

@@ -6,6 +6,7 @@ import { DnsRecords, DnsRecordSpec } from "./dns/records";
 import { ScalewayVmHost } from "./host/scalewayVm";
 import { buildImages } from "./runtime/images";
 import { DockerRuntime } from "./runtime/dockerRuntime";
+import { LocalRunner } from "./runtime/runner";
 import { runtimeNames } from "./runtime/runtime";
 
 export interface EnvironmentArgs {
@@ -87,6 +88,7 @@ export class Environment extends pulumi.ComponentResource {
         `${name}-runtime`,
         {
           environment: args.name,
+          runner: new LocalRunner(),
           config,
           bindAddress: host.bindAddress,
           httpPort: host.httpPort,

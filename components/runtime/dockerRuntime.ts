@@ -1,8 +1,8 @@
-import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { StackConfig } from "../config/schema";
 import { renderEdgeConfig, SWITCH_BASE_PORT } from "../proxy/nginx";
 import { renderRolloutScript } from "../rollout/rollout";
+import { HostRunner } from "./runner";
 import { renderRuntimeScript, runtimeCommand, runtimeNames, RuntimeSpec } from "./runtime";
 
 /** Formats environment variables as a Docker env file (one NAME=value per line). */
@@ -18,6 +18,8 @@ export function envFile(env: Readonly<Record<string, string>>): string {
 export interface DockerRuntimeArgs {
   /** Environment (stack) name. */
   readonly environment: string;
+  /** Where the commands run: this machine or a server over SSH. */
+  readonly runner: HostRunner;
   readonly config: StackConfig;
   /** Address and ports the edge publishes. */
   readonly bindAddress: string;
@@ -40,9 +42,9 @@ export interface DockerRuntimeArgs {
  */
 export class DockerRuntime extends pulumi.ComponentResource {
   /** Per-service rollout commands. */
-  public readonly rollouts: Record<string, command.local.Command> = {};
-  public readonly runtime: command.local.Command;
-  public readonly proxy: command.local.Command;
+  public readonly rollouts: Record<string, pulumi.CustomResource> = {};
+  public readonly runtime: pulumi.CustomResource;
+  public readonly proxy: pulumi.CustomResource;
   public readonly names: ReturnType<typeof runtimeNames>;
 
   constructor(name: string, args: DockerRuntimeArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -70,14 +72,14 @@ export class DockerRuntime extends pulumi.ComponentResource {
     // Commands that see secrets keep their output out of the state.
     const secretOutputs = { additionalSecretOutputs: ["stdout", "stderr"] };
 
-    this.runtime = new command.local.Command(
+    const { runner } = args;
+    this.runtime = runner.run(
       `${name}-runtime`,
       {
         create: runtimeCommand(script, "up"),
         update: runtimeCommand(script, "up"),
         delete: runtimeCommand(script, "down"),
         stdin: args.databasePassword ? pulumi.secret(pulumi.interpolate`POSTGRES_PASSWORD=${args.databasePassword}\n`) : undefined,
-        interpreter: ["/bin/bash", "-c"],
       },
       { parent: this, dependsOn: args.dependsOn, ...secretOutputs },
     );
@@ -90,9 +92,9 @@ export class DockerRuntime extends pulumi.ComponentResource {
       routes,
       clientMaxBodySize: config.proxy.clientMaxBodySize,
     });
-    this.proxy = new command.local.Command(
+    this.proxy = runner.run(
       `${name}-proxy`,
-      { create: runtimeCommand(script, "proxy"), update: runtimeCommand(script, "proxy"), stdin: edgeConfig, interpreter: ["/bin/bash", "-c"] },
+      { create: runtimeCommand(script, "proxy"), update: runtimeCommand(script, "proxy"), stdin: edgeConfig },
       { parent: this, dependsOn: [this.runtime] },
     );
 
@@ -120,14 +122,13 @@ export class DockerRuntime extends pulumi.ComponentResource {
       );
       const env = args.serviceEnv[service.name];
       if (env === undefined) throw new Error(`DockerRuntime: no environment for service ${service.name}`);
-      this.rollouts[service.name] = new command.local.Command(
+      this.rollouts[service.name] = runner.run(
         `${name}-${service.name}-rollout`,
         {
           create: rollout,
           update: rollout,
           delete: runtimeCommand(script, `remove-service ${service.name}`),
           stdin: pulumi.secret(pulumi.output(env).apply(envFile)),
-          interpreter: ["/bin/bash", "-c"],
         },
         { parent: this, dependsOn: [this.runtime], ...secretOutputs },
       );

@@ -24,3 +24,9 @@ export const EXPECTED: Record<string, Record<string, number>> = {
     "scaleway:instance/server:Server": 1,
   },
 };
+
+EXPECTED.local = {
+  "command:local:Command": 3,
+  "docker:index/image:Image": 1,
+  "random:index/randomPassword:RandomPassword": 1,
+};

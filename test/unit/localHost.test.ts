@@ -1,0 +1,109 @@
+import * as pulumi from "@pulumi/pulumi";
+import { Environment } from "../../components/environment";
+import { Declared, installMocks, parse, recorder, valueOf } from "./harness";
+
+beforeAll(() => installMocks());
+
+const localConfig = {
+  host: { kind: "local", httpPort: 18080 },
+  database: { kind: "container" },
+  dns: { provider: "none", hostnames: ["localhost"] },
+  tls: { enabled: false },
+  services: [
+    {
+      name: "app",
+      image: "permacoop/reference-app",
+      build: { context: "app" },
+      port: 3000,
+      env: { APP_VERSION: "1" },
+      secretEnv: { CALENDAR_TOKEN: "calendarToken" },
+    },
+    { name: "api", image: "ghcr.io/example/api:1", port: 4000, route: "/api/" },
+  ],
+};
+
+async function build() {
+  const declared: Declared[] = [];
+  const config = parse(localConfig, { calendarToken: "calendar-token-value" }, "dev");
+  const env = new Environment(
+    "dev",
+    { name: "dev", config, secrets: { calendarToken: pulumi.secret("calendar-token-value") } },
+    { transformations: [recorder(declared)] },
+  );
+  await valueOf(env.serviceEnv.app!);
+  const commands = declared.filter((d) => d.type === "command:local:Command");
+  const byName = (suffix: string) => {
+    const found = commands.find((c) => c.name.endsWith(suffix));
+    if (!found) throw new Error(`no command ${suffix} among ${commands.map((c) => c.name).join(", ")}`);
+    return found;
+  };
+  return { env, declared, commands, byName };
+}
+
+describe("local host", () => {
+  it("declares the runtime, the edge configuration and one rollout per service", async () => {
+    const { commands } = await build();
+    expect(commands.map((c) => c.name).sort()).toEqual(["dev-runtime-api-rollout", "dev-runtime-app-rollout", "dev-runtime-proxy", "dev-runtime-runtime"]);
+  });
+
+  it("creates no Scaleway resource", async () => {
+    const { declared } = await build();
+    expect(declared.filter((d) => d.type.startsWith("scaleway:"))).toEqual([]);
+  });
+
+  it("builds images from their context, tagged by content, never pushed", async () => {
+    const { declared } = await build();
+    const images = declared.filter((d) => d.type === "docker:index/image:Image");
+    expect(images).toHaveLength(1);
+    expect(images[0]!.props.imageName).toMatch(/^permacoop\/reference-app:[0-9a-f]{12}$/);
+    expect(images[0]!.props.skipPush).toBe(true);
+  });
+
+  it("feeds each service its environment on stdin, as a secret, never in the command line", async () => {
+    const { byName } = await build();
+    const rollout = byName("app-rollout");
+    expect(await pulumi.isSecret(pulumi.output(rollout.props.stdin as pulumi.Input<string>))).toBe(true);
+    const stdin = await valueOf(rollout.props.stdin as pulumi.Input<string>);
+    expect(stdin).toMatch(/^CALENDAR_TOKEN=calendar-token-value$/m);
+    expect(stdin).toMatch(/^DATABASE_HOST=pc-dev-db$/m);
+    expect(stdin).toMatch(/^DATABASE_PASSWORD=pw-dev-db-password$/m);
+    const create = await valueOf(rollout.props.create as pulumi.Input<string>);
+    expect(create).not.toContain("calendar-token-value");
+    expect(create).not.toContain("pw-dev-db-password");
+    expect(rollout.opts).toMatchObject({ additionalSecretOutputs: ["stdout", "stderr"] });
+  });
+
+  it("rolls out the built image for built services and the configured one otherwise", async () => {
+    const { byName } = await build();
+    expect(await valueOf(byName("app-rollout").props.create as pulumi.Input<string>)).toMatch(/^IMAGE='permacoop\/reference-app:[0-9a-f]{12}'$/m);
+    expect(await valueOf(byName("api-rollout").props.create as pulumi.Input<string>)).toMatch(/^IMAGE='ghcr.io\/example\/api:1'$/m);
+  });
+
+  it("runs the same script for create and update, and removes the service on delete", async () => {
+    const { byName } = await build();
+    const rollout = byName("api-rollout");
+    expect(await valueOf(rollout.props.update as pulumi.Input<string>)).toBe(await valueOf(rollout.props.create as pulumi.Input<string>));
+    expect(rollout.props.delete).toMatch(/runtime remove-service api$/);
+    expect(byName("runtime-runtime").props.delete).toMatch(/runtime down$/);
+  });
+
+  it("routes / and /api/ through the edge to the switch ports", async () => {
+    const { byName } = await build();
+    const edge = byName("proxy").props.stdin as string;
+    expect(edge).toContain("location /api/ {");
+    expect(edge).toContain("http://pc-dev-switch:8002;");
+    expect(edge).toContain("http://pc-dev-switch:8001;");
+  });
+
+  it("hands PostgreSQL its password on stdin, as a secret", async () => {
+    const { byName } = await build();
+    const stdin = byName("runtime-runtime").props.stdin as pulumi.Input<string>;
+    expect(await pulumi.isSecret(pulumi.output(stdin))).toBe(true);
+    expect(await valueOf(stdin)).toBe("POSTGRES_PASSWORD=pw-dev-db-password\n");
+  });
+
+  it("publishes its URL on the bind address and port", async () => {
+    const { env } = await build();
+    expect(env.url).toBe("http://127.0.0.1:18080");
+  });
+});

@@ -1,12 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
-import { StackConfig } from "./config/schema";
+import { PROGRAM_SECRETS, StackConfig } from "./config/schema";
 import { ContainerDatabase } from "./database/container";
 import { DatabaseEnv, ManagedDatabase } from "./database/managed";
 import { DnsRecords, DnsRecordSpec } from "./dns/records";
 import { ScalewayVmHost } from "./host/scalewayVm";
 import { buildImages } from "./runtime/images";
 import { DockerRuntime } from "./runtime/dockerRuntime";
-import { LocalRunner } from "./runtime/runner";
+import { HostRunner, LocalRunner, sshConnection, SshRunner } from "./runtime/runner";
 import { runtimeNames } from "./runtime/runtime";
 
 export interface EnvironmentArgs {
@@ -42,7 +42,8 @@ export function serviceEnvironment(
 
 /**
  * One Permacoop environment: the host, its database, its DNS records, and the services
- * rolled out on it. Which components it composes follows `host.kind`.
+ * rolled out on it. Which components it composes follows `host.kind`; every host runs the
+ * same Docker runtime, locally or over SSH.
  */
 export class Environment extends pulumi.ComponentResource {
   /** The Scaleway VM (host kind `scaleway-vm`). */
@@ -51,8 +52,8 @@ export class Environment extends pulumi.ComponentResource {
   public readonly managedDatabase?: ManagedDatabase;
   /** DNS records (public hosts). */
   public readonly dns?: DnsRecords;
-  /** Containers on a Docker engine (host kind `local`). */
-  public readonly runtime?: DockerRuntime;
+  /** The containers on the host. */
+  public readonly runtime: DockerRuntime;
   /** Canonical URL. */
   public readonly url: string;
   /** Environment variables per service name (secret). */
@@ -64,10 +65,17 @@ export class Environment extends pulumi.ComponentResource {
     super("permacoop:index:Environment", name, {}, opts);
     const { config } = args;
     const { host, database } = config;
+    const names = runtimeNames(args.name);
     this.dataProtected = database.protect ?? args.name === "prod";
-    let databaseEnv: pulumi.Output<DatabaseEnv>;
 
-    if (host.kind === "scaleway-vm" && database.kind === "scaleway-managed") {
+    let databaseEnv: pulumi.Output<DatabaseEnv>;
+    let databasePassword: pulumi.Output<string> | undefined;
+    let runner: HostRunner;
+    let publish: { bindAddress: string; httpPort: number; httpsPort: number };
+    let ready: pulumi.Resource[] = [];
+
+    if (host.kind === "scaleway-vm") {
+      if (database.kind !== "scaleway-managed") throw new Error("unreachable: the schema pairs a Scaleway VM with a managed database");
       this.vm = new ScalewayVmHost(`${name}-host`, { host, environment: args.name }, { parent: this });
       this.managedDatabase = new ManagedDatabase(
         `${name}-db`,
@@ -76,46 +84,42 @@ export class Environment extends pulumi.ComponentResource {
       );
       this.dns = new DnsRecords(`${name}-dns`, { dns: config.dns, ipv4: this.vm.ipv4, ipv6: this.vm.ipv6 }, { parent: this });
       databaseEnv = this.managedDatabase.env;
-      this.serviceEnv = this.envOf(config, args.secrets, databaseEnv);
-      const scheme = config.tls.enabled ? "https" : "http";
-      this.url = `${scheme}://${config.dns.hostnames[0]}`;
-    } else if (host.kind === "local" && database.kind === "container") {
-      const names = runtimeNames(args.name);
-      const db = new ContainerDatabase(`${name}-db`, { database, host: names.dbContainer }, { parent: this });
-      this.serviceEnv = this.envOf(config, args.secrets, db.env);
-      const images = buildImages(name, config, this);
-      this.runtime = new DockerRuntime(
-        `${name}-runtime`,
-        {
-          environment: args.name,
-          runner: new LocalRunner(),
-          config,
-          bindAddress: host.bindAddress,
-          httpPort: host.httpPort,
-          httpsPort: host.httpsPort,
-          serviceEnv: this.serviceEnv,
-          serviceImages: images.refs,
-          databasePassword: db.password,
-          dependsOn: images.resources,
-        },
-        { parent: this },
-      );
-      const address = host.bindAddress.includes(":") ? `[${host.bindAddress}]` : host.bindAddress;
-      this.url = config.tls.enabled ? `https://${address}:${host.httpsPort}` : `http://${address === "0.0.0.0" ? "127.0.0.1" : address}:${host.httpPort}`;
+      runner = new SshRunner(this.vm.connection);
+      ready = [this.vm.ready];
+      publish = { bindAddress: "0.0.0.0", httpPort: 80, httpsPort: 443 };
     } else {
-      // The schema refuses these combinations; this guard keeps the compiler and readers sure.
-      throw new Error(`Environment ${args.name}: host kind ${host.kind} with database kind ${database.kind} is not supported`);
+      if (database.kind !== "container") throw new Error("unreachable: the schema pairs local and ssh hosts with a container database");
+      const db = new ContainerDatabase(`${name}-db`, { database, host: names.dbContainer }, { parent: this });
+      databaseEnv = db.env;
+      databasePassword = db.password;
+      if (host.kind === "ssh") {
+        const privateKey = args.secrets[PROGRAM_SECRETS.sshPrivateKey];
+        if (privateKey === undefined) throw new Error("unreachable: the config loader requires sshPrivateKey for an ssh host");
+        runner = new SshRunner(sshConnection({ host: host.address, port: host.port, user: host.user, privateKey, hostKey: host.hostKey }));
+      } else {
+        runner = new LocalRunner();
+      }
+      publish = host;
     }
 
+    this.serviceEnv = Object.fromEntries(config.services.map((service) => [service.name, serviceEnvironment(service, args.secrets, databaseEnv)]));
+    const images = buildImages(name, config, this);
+    this.runtime = new DockerRuntime(
+      `${name}-runtime`,
+      {
+        environment: args.name,
+        runner,
+        config,
+        ...publish,
+        serviceEnv: this.serviceEnv,
+        serviceImages: images.refs,
+        databasePassword,
+        dependsOn: [...ready, ...images.resources],
+      },
+      { parent: this },
+    );
+    this.url = environmentUrl(config, publish);
     this.registerOutputs({ url: this.url });
-  }
-
-  private envOf(
-    config: StackConfig,
-    secrets: EnvironmentArgs["secrets"],
-    databaseEnv: pulumi.Output<DatabaseEnv>,
-  ): Record<string, pulumi.Output<Record<string, string>>> {
-    return Object.fromEntries(config.services.map((service) => [service.name, serviceEnvironment(service, secrets, databaseEnv)]));
   }
 
   /** Records an operator must create when DNS is managed elsewhere (empty when managed here). */
@@ -123,4 +127,16 @@ export class Environment extends pulumi.ComponentResource {
     if (!this.dns || this.dns.records.length > 0) return pulumi.output([]);
     return this.dns.required;
   }
+}
+
+/** The canonical URL: the first hostname, with the published port when it is not the default. */
+export function environmentUrl(config: StackConfig, publish: { httpPort: number; httpsPort: number }): string {
+  const tls = config.tls.enabled;
+  const port = tls ? publish.httpsPort : publish.httpPort;
+  const defaultPort = tls ? 443 : 80;
+  const hostname =
+    config.dns.hostnames[0] === "localhost" && config.host.kind === "local"
+      ? config.host.bindAddress.replace(/^0\.0\.0\.0$/, "127.0.0.1")
+      : config.dns.hostnames[0];
+  return `${tls ? "https" : "http"}://${hostname}${port === defaultPort ? "" : `:${port}`}`;
 }

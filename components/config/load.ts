@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { NAMESPACE, SECRET_KEY_PATTERN, STRUCTURED_KEYS, StackConfig, stackConfigSchema } from "./schema";
+import { NAMESPACE, PROGRAM_SECRETS, SECRET_KEY_PATTERN, STRUCTURED_KEYS, StackConfig, stackConfigSchema } from "./schema";
 
 /** One problem found in a stack's configuration, with everything needed to fix it. */
 export interface ConfigProblem {
@@ -180,6 +180,17 @@ export function parseStackConfig(
   if (!parsed.success) problems.push(...zodProblems(parsed.error));
 
   const referenced = new Set<string>();
+  if (parsed.success && parsed.data.host.kind === "ssh") {
+    referenced.add(PROGRAM_SECRETS.sshPrivateKey);
+    if (!otherKeys.includes(PROGRAM_SECRETS.sshPrivateKey)) {
+      problems.push({
+        key: `${NAMESPACE}:${PROGRAM_SECRETS.sshPrivateKey}`,
+        expected: `the private key of ${parsed.data.host.user}@${parsed.data.host.address} (required by host.kind "ssh")`,
+        found: "nothing (the key is missing)",
+        fix: `pulumi config set --secret ${NAMESPACE}:${PROGRAM_SECRETS.sshPrivateKey} < ~/.ssh/deploy_ed25519`,
+      });
+    }
+  }
   if (parsed.success) {
     parsed.data.services.forEach((service, i) => {
       for (const [envName, secretName] of Object.entries(service.secretEnv)) {

@@ -77,9 +77,37 @@ export const localHostSchema = z.strictObject({
   bindAddress: z.union([z.ipv4(), z.ipv6()], { error: "expected an IP address such as 127.0.0.1" }).default("127.0.0.1"),
 });
 
-export const hostSchema = z.discriminatedUnion("kind", [scalewayVmHostSchema, localHostSchema], {
-  error: 'expected host.kind to be "scaleway-vm" or "local"',
+/** An existing server (a VPS, a Vagrant VM) with Docker, reached over SSH. */
+export const sshHostSchema = z.strictObject({
+  kind: z.literal("ssh"),
+  /** Host name or IP address of the server. */
+  address: z.union([z.ipv4(), z.ipv6(), hostname, z.literal("localhost")], { error: "expected the server's IP address or DNS name" }),
+  /** SSH port. Default 22. */
+  port: port.default(22),
+  /** User that deploys (must be allowed to use Docker). Default `deploy`. */
+  user: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_-]{0,31}$/, { error: "expected a Unix user name" })
+    .default("deploy"),
+  /** The server's SSH host public key, pinned (ssh-keyscan it once, check it out of band). */
+  hostKey: sshPublicKey,
+  /** Port the edge publishes HTTP on. Default 80. */
+  httpPort: port.default(80),
+  /** Port the edge publishes HTTPS on. Default 443. */
+  httpsPort: port.default(443),
+  /** Address the ports are published on. Default 0.0.0.0 (all interfaces). */
+  bindAddress: z.union([z.ipv4(), z.ipv6()], { error: "expected an IP address such as 0.0.0.0" }).default("0.0.0.0"),
 });
+
+export const hostSchema = z.discriminatedUnion("kind", [scalewayVmHostSchema, localHostSchema, sshHostSchema], {
+  error: 'expected host.kind to be "scaleway-vm", "ssh" or "local"',
+});
+
+/** Secret config keys the program itself reads (not through a service's secretEnv). */
+export const PROGRAM_SECRETS = {
+  /** Private key of `host.user` on an `ssh` host. */
+  sshPrivateKey: "sshPrivateKey",
+} as const;
 
 export const managedDatabaseSchema = z.strictObject({
   kind: z.literal("scaleway-managed"),
@@ -286,11 +314,11 @@ export const stackConfigSchema = z
     services: z.array(serviceSchema, { error: "expected a list of services" }).min(1, { error: "expected at least one service" }),
   })
   .superRefine((config, ctx) => {
-    if (config.host.kind === "local" && config.database.kind === "scaleway-managed") {
+    if ((config.host.kind === "local" || config.host.kind === "ssh") && config.database.kind === "scaleway-managed") {
       ctx.addIssue({
         code: "custom",
         path: ["database", "kind"],
-        message: 'expected "container" on a local host (a managed database admits the host\'s public address only)',
+        message: 'expected "container" on a local or ssh host (a managed database admits the Scaleway VM\'s address only)',
         input: config.database.kind,
       });
     }
@@ -332,6 +360,7 @@ export type StackConfig = z.output<typeof stackConfigSchema>;
 export type HostConfig = StackConfig["host"];
 export type ScalewayVmHostConfig = z.output<typeof scalewayVmHostSchema>;
 export type LocalHostConfig = z.output<typeof localHostSchema>;
+export type SshHostConfig = z.output<typeof sshHostSchema>;
 export type ContainerDatabaseConfig = z.output<typeof containerDatabaseSchema>;
 export type DatabaseConfig = StackConfig["database"];
 export type ManagedDatabaseConfig = z.output<typeof managedDatabaseSchema>;

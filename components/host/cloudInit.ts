@@ -8,6 +8,8 @@ export interface CloudInitArgs {
   readonly sshPublicKeys: readonly string[];
   /** Host name of the VM. */
   readonly hostname: string;
+  /** The SSH host key to install instead of generating one, so it can be pinned before boot. */
+  readonly hostKey?: { readonly privateKey: string; readonly publicKey: string };
 }
 
 /** Where cloud-init leaves a marker once the host is ready for rollouts (waited on by remote hosts). */
@@ -37,6 +39,9 @@ export function renderCloudInit(args: CloudInitArgs): string {
     ],
     ssh_pwauth: false,
     disable_root: true,
+    ...(args.hostKey
+      ? { ssh_deletekeys: true, ssh_genkeytypes: [], ssh_keys: { ed25519_private: args.hostKey.privateKey, ed25519_public: args.hostKey.publicKey } }
+      : {}),
     write_files: [
       {
         path: "/etc/ssh/sshd_config.d/50-permacoop.conf",

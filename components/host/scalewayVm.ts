@@ -1,7 +1,11 @@
+import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 import * as scaleway from "@pulumiverse/scaleway";
+import { sshConnection } from "../runtime/runner";
 import { ScalewayVmHostConfig } from "../config/schema";
-import { renderCloudInit } from "./cloudInit";
+import { CLOUD_INIT_DONE_MARKER, renderCloudInit } from "./cloudInit";
+import { ed25519KeyPair, OpenSshKeyPair } from "./sshKeys";
 
 /** Ports every public host serves to the world. */
 export const PUBLIC_PORTS = [80, 443] as const;
@@ -48,6 +52,10 @@ export class ScalewayVmHost extends pulumi.ComponentResource {
   public readonly deployUser: string;
   public readonly server: scaleway.instance.Server;
   public readonly securityGroup: scaleway.instance.SecurityGroup;
+  /** SSH connection of the deploy user, with the host key pinned (secret). */
+  public readonly connection: pulumi.Output<command.types.input.remote.ConnectionArgs>;
+  /** Done once cloud-init has finished: Docker is installed and the deploy user exists. */
+  public readonly ready: command.remote.Command;
 
   constructor(name: string, args: ScalewayVmHostArgs, opts?: pulumi.ComponentResourceOptions) {
     super("permacoop:index:ScalewayVmHost", name, {}, opts);
@@ -71,7 +79,28 @@ export class ScalewayVmHost extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    const cloudInit = renderCloudInit({ deployUser: host.deployUser, sshPublicKeys: host.sshPublicKeys, hostname: `${environment}-host` });
+    // Keys generated here and kept (secret) in the state: the host key is pinned before the
+    // VM boots, and the deploy key is one no human handles.
+    const keyPair = (seedName: string, comment: string): pulumi.Output<OpenSshKeyPair> =>
+      pulumi.secret(
+        new random.RandomBytes(`${name}-${seedName}`, { length: 32 }, { parent: this }).base64.apply((seed) =>
+          ed25519KeyPair(Buffer.from(seed, "base64"), comment),
+        ),
+      );
+    const hostKey = keyPair("host-key", `${environment}-host`);
+    const deployKey = keyPair("deploy-key", `${host.deployUser}@${environment}-host (pulumi)`);
+    const cloudInit = pulumi.secret(
+      pulumi
+        .all([hostKey, deployKey])
+        .apply(([hostKeyPair, deployKeyPair]) =>
+          renderCloudInit({
+            deployUser: host.deployUser,
+            sshPublicKeys: [...host.sshPublicKeys, deployKeyPair.publicKey],
+            hostname: `${environment}-host`,
+            hostKey: hostKeyPair,
+          }),
+        ),
+    );
     this.server = new scaleway.instance.Server(
       `${name}-server`,
       {
@@ -99,6 +128,26 @@ export class ScalewayVmHost extends pulumi.ComponentResource {
         })
       : undefined;
     this.deployUser = host.deployUser;
+    this.connection = sshConnection({
+      host: this.ipv4,
+      port: 22,
+      user: host.deployUser,
+      privateKey: deployKey.privateKey,
+      hostKey: hostKey.publicKey,
+      // First boot: sshd answers only after the image has booted.
+      dialErrorLimit: 60,
+    });
+    this.ready = new command.remote.Command(
+      `${name}-cloud-init`,
+      {
+        connection: this.connection,
+        // cloud-init installs Docker and upgrades packages: allow 15 minutes, then say why.
+        create: `for _ in $(seq 1 180); do test -f ${CLOUD_INIT_DONE_MARKER} && exit 0; sleep 5; done; echo "cloud-init did not finish within 15 minutes: see /var/log/cloud-init-output.log on the VM" >&2; exit 1`,
+        triggers: [this.server.id],
+        addPreviousOutputInEnv: false,
+      },
+      { parent: this, dependsOn: [this.server] },
+    );
     this.registerOutputs({ ipv4: this.ipv4, ipv6: this.ipv6, serverId: this.server.id });
   }
 }

@@ -1,6 +1,8 @@
 /** What each stack declares (checked under mocks); the e2e preview with the real engine must plan exactly this. */
 export const EXPECTED: Record<string, Record<string, number>> = {
   prod: {
+    "command:remote:Command": 4,
+    "random:index/randomBytes:RandomBytes": 2,
     "random:index/randomPassword:RandomPassword": 2,
     "scaleway:databases/acl:Acl": 1,
     "scaleway:databases/database:Database": 1,
@@ -13,6 +15,8 @@ export const EXPECTED: Record<string, Record<string, number>> = {
     "scaleway:instance/server:Server": 1,
   },
   rewrite: {
+    "command:remote:Command": 4,
+    "random:index/randomBytes:RandomBytes": 2,
     "random:index/randomPassword:RandomPassword": 2,
     "scaleway:databases/acl:Acl": 1,
     "scaleway:databases/database:Database": 1,

@@ -33,6 +33,7 @@ export async function runProgram(
               address: "203.0.113.10",
               loadBalancer: { ip: "198.51.100.20", port: 5432 },
               result: "pw",
+              base64: Buffer.alloc(32, 1).toString("base64"),
               publicIps: [
                 { address: "203.0.113.10", family: "inet" },
                 { address: "2001:db8::1", family: "inet6" },

@@ -1,5 +1,6 @@
 import { parse as parseYaml } from "yaml";
 import { CLOUD_INIT_DONE_MARKER, renderCloudInit } from "../../components/host/cloudInit";
+import { ed25519KeyPair } from "../../components/host/sshKeys";
 import { cloudInitSchema } from "../support/validators";
 
 const args = {
@@ -45,6 +46,17 @@ describe("cloud-init renderer", () => {
 
   it("passes `cloud-init schema` (Debian package cloud-init)", () => {
     const result = cloudInitSchema(rendered);
+    expect(result.output).toMatch(/^Valid (schema|cloud-config)/m);
+    expect(result.ok).toBe(true);
+  });
+
+  it("installs a pinned host key when given one, and still passes `cloud-init schema`", () => {
+    const hostKey = ed25519KeyPair(Buffer.alloc(32, 3), "prod-host");
+    const withKey = renderCloudInit({ ...args, hostKey });
+    const doc = parseYaml(withKey.replace(/^#cloud-config\n/, ""));
+    expect(doc.ssh_keys).toEqual({ ed25519_private: hostKey.privateKey, ed25519_public: hostKey.publicKey });
+    expect(doc.ssh_genkeytypes).toEqual([]);
+    const result = cloudInitSchema(withKey);
     expect(result.output).toMatch(/^Valid (schema|cloud-config)/m);
     expect(result.ok).toBe(true);
   });

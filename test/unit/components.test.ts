@@ -49,9 +49,13 @@ describe("Scaleway VM host", () => {
     const { one } = await build("rewrite", (c) => Object.assign(c.host, { type: "DEV1-M", rootVolumeGb: 40 }));
     const server = one("scaleway:instance/server:Server");
     expect(server.props).toMatchObject({ type: "DEV1-M", image: "debian_bookworm", rootVolume: { sizeInGb: 40 } });
-    const userData = server.props.userData as Record<string, string>;
-    expect(userData["cloud-init"]).toMatch(/^#cloud-config\n/);
-    expect(userData["cloud-init"]).toContain("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOps ops@example.org");
+    const cloudInit = (server.props.userData as Record<string, pulumi.Output<string>>)["cloud-init"]!;
+    expect(await pulumi.isSecret(cloudInit)).toBe(true); // it carries the VM's host private key
+    const userData = await valueOf(cloudInit);
+    expect(userData).toMatch(/^#cloud-config\n/);
+    expect(userData).toContain("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOps ops@example.org");
+    expect(userData).toContain("ed25519_private: |");
+    expect(userData).toMatch(/ssh-ed25519 \S+ deploy@rewrite-host \(pulumi\)/);
     expect(server.opts.replaceOnChanges).toEqual(["userData"]);
     expect((server.opts as pulumi.CustomResourceOptions).deleteBeforeReplace).toBe(true);
     expect(await valueOf(server.props.securityGroupId as pulumi.Input<string>)).toMatch(/sg-id$/);
@@ -71,6 +75,36 @@ describe("Scaleway VM host", () => {
 
   it("exposes pure inbound rules for review", () => {
     expect(inboundRules(["10.0.0.1/32"]).filter((r) => r.port === 22)).toEqual([{ action: "accept", protocol: "TCP", port: 22, ipRange: "10.0.0.1/32" }]);
+  });
+});
+
+describe("Scaleway VM as an SSH host", () => {
+  it("runs the runtime over SSH as the deploy user, with the generated host key pinned", async () => {
+    const { env, ofType } = await build("rewrite");
+    const connection = await valueOf(env.vm!.connection);
+    expect(connection).toMatchObject({ host: "203.0.113.10", port: 22, user: "deploy", hostKey: expect.stringMatching(/^ssh-ed25519 /) });
+    expect(connection.privateKey).toMatch(/^-----BEGIN OPENSSH PRIVATE KEY-----/);
+    expect(await pulumi.isSecret(env.vm!.connection)).toBe(true);
+    const remote = ofType("command:remote:Command")
+      .map((c) => c.name)
+      .sort();
+    expect(remote).toEqual(["rewrite-host-cloud-init", "rewrite-runtime-app-rollout", "rewrite-runtime-proxy", "rewrite-runtime-runtime"]);
+  });
+
+  it("waits for cloud-init before the runtime, and the runtime before the rollouts", async () => {
+    const { ofType } = await build("rewrite");
+    const runtime = ofType("command:remote:Command").find((c) => c.name === "rewrite-runtime-runtime")!;
+    const dependsOn = (runtime.opts.dependsOn ?? []) as pulumi.Resource[];
+    const names = await Promise.all(dependsOn.map((r) => valueOf((r as pulumi.CustomResource).urn)));
+    expect(names.some((urn) => urn.endsWith("rewrite-host-cloud-init"))).toBe(true);
+    const rollout = ofType("command:remote:Command").find((c) => c.name === "rewrite-runtime-app-rollout")!;
+    expect(((rollout.opts.dependsOn ?? []) as pulumi.Resource[]).length).toBeGreaterThan(0);
+  });
+
+  it("keeps the managed database out of the runtime: no PostgreSQL container", async () => {
+    const { ofType } = await build("rewrite");
+    const runtime = ofType("command:remote:Command").find((c) => c.name === "rewrite-runtime-runtime")!;
+    expect(await valueOf(runtime.props.create as pulumi.Input<string>)).toContain("DB_MODE='\\''none'\\''");
   });
 });
 

@@ -25,6 +25,8 @@ function computedState(type: string, name: string, inputs: Record<string, unknow
       };
     case "scaleway:databases/instance:Instance":
       return { ...inputs, loadBalancer: { endpointId: "lb", hostname: "", ip: "198.51.100.20", name: "", port: 5432 } };
+    case "random:index/randomBytes:RandomBytes":
+      return { ...inputs, base64: Buffer.alloc(32, name.length).toString("base64") };
     case "random:index/randomPassword:RandomPassword":
       return { ...inputs, result: `pw-${name}` };
     default:

@@ -40,7 +40,7 @@ export function renderCloudInit(args: CloudInitArgs): string {
     ssh_pwauth: false,
     disable_root: true,
     ...(args.hostKey
-      ? { ssh_deletekeys: true, ssh_genkeytypes: [], ssh_keys: { ed25519_private: args.hostKey.privateKey, ed25519_public: args.hostKey.publicKey } }
+      ? { ssh_deletekeys: true, ssh_genkeytypes: ["ed25519"], ssh_keys: { ed25519_private: args.hostKey.privateKey, ed25519_public: args.hostKey.publicKey } }
       : {}),
     write_files: [
       {

@@ -55,7 +55,7 @@ describe("cloud-init renderer", () => {
     const withKey = renderCloudInit({ ...args, hostKey });
     const doc = parseYaml(withKey.replace(/^#cloud-config\n/, ""));
     expect(doc.ssh_keys).toEqual({ ed25519_private: hostKey.privateKey, ed25519_public: hostKey.publicKey });
-    expect(doc.ssh_genkeytypes).toEqual([]);
+    expect(doc.ssh_genkeytypes).toEqual(["ed25519"]); // only the pinned type: no other key to negotiate
     const result = cloudInitSchema(withKey);
     expect(result.output).toMatch(/^Valid (schema|cloud-config)/m);
     expect(result.ok).toBe(true);

@@ -211,8 +211,20 @@ export const tlsSchema = z
     enabled: z.boolean().default(true),
     /** ACME account e-mail (expiry notices). Required when enabled. */
     email: z.email({ error: "expected an e-mail address" }).optional(),
-    /** ACME directory URL. Default Let's Encrypt production. */
+    /** ACME directory URL. Default Let's Encrypt production (staging: https://acme-staging-v02.api.letsencrypt.org/directory). */
     acmeDirectory: z.url({ error: "expected an https:// ACME directory URL" }).default("https://acme-v02.api.letsencrypt.org/directory"),
+    /** PEM bundle of the CA that signs the ACME server's own HTTPS certificate (a private or test CA). Default none. */
+    caBundle: z
+      .string()
+      .regex(/^-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----\s*$/, { error: "expected PEM certificates (-----BEGIN CERTIFICATE-----…)" })
+      .optional(),
+    /** certbot image. Default the official `certbot/certbot:latest`. */
+    certbotImage: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9._/:@-]*$/i, { error: "expected an image reference such as certbot/certbot:latest" })
+      .default("certbot/certbot:latest"),
+    /** Seconds an issuance may take before it fails (HTTP keeps serving). Default 120. */
+    deadlineSeconds: z.number().int().min(10).max(3600).default(120),
   })
   .superRefine((tls, ctx) => {
     if (tls.enabled && !tls.email) {
@@ -309,7 +321,12 @@ export const stackConfigSchema = z
     host: hostSchema,
     database: databaseSchema,
     dns: dnsSchema,
-    tls: tlsSchema.default({ enabled: true, acmeDirectory: "https://acme-v02.api.letsencrypt.org/directory" }),
+    tls: tlsSchema.default({
+      enabled: true,
+      acmeDirectory: "https://acme-v02.api.letsencrypt.org/directory",
+      certbotImage: "certbot/certbot:latest",
+      deadlineSeconds: 120,
+    }),
     proxy: proxySchema.default({ image: "nginx:stable", clientMaxBodySize: "10m" }),
     services: z.array(serviceSchema, { error: "expected a list of services" }).min(1, { error: "expected at least one service" }),
   })

@@ -90,16 +90,14 @@ export class ScalewayVmHost extends pulumi.ComponentResource {
     const hostKey = keyPair("host-key", `${environment}-host`);
     const deployKey = keyPair("deploy-key", `${host.deployUser}@${environment}-host (pulumi)`);
     const cloudInit = pulumi.secret(
-      pulumi
-        .all([hostKey, deployKey])
-        .apply(([hostKeyPair, deployKeyPair]) =>
-          renderCloudInit({
-            deployUser: host.deployUser,
-            sshPublicKeys: [...host.sshPublicKeys, deployKeyPair.publicKey],
-            hostname: `${environment}-host`,
-            hostKey: hostKeyPair,
-          }),
-        ),
+      pulumi.all([hostKey, deployKey]).apply(([hostKeyPair, deployKeyPair]) =>
+        renderCloudInit({
+          deployUser: host.deployUser,
+          sshPublicKeys: [...host.sshPublicKeys, deployKeyPair.publicKey],
+          hostname: `${environment}-host`,
+          hostKey: hostKeyPair,
+        }),
+      ),
     );
     this.server = new scaleway.instance.Server(
       `${name}-server`,

@@ -12,8 +12,10 @@
 
 /** Where ACME HTTP-01 challenges are served from, in the edge container. */
 export const ACME_WEBROOT = "/var/www/acme";
-/** Where certificates are mounted in the edge container (Let's Encrypt layout). */
-export const CERTS_DIR = "/etc/letsencrypt/live";
+/** certbot's `--cert-name`: one certificate per environment, for all its hostnames. */
+export const CERT_NAME = "permacoop";
+/** Where the edge finds the certificate (certbot's live directory, in the certs volume). */
+export const CERT_DIR = `/etc/letsencrypt/live/${CERT_NAME}`;
 /** First switch port; service i listens on SWITCH_BASE_PORT + i. */
 export const SWITCH_BASE_PORT = 8001;
 
@@ -27,7 +29,7 @@ export interface EdgeRoute {
 }
 
 export interface EdgeConfigArgs {
-  /** Hostnames served; the first names the certificate directory. */
+  /** Hostnames served (all on one certificate). */
   readonly hostnames: readonly string[];
   /** Serve HTTPS (and redirect HTTP to it). */
   readonly tls: boolean;
@@ -36,8 +38,10 @@ export interface EdgeConfigArgs {
   readonly routes: readonly EdgeRoute[];
   /** nginx `client_max_body_size`, e.g. `10m`. */
   readonly clientMaxBodySize: string;
-  /** Directory holding `<hostname>/fullchain.pem` and `privkey.pem`. Default the Let's Encrypt layout. */
-  readonly certsDir?: string;
+  /** Port clients reach HTTPS on, for the redirect. Default 443. */
+  readonly httpsPort?: number;
+  /** Directory holding `fullchain.pem` and `privkey.pem`. Default certbot's live directory. */
+  readonly certDir?: string;
 }
 
 export interface SwitchTarget {
@@ -115,7 +119,6 @@ export function renderEdgeConfig(args: EdgeConfigArgs): string {
 
   const out: string[] = ["# Rendered by permacoop-infra (components/proxy/nginx.ts). Do not edit on the host.", ""];
   if (args.tls) {
-    const primary = args.hostnames[0] as string;
     out.push(
       "server {",
       ...indent(
@@ -142,8 +145,8 @@ export function renderEdgeConfig(args: EdgeConfigArgs): string {
           "listen [::]:443 ssl http2;",
           serverNames,
           "",
-          `ssl_certificate ${args.certsDir ?? CERTS_DIR}/${primary}/fullchain.pem;`,
-          `ssl_certificate_key ${args.certsDir ?? CERTS_DIR}/${primary}/privkey.pem;`,
+          `ssl_certificate ${args.certDir ?? CERT_DIR}/fullchain.pem;`,
+          `ssl_certificate_key ${args.certDir ?? CERT_DIR}/privkey.pem;`,
           "ssl_protocols TLSv1.2 TLSv1.3;",
           `ssl_ciphers ${MOZILLA_INTERMEDIATE_CIPHERS};`,
           "ssl_prefer_server_ciphers off;",

@@ -45,6 +45,8 @@ export class DockerRuntime extends pulumi.ComponentResource {
   public readonly rollouts: Record<string, pulumi.CustomResource> = {};
   public readonly runtime: pulumi.CustomResource;
   public readonly proxy: pulumi.CustomResource;
+  /** Issues the certificate and turns HTTPS on (TLS enabled only). */
+  public readonly certificate?: pulumi.CustomResource;
   public readonly names: ReturnType<typeof runtimeNames>;
 
   constructor(name: string, args: DockerRuntimeArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -63,6 +65,15 @@ export class DockerRuntime extends pulumi.ComponentResource {
       bindAddress: args.bindAddress,
       httpPort: args.httpPort,
       httpsPort: config.tls.enabled ? args.httpsPort : 0,
+      certificate: config.tls.enabled
+        ? {
+            domains: config.dns.hostnames,
+            email: config.tls.email as string,
+            acmeDirectory: config.tls.acmeDirectory,
+            certbotImage: config.tls.certbotImage,
+            deadlineSeconds: config.tls.deadlineSeconds,
+          }
+        : null,
       database:
         db.kind === "container"
           ? { mode: "container", image: db.image, container: names.dbContainer, volume: names.dbVolume, name: db.name, user: db.user }
@@ -85,18 +96,27 @@ export class DockerRuntime extends pulumi.ComponentResource {
     );
 
     const routes = config.services.map((service, i) => ({ service: service.name, prefix: service.route, switchPort: SWITCH_BASE_PORT + i }));
-    const edgeConfig = renderEdgeConfig({
+    const edge = {
       hostnames: config.dns.hostnames,
-      tls: config.tls.enabled,
       switchHost: names.switchContainer,
       routes,
       clientMaxBodySize: config.proxy.clientMaxBodySize,
-    });
+      httpsPort: args.httpsPort,
+    };
+    // Both variants travel to the host: HTTPS becomes active once a certificate exists.
+    const edgeConfigs = `${renderEdgeConfig({ ...edge, tls: false })}---\n${config.tls.enabled ? renderEdgeConfig({ ...edge, tls: true }) : ""}`;
     this.proxy = runner.run(
       `${name}-proxy`,
-      { create: runtimeCommand(script, "proxy"), update: runtimeCommand(script, "proxy"), stdin: edgeConfig },
+      { create: runtimeCommand(script, "proxy"), update: runtimeCommand(script, "proxy"), stdin: edgeConfigs },
       { parent: this, dependsOn: [this.runtime] },
     );
+    if (config.tls.enabled) {
+      this.certificate = runner.run(
+        `${name}-certificate`,
+        { create: runtimeCommand(script, "certificate"), update: runtimeCommand(script, "certificate"), stdin: config.tls.caBundle ?? "" },
+        { parent: this, dependsOn: [this.proxy] },
+      );
+    }
 
     config.services.forEach((service, i) => {
       const image = args.serviceImages[service.name] ?? service.image;

@@ -1,7 +1,11 @@
 # Body of the host runtime script (components/runtime/runtime.ts prepends the typed spec).
-# Actions: up (idempotent: network, volumes, database, switch, edge), down (everything,
-# data volumes kept when PERMACOOP_KEEP_DATA=1), proxy (validate and apply the edge config
-# read on stdin), remove-service NAME.
+# Actions:
+#   up              idempotent: network, volumes, database, switch, edge
+#   down            everything (the database volume is kept when PERMACOOP_KEEP_DATA=1)
+#   proxy           read the edge configurations (HTTP, HTTPS) on stdin, apply the right one
+#   certificate     issue or renew the certificate (certbot, HTTP-01), then switch to HTTPS
+#   renew           what the twice-daily schedule runs: certbot renew, reload on change
+#   remove-service NAME
 set -euo pipefail
 
 log() { printf '[runtime %s] %s\n' "$ENV_NAME" "$*"; }
@@ -101,22 +105,115 @@ up() {
   log "runtime is up"
 }
 
-# Validates the edge configuration read on stdin inside the edge container, then swaps it in
-# and reloads. An invalid configuration fails the update and the running one stays.
-proxy() {
-  local file=/etc/nginx/conf.d/permacoop.conf
-  docker exec -i "$EDGE" sh -c "cat > ${file}.next"
+# The edge keeps both variants of its configuration next to the active one; the HTTPS one is
+# active only once a certificate exists, so a failed issuance leaves HTTP serving.
+edge_dir=/etc/nginx/conf.d
+cert_live="/etc/letsencrypt/live/${CERT_NAME}"
+
+# Makes the right variant active: nginx -t inside the edge, then reload. An invalid
+# configuration is put back and fails the command; the running one stays.
+activate_edge() {
   docker exec "$EDGE" sh -c "
     set -e
-    [ -f ${file} ] && cp ${file} ${file}.prev
-    mv ${file}.next ${file}
-    if ! nginx -t; then
-      if [ -f ${file}.prev ]; then mv ${file}.prev ${file}; else rm -f ${file}; fi
+    variant=${edge_dir}/permacoop.http
+    if [ -f ${edge_dir}/permacoop.https ] && [ -f ${cert_live}/fullchain.pem ]; then variant=${edge_dir}/permacoop.https; fi
+    if [ -f ${edge_dir}/permacoop.conf ] && cmp -s \"\$variant\" ${edge_dir}/permacoop.conf; then exit 0; fi
+    [ -f ${edge_dir}/permacoop.conf ] && cp ${edge_dir}/permacoop.conf ${edge_dir}/permacoop.prev
+    cp \"\$variant\" ${edge_dir}/permacoop.conf
+    if ! nginx -t -q; then
+      if [ -f ${edge_dir}/permacoop.prev ]; then mv ${edge_dir}/permacoop.prev ${edge_dir}/permacoop.conf; else rm -f ${edge_dir}/permacoop.conf; fi
       exit 1
     fi
     nginx -s reload
+    echo \"edge serves \${variant##*.}\"
   " || fail "nginx -t rejected the new edge configuration; the running one is unchanged"
+}
+
+# Reads the HTTP variant, a line "---", then the HTTPS variant (empty when TLS is off).
+proxy() {
+  local http https
+  http="$(mktemp)"
+  https="$(mktemp)"
+  awk -v http="$http" -v https="$https" '$0 == "---" { part = 1; next } { print > (part ? https : http) }' && touch "$https"
+  docker exec -i "$EDGE" sh -c "cat > ${edge_dir}/permacoop.http" <"$http"
+  if [[ -s "$https" ]]; then
+    docker exec -i "$EDGE" sh -c "cat > ${edge_dir}/permacoop.https" <"$https"
+  else
+    docker exec "$EDGE" rm -f "${edge_dir}/permacoop.https"
+  fi
+  rm -f "$http" "$https"
+  activate_edge
   log "edge configuration applied"
+}
+
+certbot_run() {
+  local ca=() deadline=()
+  if [[ -n "${CERTBOT_TIMEOUT:-}" ]]; then deadline=(timeout "$CERTBOT_TIMEOUT"); fi
+  if docker run --rm -v "${PREFIX}-certs:/etc/letsencrypt" --entrypoint test "$CERTBOT_IMAGE" -s /etc/letsencrypt/permacoop-ca.pem; then
+    ca=(-e REQUESTS_CA_BUNDLE=/etc/letsencrypt/permacoop-ca.pem)
+  fi
+  # Host network: the ACME server may be on this host's loopback (a test CA).
+  "${deadline[@]}" docker run --rm --network host "${ca[@]}" \
+    -v "${PREFIX}-certs:/etc/letsencrypt" -v "${PREFIX}-acme:/var/www/acme" \
+    "$CERTBOT_IMAGE" "$@"
+}
+
+# Issues (or expands) the certificate for every hostname; on success the edge switches to
+# HTTPS. Reads the ACME CA bundle (PEM, may be empty) on stdin.
+certificate() {
+  [[ -n "$CERT_DOMAINS" ]] || fail "TLS is off: no certificate to issue"
+  docker run --rm -i -v "${PREFIX}-certs:/etc/letsencrypt" --entrypoint sh "$CERTBOT_IMAGE" \
+    -c 'cat > /etc/letsencrypt/permacoop-ca.pem.next && mv /etc/letsencrypt/permacoop-ca.pem.next /etc/letsencrypt/permacoop-ca.pem'
+  local domains=() output
+  for domain in $CERT_DOMAINS; do domains+=(-d "$domain"); done
+  log "requesting a certificate for ${CERT_DOMAINS} from ${ACME_DIRECTORY} (deadline ${CERT_DEADLINE}s)"
+  if ! output="$(CERTBOT_TIMEOUT="$CERT_DEADLINE" certbot_run certonly --webroot --webroot-path /var/www/acme --cert-name "$CERT_NAME" "${domains[@]}" \
+    --server "$ACME_DIRECTORY" --email "$ACME_EMAIL" --agree-tos --non-interactive --no-eff-email \
+    --keep-until-expiring --expand 2>&1)"; then
+    printf '%s\n' "$output" | tail -n 15 | sed 's/^/    /'
+    fail "no certificate for ${CERT_DOMAINS}: check that each name resolves to this host and that port 80 reaches it (HTTP keeps serving)"
+  fi
+  activate_edge
+  schedule_renewal
+  log "certificate in place for ${CERT_DOMAINS}"
+}
+
+# Twice a day, as certbot recommends; nginx reloads only when a certificate changed.
+renew() {
+  local before after
+  before="$(docker exec "$EDGE" sh -c "cat ${cert_live}/fullchain.pem 2>/dev/null" | sha256sum)"
+  certbot_run renew --quiet --webroot --webroot-path /var/www/acme
+  after="$(docker exec "$EDGE" sh -c "cat ${cert_live}/fullchain.pem 2>/dev/null" | sha256sum)"
+  if [[ "$before" != "$after" ]]; then
+    docker exec "$EDGE" nginx -s reload
+    log "certificate renewed, edge reloaded"
+  fi
+}
+
+schedule_file="${HOME}/.permacoop/${ENV_NAME}/runtime.sh"
+schedule_tag="# permacoop:${ENV_NAME}:renew"
+
+schedule_renewal() {
+  if ! command -v crontab >/dev/null 2>&1; then
+    log "WARNING: no crontab on this host: certificate renewal is not scheduled (install cron)"
+    return
+  fi
+  mkdir -p "$(dirname "$schedule_file")"
+  # This script runs as `bash -c SCRIPT`: keep a copy for cron.
+  printf '%s\n' "${BASH_EXECUTION_STRING:?the runtime script must run as bash -c SCRIPT}" >"$schedule_file"
+  { crontab -l 2>/dev/null | grep -vF "$schedule_tag" || true
+    printf '%s %s * * * bash %q renew >>%q 2>&1 %s\n' "$((RANDOM % 60))" "$((RANDOM % 12)),$((RANDOM % 12 + 12))" "$schedule_file" "${schedule_file%.sh}-renew.log" "$schedule_tag"
+  } | crontab -
+  log "renewal scheduled twice a day (crontab of $(id -un))"
+}
+
+unschedule_renewal() {
+  command -v crontab >/dev/null 2>&1 || return 0
+  if crontab -l 2>/dev/null | grep -qF "$schedule_tag"; then
+    crontab -l 2>/dev/null | grep -vF "$schedule_tag" | crontab -
+    log "renewal schedule removed"
+  fi
+  rm -rf "$(dirname "$schedule_file")"
 }
 
 remove_service() {
@@ -151,6 +248,7 @@ down() {
     log "removing volume ${volume}"
     docker volume rm "$volume" >/dev/null
   done
+  unschedule_renewal
   log "runtime removed"
 }
 
@@ -158,6 +256,8 @@ case "${1:-}" in
   up) up ;;
   down) down ;;
   proxy) proxy ;;
+  certificate) certificate ;;
+  renew) renew ;;
   remove-service) remove_service "${2:?service name}" ;;
-  *) fail "usage: runtime.sh up|down|proxy|remove-service NAME" ;;
+  *) fail "usage: runtime.sh up|down|proxy|certificate|renew|remove-service NAME" ;;
 esac

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { CERT_NAME } from "../proxy/nginx";
 import { shellQuote } from "../rollout/rollout";
 
 /** Names and settings of an environment's runtime on one Docker host. */
@@ -16,6 +17,14 @@ export interface RuntimeSpec {
   readonly httpPort: number;
   /** 0 when TLS is off. */
   readonly httpsPort: number;
+  /** ACME certificate for the edge (TLS on), or none. */
+  readonly certificate: {
+    readonly domains: readonly string[];
+    readonly email: string;
+    readonly acmeDirectory: string;
+    readonly certbotImage: string;
+    readonly deadlineSeconds: number;
+  } | null;
   /** `container`: a PostgreSQL container with a named volume; `none`: a managed database elsewhere. */
   readonly database:
     | { readonly mode: "none" }
@@ -63,6 +72,12 @@ export function renderRuntimeScript(spec: RuntimeSpec): string {
     ["DB_VOLUME", db.mode === "container" ? db.volume : ""],
     ["DB_NAME", db.mode === "container" ? db.name : ""],
     ["DB_USER", db.mode === "container" ? db.user : ""],
+    ["CERT_NAME", CERT_NAME],
+    ["CERT_DOMAINS", spec.certificate?.domains.join(" ") ?? ""],
+    ["ACME_EMAIL", spec.certificate?.email ?? ""],
+    ["ACME_DIRECTORY", spec.certificate?.acmeDirectory ?? ""],
+    ["CERTBOT_IMAGE", spec.certificate?.certbotImage ?? ""],
+    ["CERT_DEADLINE", spec.certificate?.deadlineSeconds ?? 0],
   ];
   return [
     "#!/usr/bin/env bash",

@@ -1,7 +1,7 @@
 /** What each stack declares (checked under mocks); the e2e preview with the real engine must plan exactly this. */
 export const EXPECTED: Record<string, Record<string, number>> = {
   prod: {
-    "command:remote:Command": 4,
+    "command:remote:Command": 5,
     "random:index/randomBytes:RandomBytes": 2,
     "random:index/randomPassword:RandomPassword": 2,
     "scaleway:databases/acl:Acl": 1,
@@ -15,7 +15,7 @@ export const EXPECTED: Record<string, Record<string, number>> = {
     "scaleway:instance/server:Server": 1,
   },
   rewrite: {
-    "command:remote:Command": 4,
+    "command:remote:Command": 5,
     "random:index/randomBytes:RandomBytes": 2,
     "random:index/randomPassword:RandomPassword": 2,
     "scaleway:databases/acl:Acl": 1,

@@ -88,7 +88,13 @@ describe("Scaleway VM as an SSH host", () => {
     const remote = ofType("command:remote:Command")
       .map((c) => c.name)
       .sort();
-    expect(remote).toEqual(["rewrite-host-cloud-init", "rewrite-runtime-app-rollout", "rewrite-runtime-proxy", "rewrite-runtime-runtime"]);
+    expect(remote).toEqual([
+      "rewrite-host-cloud-init",
+      "rewrite-runtime-app-rollout",
+      "rewrite-runtime-certificate",
+      "rewrite-runtime-proxy",
+      "rewrite-runtime-runtime",
+    ]);
   });
 
   it("waits for cloud-init before the runtime, and the runtime before the rollouts", async () => {

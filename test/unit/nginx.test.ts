@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EdgeConfigArgs, renderEdgeConfig, renderSwitchConfig } from "../../components/proxy/nginx";
@@ -47,6 +47,11 @@ describe("edge nginx configuration", () => {
     expect(httpServer).toContain("/.well-known/acme-challenge/");
   });
 
+  it("keeps a non-default HTTPS port in the redirect", () => {
+    expect(renderEdgeConfig({ ...plain, tls: true, httpsPort: 8443 })).toContain("return 301 https://$host:8443$request_uri;");
+    expect(renderEdgeConfig({ ...plain, tls: true, httpsPort: 443 })).toContain("return 301 https://$host$request_uri;");
+  });
+
   it("refuses to render without hostnames or routes", () => {
     expect(() => renderEdgeConfig({ ...plain, hostnames: [] })).toThrow(/hostname/);
     expect(() => renderEdgeConfig({ ...plain, routes: [] })).toThrow(/route/);
@@ -59,12 +64,11 @@ describe("edge nginx configuration", () => {
   });
 
   it("passes nginx -t (HTTPS, with a certificate in place)", () => {
-    const certsDir = mkdtempSync(join(tmpdir(), "live-"));
+    const certDir = mkdtempSync(join(tmpdir(), "live-"));
     const cert = selfSignedCertificate("permacoop.example.org");
-    mkdirSync(join(certsDir, "permacoop.example.org"));
-    writeFileSync(join(certsDir, "permacoop.example.org", "fullchain.pem"), cert.fullchain);
-    writeFileSync(join(certsDir, "permacoop.example.org", "privkey.pem"), cert.privkey);
-    const result = nginxTest(renderEdgeConfig({ ...plain, tls: true, certsDir }));
+    writeFileSync(join(certDir, "fullchain.pem"), cert.fullchain);
+    writeFileSync(join(certDir, "privkey.pem"), cert.privkey);
+    const result = nginxTest(renderEdgeConfig({ ...plain, tls: true, certDir }));
     expect(result.output).toContain("syntax is ok");
     expect(result.ok).toBe(true);
   });

@@ -36,6 +36,13 @@ const runtimeSpec: RuntimeSpec = {
   bindAddress: "0.0.0.0",
   httpPort: 80,
   httpsPort: 443,
+  certificate: {
+    domains: ["permacoop.example.org", "www.example.org"],
+    email: "ops@example.org",
+    acmeDirectory: "https://acme-staging-v02.api.letsencrypt.org/directory",
+    certbotImage: "certbot/certbot:latest",
+    deadlineSeconds: 120,
+  },
   database: { mode: "container", image: "postgres:16", container: names.dbContainer, volume: names.dbVolume, name: "permacoop", user: "permacoop" },
 };
 

@@ -131,7 +131,7 @@ export function renderEdgeConfig(args: EdgeConfigArgs): string {
           ...acmeLocation(),
           "",
           "location / {",
-          "    return 301 https://$host$request_uri;",
+          `    return 301 https://$host${args.httpsPort && args.httpsPort !== 443 ? `:${args.httpsPort}` : ""}$request_uri;`,
           "}",
         ],
         1,

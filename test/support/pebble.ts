@@ -62,7 +62,6 @@ export function startPebble(options: { httpPort: number; acmePort?: number; dnsP
     }),
   );
   const children: ChildProcess[] = [];
-  const log = (name: string) => ({ stdio: ["ignore", "ignore", "ignore"] as const, name });
   children.push(
     spawn(
       "pebble-challtestsrv",
@@ -82,13 +81,13 @@ export function startPebble(options: { httpPort: number; acmePort?: number; dnsP
         "-management",
         `127.0.0.1:${dnsPort + 1000}`,
       ],
-      { stdio: log("challtestsrv").stdio },
+      { stdio: "ignore" },
     ),
   );
   waitForPort(dnsPort + 1000, 10);
   children.push(
     spawn("pebble", ["-config", join(dir, "pebble.json"), "-dnsserver", `127.0.0.1:${dnsPort}`], {
-      stdio: log("pebble").stdio,
+      stdio: "ignore",
       env: { ...process.env, PEBBLE_VA_NOSLEEP: "1", PEBBLE_WFE_NONCEREJECT: "0", PEBBLE_AUTHZREUSE: "0" },
     }),
   );

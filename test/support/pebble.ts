@@ -9,6 +9,8 @@ export interface Pebble {
   readonly directory: string;
   /** PEM of the CA that signed Pebble's own HTTPS certificate (for certbot's REQUESTS_CA_BUNDLE). */
   readonly caBundle: string;
+  /** Management API of the challenge DNS (e.g. POST /add-a). */
+  readonly dnsManagement: string;
   stop(): Promise<void>;
 }
 
@@ -95,6 +97,7 @@ export function startPebble(options: { httpPort: number; acmePort?: number; dnsP
   return {
     directory: `https://127.0.0.1:${acmePort}/dir`,
     caBundle: readFileSync(join(dir, "ca.pem"), "utf8"),
+    dnsManagement: `http://127.0.0.1:${dnsPort + 1000}`,
     async stop() {
       for (const child of children) child.kill("SIGTERM");
       await Promise.all(children.map((child) => new Promise((resolve) => (child.exitCode !== null ? resolve(undefined) : child.on("exit", resolve)))));

@@ -1,0 +1,148 @@
+import { execFileSync, spawn } from "node:child_process";
+import { join } from "node:path";
+import { startLoad } from "../support/load";
+import { PROJECT_DIR } from "../support/stackFiles";
+import { ConfigEntry, createTestStack, dockerObjects, freePort, httpGet, TestStack } from "./harness";
+
+export const APP_IMAGE = "permacoop/reference-app-e2e";
+
+/** Images every environment scenario needs: nginx/postgres/node (pulled, or built from Debian) and the app. */
+export function prepareImages(extra: string[] = []): void {
+  execFileSync("bash", [join(PROJECT_DIR, "scripts", "local-images.sh"), "nginx:stable=images/nginx", "postgres:16=images/postgres", "node:20-slim=images/node", ...extra], { stdio: "inherit" });
+  execFileSync("bash", ["-c", "cd app && { [ -d node_modules ] || npm ci --no-audit --no-fund; }"], { cwd: PROJECT_DIR, stdio: "inherit" });
+  execFileSync("docker", ["build", "--quiet", "--tag", `${APP_IMAGE}:v2`, join(PROJECT_DIR, "app")], { stdio: "ignore" });
+}
+
+export interface LifecycleOptions {
+  /** Stack (environment) name. */
+  readonly env: string;
+  /** `permacoop:host` for a given published HTTP port. */
+  host(httpPort: number): Record<string, unknown>;
+  /** Extra config entries (secrets such as sshPrivateKey). */
+  readonly extraConfig?: Record<string, ConfigEntry>;
+  /** Scenarios to run after the no-op `up`, before `destroy`. */
+  more?(context: LifecycleContext): void;
+}
+
+export interface LifecycleContext {
+  readonly test: () => TestStack;
+  readonly httpPort: () => number;
+  readonly setService: (service: Record<string, unknown>) => Promise<void>;
+}
+
+const BASE_SERVICE = { name: "app", port: 3000, healthPath: "/healthz", pullPolicy: "never" };
+
+/**
+ * One environment driven through its life, each step building on the previous one:
+ * up → serve with a DB round trip → rollout under load → unhealthy rollout → rollout killed
+ * half-way → no-op up → [more] → destroy.
+ */
+export function environmentLifecycle(options: LifecycleOptions): void {
+  const label = `permacoop.env=${options.env}`;
+  let test: TestStack;
+  let port: number;
+  let url: string;
+  const appContainers = () => dockerObjects("ps -a", label).filter((n) => n.startsWith(`pc-${options.env}-app-`));
+  const setService = async (service: Record<string, unknown>) => {
+    await test.stack.setConfig("permacoop:services", { value: JSON.stringify([{ ...BASE_SERVICE, ...service }]) });
+  };
+
+  beforeAll(async () => {
+    port = await freePort();
+    url = `http://127.0.0.1:${port}/`;
+    test = await createTestStack(options.env, {
+      "permacoop:host": { value: options.host(port) },
+      "permacoop:database": { value: { kind: "container" } },
+      "permacoop:dns": { value: { provider: "none", hostnames: ["localhost"] } },
+      "permacoop:tls": { value: { enabled: false } },
+      "permacoop:services": { value: [{ ...BASE_SERVICE, image: APP_IMAGE, build: { context: "app" }, env: { APP_VERSION: "v1" } }] },
+      ...options.extraConfig,
+    });
+  });
+
+  afterAll(async () => {
+    await test?.dispose();
+  });
+
+  it("up: serves the app through nginx with a database round trip", async () => {
+    const result = await test.stack.up({ color: "never" });
+    expect(result.summary.result).toBe("succeeded");
+    const first = await httpGet(url);
+    expect(first.status).toBe(200);
+    expect(first.body).toContain("version v1");
+    const second = await httpGet(url);
+    expect(second.body).toMatch(/database round trip: visit #\d+/);
+    expect(second.body).not.toBe(first.body); // the visit counter moved: a real write and read
+    const page = await fetch(url);
+    expect(page.headers.get("x-frame-options")).toBe("DENY");
+    expect(page.headers.get("x-content-type-options")).toBe("nosniff");
+  });
+
+  it("rolls out a new image under continuous load without a failed request", async () => {
+    const load = startLoad(url, { keepAlive: true });
+    await setService({ image: `${APP_IMAGE}:v2`, env: { APP_VERSION: "v2" } });
+    const result = await test.stack.up({ color: "never" });
+    const seen = await load.stop();
+    expect(result.summary.result).toBe("succeeded");
+    expect(seen.total).toBeGreaterThan(100);
+    expect(seen).toMatchObject({ failed: 0 });
+    expect((await httpGet(url)).body).toContain("version v2");
+    expect(appContainers()).toHaveLength(1);
+  });
+
+  it("an unhealthy image fails `up`, and the old version still answers", async () => {
+    await setService({ image: `${APP_IMAGE}:v2`, env: { APP_VERSION: "v3", FAIL_HEALTH: "1" }, healthCheck: { deadlineSeconds: 5 } });
+    const error = await test.stack.up({ color: "never" }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(String(error)).toMatch(/never became healthy/);
+    expect(String(error)).toMatch(/last probe: HTTP 503/);
+    expect(String(error)).toMatch(/FAIL_HEALTH=1: reporting unhealthy on purpose|listening on 3000/);
+    const page = await httpGet(url);
+    expect(page.status).toBe(200);
+    expect(page.body).toContain("version v2");
+    expect(appContainers()).toHaveLength(1);
+  });
+
+  it("a rollout killed half-way converges on the next up, with no orphan container", async () => {
+    await setService({ image: `${APP_IMAGE}:v2`, env: { APP_VERSION: "v4" } });
+    const env = { ...process.env, ...test.env };
+    const child = spawn("pulumi", ["up", "--yes", "--skip-preview", "--stack", options.env, "--color", "never"], { cwd: test.workDir, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    let seen = "";
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the rollout never reached its start step:\n${seen}`)), 180_000);
+      const watch = (chunk: Buffer) => {
+        seen += chunk.toString();
+        if (/step 4 start/.test(seen)) {
+          clearTimeout(timer);
+          process.kill(-child.pid!, "SIGKILL"); // the CLI, its plugins and the script, at once
+          resolve();
+        }
+      };
+      child.stdout.on("data", watch);
+      child.stderr.on("data", watch);
+    });
+    await new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve(undefined) : child.on("exit", resolve)));
+    const result = await test.stack.up({ color: "never" });
+    expect(result.summary.result).toBe("succeeded");
+    expect((await httpGet(url)).body).toContain("version v4");
+    expect(appContainers()).toHaveLength(1);
+  });
+
+  it("a second up with nothing changed changes nothing", async () => {
+    const result = await test.stack.up({ color: "never" });
+    const changes = Object.entries(result.summary.resourceChanges ?? {}).filter(([op]) => op !== "same");
+    expect(changes).toEqual([]);
+  });
+
+  options.more?.({ test: () => test, httpPort: () => port, setService });
+
+  it("destroy leaves no container, network or volume", async () => {
+    await test.stack.destroy({ color: "never" });
+    expect(dockerObjects("ps -a", label)).toEqual([]);
+    expect(dockerObjects("network ls", label)).toEqual([]);
+    expect(dockerObjects("volume ls", label)).toEqual([]);
+    await expect(fetch(url, { signal: AbortSignal.timeout(3000) })).rejects.toThrow();
+  });
+}

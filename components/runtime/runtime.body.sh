@@ -62,11 +62,12 @@ wait_until() {
 
 up_database() {
   [[ "$DB_MODE" == "container" ]] || return 0
-  local envfile
+  local envfile password
   envfile="$(mktemp)"
   chmod 600 "$envfile"
-  # POSTGRES_PASSWORD arrives on stdin; it only initialises an empty volume.
+  # POSTGRES_PASSWORD arrives on stdin.
   cat >"$envfile"
+  password="$(sed -n 's/^POSTGRES_PASSWORD=//p' "$envfile")"
   ensure_volume "$DB_VOLUME"
   start_container "$DB_CONTAINER" "$DB_IMAGE" "db-v1" \
     --env-file "$envfile" -e "POSTGRES_USER=${DB_USER}" -e "POSTGRES_DB=${DB_NAME}" \
@@ -74,6 +75,11 @@ up_database() {
     "$DB_IMAGE"
   rm -f "$envfile"
   wait_until "PostgreSQL" 60 docker exec "$DB_CONTAINER" pg_isready -q -U "$DB_USER" -d "$DB_NAME" -h 127.0.0.1
+  # The image applies POSTGRES_PASSWORD to an empty volume only: a kept volume gets the
+  # stack's current password too (through stdin, never argv).
+  printf "ALTER ROLE \"%s\" PASSWORD '%s';\n" "$DB_USER" "$password" |
+    docker exec -i "$DB_CONTAINER" psql -q -v ON_ERROR_STOP=1 -U "$DB_USER" -d "$DB_NAME" >/dev/null ||
+    fail "cannot set the database password in ${DB_CONTAINER}"
 }
 
 nginx_command=(sh -c 'rm -f /etc/nginx/conf.d/default.conf; exec nginx -g "daemon off;"')

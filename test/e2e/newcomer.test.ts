@@ -1,0 +1,49 @@
+import { execFileSync } from "node:child_process";
+import { PROJECT_DIR } from "../support/stackFiles";
+import { dockerObjects, httpGet } from "./harness";
+
+// The README's first command, as a newcomer runs it: twice, then down.
+function npmRun(script: string, ...args: string[]): string {
+  return execFileSync("npm", ["run", "--silent", script, ...(args.length ? ["--", ...args] : [])], { cwd: PROJECT_DIR, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PULUMI_CONFIG_PASSPHRASE: "" } });
+}
+
+describe("npm run local / npm run local:down", () => {
+  afterAll(() => {
+    try {
+      npmRun("local:down");
+    } catch {
+      // already down
+    }
+  });
+
+  it("deploys the local environment and prints its URL", async () => {
+    const output = npmRun("local");
+    expect(output).toMatch(/\+ {2}\d+ created|created/);
+    const page = await httpGet("http://127.0.0.1:8080/");
+    expect(page.status).toBe(200);
+    expect(page.body).toContain("version local");
+  });
+
+  it("a second run changes nothing", async () => {
+    const output = npmRun("local");
+    expect(output).not.toMatch(/\d+ (created|updated|replaced|deleted)/);
+    expect((await httpGet("http://127.0.0.1:8080/")).status).toBe(200);
+  });
+
+  it("local:down --keep-data keeps the database volume, and the next run finds the data", async () => {
+    const visits = (body: string) => Number(/(\d+) visits/.exec(body)?.[1]);
+    const before = visits((await httpGet("http://127.0.0.1:8080/")).body);
+    npmRun("local:down", "--keep-data");
+    expect(dockerObjects("ps -a", "permacoop.env=local")).toEqual([]);
+    expect(dockerObjects("volume ls", "permacoop.env=local")).toEqual(["pc-local-pgdata"]);
+    npmRun("local");
+    expect(visits((await httpGet("http://127.0.0.1:8080/")).body)).toBeGreaterThan(before);
+  });
+
+  it("local:down removes every container, network and volume", () => {
+    npmRun("local:down");
+    expect(dockerObjects("ps -a", "permacoop.env=local")).toEqual([]);
+    expect(dockerObjects("network ls", "permacoop.env=local")).toEqual([]);
+    expect(dockerObjects("volume ls", "permacoop.env=local")).toEqual([]);
+  });
+});

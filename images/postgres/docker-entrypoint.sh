@@ -2,6 +2,9 @@
 # Initialises an empty data directory like the official image (POSTGRES_USER, POSTGRES_PASSWORD,
 # POSTGRES_DB), then runs PostgreSQL as the postgres user.
 set -euo pipefail
+if [[ "${1:-}" != "postgres" ]]; then
+  exec "$@" # psql, pg_dump…: no server to prepare
+fi
 : "${POSTGRES_USER:=postgres}" "${POSTGRES_DB:=$POSTGRES_USER}"
 mkdir -p "$PGDATA" /run/postgresql
 chown -R postgres:postgres "$PGDATA" /run/postgresql
@@ -20,7 +23,4 @@ if [[ ! -s "$PGDATA/PG_VERSION" ]]; then
   fi
 fi
 unset POSTGRES_PASSWORD
-if [[ "${1:-}" == "postgres" ]]; then
-  exec runuser -u postgres -- "$@"
-fi
-exec "$@"
+exec runuser -u postgres -- "$@"

@@ -26,11 +26,24 @@ switch_file="/etc/nginx/conf.d/${SERVICE}.conf"
 workdir="$(mktemp -d)"
 chmod 700 "$workdir"
 new_container=""
+from_image="none"
+audit_outcome="failed"
+# Every rollout leaves a line on the host: who, when, from which image to which, and how it ended.
+audit_log="${PERMACOOP_AUDIT_LOG:-${HOME}/.permacoop/${ENV_NAME}/audit.log}"
+audit() {
+  mkdir -p "$(dirname "$audit_log")"
+  local actor="${PERMACOOP_ACTOR:-${SUDO_USER:-$(id -un)}}${SSH_CLIENT:+ from ${SSH_CLIENT%% *}}"
+  printf '%s\tservice=%s\tactor=%s\tfrom=%s\tto=%s\toutcome=%s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$SERVICE" "$actor" "$from_image" "$IMAGE" "$1" >>"$audit_log"
+}
 cleanup() {
   local status=$?
   if [[ $status -ne 0 && -n "$new_container" ]]; then
     log "removing ${new_container}: traffic stays on the live version"
     docker rm -f "$new_container" >/dev/null 2>&1 || true
+  fi
+  if [[ -n "${audit_started:-}" ]]; then
+    [[ $status -eq 0 ]] || audit_outcome="failed"
+    audit "$audit_outcome"
   fi
   rm -rf "$workdir"
   exit "$status"
@@ -56,11 +69,14 @@ container_running() {
 }
 
 live="$(live_container)"
+if [[ -n "$live" ]]; then from_image="$(docker inspect -f '{{index .Config.Labels "permacoop.image"}}' "$live" 2>/dev/null || echo unknown)"; fi
 if [[ -n "$live" ]] && container_running "$live" &&
   [[ "$(docker inspect -f '{{index .Config.Labels "permacoop.spec"}}' "$live")" == "$spec_hash" ]]; then
   log "${live} already runs this image and environment: nothing to do"
   exit 0
 fi
+
+audit_started=1
 
 # --- pull ---------------------------------------------------------------------------------
 step pull "$IMAGE"
@@ -186,4 +202,5 @@ docker image ls "$repository" --format '{{.ID}}' | awk '!seen[$0]++' | tail -n +
     if docker rmi "$image_id" >/dev/null 2>&1; then log "removed image ${image_id}"; fi
   done
 
+audit_outcome="succeeded"
 log "done in $(since "$rollout_started")s: ${SERVICE} is served by ${new_container_live}"

@@ -219,7 +219,8 @@ unschedule_renewal() {
     crontab -l 2>/dev/null | grep -vF "$schedule_tag" | crontab -
     log "renewal schedule removed"
   fi
-  rm -rf "$(dirname "$schedule_file")"
+  # The audit log stays: it is the environment's history.
+  rm -f "$schedule_file" "${schedule_file%.sh}-renew.log"
 }
 
 remove_service() {

@@ -8,7 +8,11 @@ export const APP_IMAGE = "permacoop/reference-app-e2e";
 
 /** Images every environment scenario needs: nginx/postgres/node (pulled, or built from Debian) and the app. */
 export function prepareImages(extra: string[] = []): void {
-  execFileSync("bash", [join(PROJECT_DIR, "scripts", "local-images.sh"), "nginx:stable=images/nginx", "postgres:16=images/postgres", "node:20-slim=images/node", ...extra], { stdio: "inherit" });
+  execFileSync(
+    "bash",
+    [join(PROJECT_DIR, "scripts", "local-images.sh"), "nginx:stable=images/nginx", "postgres:16=images/postgres", "node:20-slim=images/node", ...extra],
+    { stdio: "inherit" },
+  );
   execFileSync("bash", ["-c", "cd app && { [ -d node_modules ] || npm ci --no-audit --no-fund; }"], { cwd: PROJECT_DIR, stdio: "inherit" });
   execFileSync("docker", ["build", "--quiet", "--tag", `${APP_IMAGE}:v2`, join(PROJECT_DIR, "app")], { stdio: "ignore" });
 }
@@ -108,7 +112,12 @@ export function environmentLifecycle(options: LifecycleOptions): void {
   it("a rollout killed half-way converges on the next up, with no orphan container", async () => {
     await setService({ image: `${APP_IMAGE}:v2`, env: { APP_VERSION: "v4" } });
     const env = { ...process.env, ...test.env };
-    const child = spawn("pulumi", ["up", "--yes", "--skip-preview", "--stack", options.env, "--color", "never"], { cwd: test.workDir, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn("pulumi", ["up", "--yes", "--skip-preview", "--stack", options.env, "--color", "never"], {
+      cwd: test.workDir,
+      env,
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let seen = "";
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`the rollout never reached its start step:\n${seen}`)), 180_000);

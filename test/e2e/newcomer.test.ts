@@ -4,7 +4,12 @@ import { dockerObjects, httpGet } from "./harness";
 
 // The README's first command, as a newcomer runs it: twice, then down.
 function npmRun(script: string, ...args: string[]): string {
-  return execFileSync("npm", ["run", "--silent", script, ...(args.length ? ["--", ...args] : [])], { cwd: PROJECT_DIR, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PULUMI_CONFIG_PASSPHRASE: "" } });
+  return execFileSync("npm", ["run", "--silent", script, ...(args.length ? ["--", ...args] : [])], {
+    cwd: PROJECT_DIR,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, PULUMI_CONFIG_PASSPHRASE: "" },
+  });
 }
 
 describe("npm run local / npm run local:down", () => {

@@ -26,7 +26,15 @@ const HOSTNAMES = ["app.permacoop.test", "www.permacoop.test"];
 describe("existing server over SSH", () => {
   environmentLifecycle({
     env: "e2essh",
-    host: (httpPort) => ({ kind: "ssh", address: "127.0.0.1", port: server.port, user: server.user, hostKey: server.hostKey, httpPort, bindAddress: "127.0.0.1" }),
+    host: (httpPort) => ({
+      kind: "ssh",
+      address: "127.0.0.1",
+      port: server.port,
+      user: server.user,
+      hostKey: server.hostKey,
+      httpPort,
+      bindAddress: "127.0.0.1",
+    }),
     get extraConfig() {
       return { "permacoop:sshPrivateKey": { value: server.privateKey, secret: true } };
     },
@@ -34,8 +42,14 @@ describe("existing server over SSH", () => {
       it("refuses a server whose host key is not the pinned one", async () => {
         const stack = test().stack;
         const host = JSON.parse((await stack.getConfig("permacoop:host")).value);
-        await stack.setConfig("permacoop:host", { value: JSON.stringify({ ...host, hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHc2p5Zb0Q9y8m7x3kVt4Jb9qW1eR6tY2uI8oP0aS4dF impostor" }) });
-        await stack.setConfig("permacoop:services", { value: JSON.stringify([{ name: "app", port: 3000, healthPath: "/healthz", pullPolicy: "never", image: "permacoop/reference-app-e2e:v2", env: { APP_VERSION: "v5" } }]) });
+        await stack.setConfig("permacoop:host", {
+          value: JSON.stringify({ ...host, hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHc2p5Zb0Q9y8m7x3kVt4Jb9qW1eR6tY2uI8oP0aS4dF impostor" }),
+        });
+        await stack.setConfig("permacoop:services", {
+          value: JSON.stringify([
+            { name: "app", port: 3000, healthPath: "/healthz", pullPolicy: "never", image: "permacoop/reference-app-e2e:v2", env: { APP_VERSION: "v5" } },
+          ]),
+        });
         await expect(stack.up({ color: "never" })).rejects.toThrow(/host key|knownhosts|key mismatch|handshake/i);
         await stack.setConfig("permacoop:host", { value: JSON.stringify(host) });
       });
@@ -44,12 +58,27 @@ describe("existing server over SSH", () => {
         const stack = test().stack;
         pebble = startPebble({ httpPort: httpPort() });
         // Pebble's DNS answers 127.0.0.1 for every name: make this one point where no edge listens.
-        execFileSync("curl", ["-sf", "-X", "POST", "-d", JSON.stringify({ host: "elsewhere.permacoop.test", addresses: ["127.0.0.2"] }), `${pebble.dnsManagement}/add-a`]);
+        execFileSync("curl", [
+          "-sf",
+          "-X",
+          "POST",
+          "-d",
+          JSON.stringify({ host: "elsewhere.permacoop.test", addresses: ["127.0.0.2"] }),
+          `${pebble.dnsManagement}/add-a`,
+        ]);
         const httpsPort = await freePort();
         const host = JSON.parse((await stack.getConfig("permacoop:host")).value);
         await stack.setConfig("permacoop:host", { value: JSON.stringify({ ...host, httpsPort }) });
         await stack.setConfig("permacoop:dns", { value: JSON.stringify({ provider: "none", hostnames: ["elsewhere.permacoop.test"] }) });
-        await stack.setConfig("permacoop:tls", { value: JSON.stringify({ enabled: true, email: "ops@permacoop.test", acmeDirectory: pebble.directory, caBundle: pebble.caBundle, deadlineSeconds: 60 }) });
+        await stack.setConfig("permacoop:tls", {
+          value: JSON.stringify({
+            enabled: true,
+            email: "ops@permacoop.test",
+            acmeDirectory: pebble.directory,
+            caBundle: pebble.caBundle,
+            deadlineSeconds: 60,
+          }),
+        });
         const started = Date.now();
         await expect(stack.up({ color: "never" })).rejects.toThrow(/no certificate for elsewhere\.permacoop\.test: check that each name resolves to this host/);
         expect(Date.now() - started).toBeLessThan(90_000);
@@ -65,15 +94,44 @@ describe("existing server over SSH", () => {
         const result = await stack.up({ color: "never" });
         expect(result.summary.result).toBe("succeeded");
 
-        const curl = (...args: string[]) => execFileSync("curl", ["-s", "--resolve", `${HOSTNAMES[0]}:${httpsPort}:127.0.0.1`, "--resolve", `${HOSTNAMES[0]}:${httpPort()}:127.0.0.1`, ...args], { encoding: "utf8" });
+        const curl = (...args: string[]) =>
+          execFileSync("curl", ["-s", "--resolve", `${HOSTNAMES[0]}:${httpsPort}:127.0.0.1`, "--resolve", `${HOSTNAMES[0]}:${httpPort()}:127.0.0.1`, ...args], {
+            encoding: "utf8",
+          });
         expect(curl("-k", `https://${HOSTNAMES[0]}:${httpsPort}/`)).toContain("version v5");
-        expect(curl("-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", `http://${HOSTNAMES[0]}:${httpPort()}/x`)).toBe(`301 https://${HOSTNAMES[0]}:${httpsPort}/x`);
-        const certificate = execFileSync("bash", ["-c", `echo | openssl s_client -connect 127.0.0.1:${httpsPort} -servername ${HOSTNAMES[0]} 2>/dev/null | openssl x509 -noout -issuer -ext subjectAltName`], { encoding: "utf8" });
+        expect(curl("-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", `http://${HOSTNAMES[0]}:${httpPort()}/x`)).toBe(
+          `301 https://${HOSTNAMES[0]}:${httpsPort}/x`,
+        );
+        const certificate = execFileSync(
+          "bash",
+          [
+            "-c",
+            `echo | openssl s_client -connect 127.0.0.1:${httpsPort} -servername ${HOSTNAMES[0]} 2>/dev/null | openssl x509 -noout -issuer -ext subjectAltName`,
+          ],
+          { encoding: "utf8" },
+        );
         expect(certificate).toMatch(/issuer=.*Pebble/);
         for (const name of HOSTNAMES) expect(certificate).toContain(`DNS:${name}`);
 
         const reportFile = join(mkdtempSync(join(tmpdir(), "testssl-")), "report.json");
-        execFileSync("testssl", ["--quiet", "--color", "0", "--warnings", "off", "--protocols", "--headers", "--ip", "127.0.0.1", "--jsonfile", reportFile, `${HOSTNAMES[0]}:${httpsPort}`], { stdio: "ignore" });
+        execFileSync(
+          "testssl",
+          [
+            "--quiet",
+            "--color",
+            "0",
+            "--warnings",
+            "off",
+            "--protocols",
+            "--headers",
+            "--ip",
+            "127.0.0.1",
+            "--jsonfile",
+            reportFile,
+            `${HOSTNAMES[0]}:${httpsPort}`,
+          ],
+          { stdio: "ignore" },
+        );
         const findings = Object.fromEntries((JSON.parse(readFileSync(reportFile, "utf8")) as { id: string; finding: string }[]).map((f) => [f.id, f.finding]));
         for (const old of ["SSLv2", "SSLv3", "TLS1", "TLS1_1"]) expect(findings[old]).toMatch(/^not offered/);
         expect(findings.TLS1_2).toMatch(/^offered/);

@@ -8,9 +8,10 @@ const { stack, config, secrets } = loadStackConfig();
 const environment = new Environment(stack, { name: stack, config, secrets });
 
 export const url = environment.url;
-export const hostIpv4 = environment.vm?.ipv4;
-export const hostIpv6 = environment.vm?.ipv6;
-export const deployUser = environment.vm?.deployUser;
+/** The host: its kind, and for a Scaleway VM its addresses and deploy user. */
+export const host = environment.vm
+  ? { kind: config.host.kind, ipv4: environment.vm.ipv4, ipv6: environment.vm.ipv6 ?? null, deployUser: environment.vm.deployUser }
+  : { kind: config.host.kind };
 export const dataProtected = environment.dataProtected;
 /** With DNS managed elsewhere: the records to create at the registrar. */
 export const dnsRecordsToCreate = environment.recordsToCreate;

@@ -28,23 +28,20 @@ export function buildImages(
   name: string,
   config: StackConfig,
   parent: pulumi.Resource,
-): { refs: Record<string, pulumi.Output<string>>; resources: docker.Image[] } {
+): { refs: Record<string, pulumi.Output<string>>; resources: docker.RemoteImage[] } {
   const refs: Record<string, pulumi.Output<string>> = {};
-  const resources: docker.Image[] = [];
+  const resources: docker.RemoteImage[] = [];
   for (const service of config.services) {
     if (!service.build) continue;
     const context = service.build.context;
     const repository = service.image.replace(/[:@].*$/, "");
-    const image = new docker.Image(
+    const tag = `${repository}:${contextHash(context)}`;
+    const image = new docker.RemoteImage(
       `${name}-${service.name}-image`,
-      {
-        imageName: `${repository}:${contextHash(context)}`,
-        build: { context, dockerfile: join(context, service.build.dockerfile), platform: "linux/amd64" },
-        skipPush: true,
-      },
+      { name: tag, build: { context, dockerfile: service.build.dockerfile, tags: [tag] }, keepLocally: true },
       { parent },
     );
-    refs[service.name] = image.imageName;
+    refs[service.name] = image.name;
     resources.push(image);
   }
   return { refs, resources };

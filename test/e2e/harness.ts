@@ -25,6 +25,8 @@ export function pulumiEnv(): Record<string, string> {
       // Values are printed shell-quoted by toolchain.sh; evaluate them with the shell.
       toolchainEnv[match[1]!] = execFileSync("bash", ["-c", `printf %s ${match[2]}`], { encoding: "utf8" });
     }
+    // The Automation API finds `pulumi` on this process's PATH.
+    Object.assign(process.env, toolchainEnv);
   }
   return toolchainEnv;
 }

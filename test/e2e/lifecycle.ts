@@ -52,6 +52,11 @@ export function environmentLifecycle(options: LifecycleOptions): void {
   };
 
   beforeAll(async () => {
+    // Leftovers of an interrupted earlier run would make the scenarios lie.
+    execFileSync("bash", [
+      "-c",
+      `docker rm -f $(docker ps -aq --filter ${label}) 2>/dev/null; docker network rm $(docker network ls -q --filter ${label}) 2>/dev/null; docker volume rm $(docker volume ls -q --filter ${label}) 2>/dev/null; true`,
+    ]);
     port = await freePort();
     url = `http://127.0.0.1:${port}/`;
     test = await createTestStack(options.env, {
@@ -119,20 +124,18 @@ export function environmentLifecycle(options: LifecycleOptions): void {
       stdio: ["ignore", "pipe", "pipe"],
     });
     let seen = "";
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`the rollout never reached its start step:\n${seen}`)), 180_000);
-      const watch = (chunk: Buffer) => {
-        seen += chunk.toString();
-        if (/step 4 start/.test(seen)) {
-          clearTimeout(timer);
-          process.kill(-child.pid!, "SIGKILL"); // the CLI, its plugins and the script, at once
-          resolve();
-        }
-      };
-      child.stdout.on("data", watch);
-      child.stderr.on("data", watch);
-    });
+    child.stdout.on("data", (chunk: Buffer) => (seen += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (seen += chunk.toString()));
+    // Half-way: the new container has started, traffic has not moved yet.
+    const deadline = Date.now() + 180_000;
+    while (appContainers().length < 2) {
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`the rollout never started its new container:\n${seen}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    process.kill(-child.pid!, "SIGKILL"); // the CLI, its plugins and the script, at once
     await new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve(undefined) : child.on("exit", resolve)));
+    // What an operator does after a killed `pulumi up`: release the backend's lock, then re-run.
+    execFileSync("pulumi", ["cancel", "--yes", "--stack", options.env], { cwd: test.workDir, env, stdio: "pipe" });
     const result = await test.stack.up({ color: "never" });
     expect(result.summary.result).toBe("succeeded");
     expect((await httpGet(url)).body).toContain("version v4");

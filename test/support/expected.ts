@@ -31,6 +31,6 @@ export const EXPECTED: Record<string, Record<string, number>> = {
 
 EXPECTED.local = {
   "command:local:Command": 3,
-  "docker:index/image:Image": 1,
+  "docker:index/remoteImage:RemoteImage": 1,
   "random:index/randomPassword:RandomPassword": 1,
 };

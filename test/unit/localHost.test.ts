@@ -53,10 +53,11 @@ describe("local host", () => {
 
   it("builds images from their context, tagged by content, never pushed", async () => {
     const { declared } = await build();
-    const images = declared.filter((d) => d.type === "docker:index/image:Image");
+    const images = declared.filter((d) => d.type === "docker:index/remoteImage:RemoteImage");
     expect(images).toHaveLength(1);
-    expect(images[0]!.props.imageName).toMatch(/^permacoop\/reference-app:[0-9a-f]{12}$/);
-    expect(images[0]!.props.skipPush).toBe(true);
+    expect(images[0]!.props.name).toMatch(/^permacoop\/reference-app:[0-9a-f]{12}$/);
+    expect(images[0]!.props.build).toMatchObject({ context: "app", dockerfile: "Dockerfile" });
+    expect(images[0]!.props.keepLocally).toBe(true);
   });
 
   it("feeds each service its environment on stdin, as a secret, never in the command line", async () => {

@@ -14,13 +14,16 @@ export interface ConfigProblem {
   readonly fix: string;
 }
 
-/** The whole list of problems of a stack's configuration, as ONE error. */
-export class ConfigError extends Error {
+/**
+ * The whole list of problems of a stack's configuration, as ONE error. A RunError: Pulumi
+ * prints its message alone, without a stack trace or a dump of the object.
+ */
+export class ConfigError extends pulumi.RunError {
   constructor(
-    readonly stack: string,
+    readonly stackName: string,
     readonly problems: readonly ConfigProblem[],
   ) {
-    super(formatProblems(stack, problems));
+    super(formatProblems(stackName, problems));
     this.name = "ConfigError";
   }
 }

@@ -96,6 +96,10 @@ export class Environment extends pulumi.ComponentResource {
         const privateKey = args.secrets[PROGRAM_SECRETS.sshPrivateKey];
         if (privateKey === undefined) throw new Error("unreachable: the config loader requires sshPrivateKey for an ssh host");
         runner = new SshRunner(sshConnection({ host: host.address, port: host.port, user: host.user, privateKey, hostKey: host.hostKey }));
+        if (config.dns.provider !== "none") {
+          if (!/^\d+\.\d+\.\d+\.\d+$/.test(host.address)) throw new Error(`dns: records need host.address to be an IPv4 address, not ${host.address}`);
+          this.dns = new DnsRecords(`${name}-dns`, { dns: config.dns, ipv4: host.address }, { parent: this });
+        }
       } else {
         runner = new LocalRunner();
       }

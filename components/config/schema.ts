@@ -347,7 +347,7 @@ export const stackConfigSchema = z
         input: config.database.kind,
       });
     }
-    if (config.host.kind !== "local" && config.dns.provider === "none") {
+    if (config.host.kind === "scaleway-vm" && config.dns.provider === "none") {
       ctx.addIssue({ code: "custom", path: ["dns", "provider"], message: 'expected "scaleway" or "external" for a public host', input: config.dns.provider });
     }
     const seen = new Map<string, number>();

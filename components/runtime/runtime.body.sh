@@ -216,7 +216,7 @@ schedule_renewal() {
 unschedule_renewal() {
   command -v crontab >/dev/null 2>&1 || return 0
   if crontab -l 2>/dev/null | grep -qF "$schedule_tag"; then
-    crontab -l 2>/dev/null | grep -vF "$schedule_tag" | crontab -
+    { crontab -l 2>/dev/null | grep -vF "$schedule_tag" || true; } | crontab -
     log "renewal schedule removed"
   fi
   # The audit log stays: it is the environment's history.

@@ -31,6 +31,8 @@ export function startSshd(options: { port: number; user?: string }): TestServer 
   } catch {
     run("useradd", ["--create-home", "--shell", "/bin/bash", "--groups", "docker", user]);
   }
+  // A new account is locked ("!"): sshd without PAM refuses it even with a key. "*" = no password, not locked.
+  run("usermod", ["--password", "*", user]);
   run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "test-server", "-f", join(dir, "host_key")]);
   run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", `${user}@test`, "-f", join(dir, "client_key")]);
   writeFileSync(join(dir, "authorized_keys"), readFileSync(join(dir, "client_key.pub")));

@@ -135,8 +135,20 @@ export function dockerObjects(kind: "ps -a" | "network ls" | "volume ls", label:
   return out.split("\n").filter(Boolean).sort();
 }
 
-/** GET a URL; resolves with status and body (never throws on HTTP errors). */
-export async function httpGet(url: string): Promise<{ status: number; body: string }> {
-  const response = await fetch(url, { signal: AbortSignal.timeout(10_000) });
-  return { status: response.status, body: await response.text() };
+/**
+ * GET a URL on a fresh connection (a pooled keep-alive socket could outlive the server between
+ * scenarios); resolves with status, headers and body, never throws on HTTP errors.
+ */
+export async function httpGet(url: string): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> {
+  const http = await import("node:http");
+  return new Promise((resolve, reject) => {
+    const request = http.get(url, { agent: false, timeout: 10_000 }, (response) => {
+      let body = "";
+      response.setEncoding("utf8");
+      response.on("data", (chunk: string) => (body += chunk));
+      response.on("end", () => resolve({ status: response.statusCode ?? 0, body, headers: response.headers }));
+    });
+    request.on("timeout", () => request.destroy(new Error(`GET ${url}: no answer within 10 s`)));
+    request.on("error", reject);
+  });
 }

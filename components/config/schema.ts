@@ -27,6 +27,22 @@ const port = z
   .min(1, { error: "expected a TCP port between 1 and 65535" })
   .max(65535, { error: "expected a TCP port between 1 and 65535" });
 
+/** An image reference (registry/name:tag or @digest). */
+const imageRef = (example: string) =>
+  z.string({ error: "expected an image reference" }).regex(/^[a-z0-9][a-z0-9._/:@-]*$/i, { error: `expected an image reference such as ${example}` });
+
+const pgIdentifier = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, { error: "expected a PostgreSQL identifier" });
+
+/** Fields every database kind has. */
+const databaseIdentity = {
+  /** Logical database name. Default `permacoop`. */
+  name: pgIdentifier.default("permacoop"),
+  /** Application user. Default `permacoop`. */
+  user: pgIdentifier.default("permacoop"),
+  /** Refuse to delete the data on `pulumi destroy`. Default: true on the `prod` stack, false elsewhere. */
+  protect: z.boolean({ error: "expected true or false" }).optional(),
+};
+
 const seconds = (fallback: number) =>
   z.number({ error: "expected a number of seconds" }).positive({ error: "expected a positive number of seconds" }).default(fallback);
 
@@ -127,16 +143,6 @@ export const managedDatabaseSchema = z.strictObject({
   volumeSizeGb: z.number().int().min(5).max(10000).default(10),
   /** Two nodes with automatic failover. Default false. */
   highAvailability: z.boolean().default(false),
-  /** Logical database name. Default `permacoop`. */
-  name: z
-    .string()
-    .regex(/^[a-z_][a-z0-9_]{0,62}$/, { error: "expected a PostgreSQL identifier" })
-    .default("permacoop"),
-  /** Application user. Default `permacoop`. */
-  user: z
-    .string()
-    .regex(/^[a-z_][a-z0-9_]{0,62}$/, { error: "expected a PostgreSQL identifier" })
-    .default("permacoop"),
   /** Hours between automatic backups. Default 24 (daily). */
   backupFrequencyHours: z
     .number()
@@ -151,30 +157,15 @@ export const managedDatabaseSchema = z.strictObject({
     .min(1, { error: "expected between 1 and 365 days" })
     .max(365, { error: "expected between 1 and 365 days" })
     .default(7),
-  /** Refuse to delete the database on `pulumi destroy`. Default: true on the `prod` stack, false elsewhere. */
-  protect: z.boolean({ error: "expected true or false" }).optional(),
+  ...databaseIdentity,
 });
 
 /** PostgreSQL in a container on the host, its data in a named volume that survives re-runs. */
 export const containerDatabaseSchema = z.strictObject({
   kind: z.literal("container"),
   /** Image. Default the official `postgres:16`. */
-  image: z
-    .string()
-    .regex(/^[a-z0-9][a-z0-9._/:@-]*$/i, { error: "expected an image reference such as postgres:16" })
-    .default("postgres:16"),
-  /** Logical database name. Default `permacoop`. */
-  name: z
-    .string()
-    .regex(/^[a-z_][a-z0-9_]{0,62}$/, { error: "expected a PostgreSQL identifier" })
-    .default("permacoop"),
-  /** Application user. Default `permacoop`. */
-  user: z
-    .string()
-    .regex(/^[a-z_][a-z0-9_]{0,62}$/, { error: "expected a PostgreSQL identifier" })
-    .default("permacoop"),
-  /** Refuse to delete the data on `pulumi destroy`. Default: true on the `prod` stack, false elsewhere. */
-  protect: z.boolean({ error: "expected true or false" }).optional(),
+  image: imageRef("postgres:16").default("postgres:16"),
+  ...databaseIdentity,
 });
 
 export const databaseSchema = z.discriminatedUnion("kind", [managedDatabaseSchema, containerDatabaseSchema], {
@@ -219,10 +210,7 @@ export const tlsSchema = z
       .regex(/^-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----\s*$/, { error: "expected PEM certificates (-----BEGIN CERTIFICATE-----…)" })
       .optional(),
     /** certbot image. Default the official `certbot/certbot:latest`. */
-    certbotImage: z
-      .string()
-      .regex(/^[a-z0-9][a-z0-9._/:@-]*$/i, { error: "expected an image reference such as certbot/certbot:latest" })
-      .default("certbot/certbot:latest"),
+    certbotImage: imageRef("certbot/certbot:latest").default("certbot/certbot:latest"),
     /** Seconds an issuance may take before it fails (HTTP keeps serving). Default 120. */
     deadlineSeconds: z.number().int().min(10).max(3600).default(120),
   })
@@ -234,10 +222,7 @@ export const tlsSchema = z
 
 export const proxySchema = z.strictObject({
   /** nginx image of the edge and the switch. Default the official `nginx:stable`. */
-  image: z
-    .string()
-    .regex(/^[a-z0-9][a-z0-9._/:@-]*$/i, { error: "expected an image reference such as nginx:stable" })
-    .default("nginx:stable"),
+  image: imageRef("nginx:stable").default("nginx:stable"),
   /** Largest accepted request body (nginx `client_max_body_size`). Default `10m`. */
   clientMaxBodySize: z
     .string()
@@ -259,9 +244,7 @@ export const serviceSchema = z
     /** Service name (container name prefix). */
     name: z.string({ error: "expected a service name" }).regex(/^[a-z][a-z0-9-]{0,30}$/, { error: "expected a lower-case name such as app or api" }),
     /** Image reference (registry/name:tag or @digest). */
-    image: z
-      .string({ error: "expected an image reference" })
-      .regex(/^[a-z0-9][a-z0-9._/:@-]*$/i, { error: "expected an image reference such as ghcr.io/org/app:main" }),
+    image: imageRef("ghcr.io/org/app:main"),
     /** Port the container listens on. */
     port,
     /** Build the image from this directory (relative to the project) instead of pulling it; `image` names the result. */

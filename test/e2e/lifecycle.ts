@@ -55,7 +55,7 @@ export function environmentLifecycle(options: LifecycleOptions): void {
     // Leftovers of an interrupted earlier run would make the scenarios lie.
     execFileSync("bash", [
       "-c",
-      `docker rm -f $(docker ps -aq --filter ${label}) 2>/dev/null; docker network rm $(docker network ls -q --filter ${label}) 2>/dev/null; docker volume rm $(docker volume ls -q --filter ${label}) 2>/dev/null; true`,
+      `docker rm -f $(docker ps -aq --filter label=${label}) 2>/dev/null; docker network rm $(docker network ls -q --filter label=${label}) 2>/dev/null; docker volume rm $(docker volume ls -q --filter label=${label}) 2>/dev/null; true`,
     ]);
     port = await freePort();
     url = `http://127.0.0.1:${port}/`;

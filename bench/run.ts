@@ -120,10 +120,11 @@ async function rollouts(): Promise<void> {
       version += 1;
       await test.stack.setConfig("permacoop:services", { value: JSON.stringify(services(String(version)).value) });
       let output = "";
-      const load = startLoad(url, { keepAlive, connections: 32 });
+      const load = startLoad(url, { keepAlive, connections: 64 });
       await test.stack.up({ color: "never", onOutput: (o) => (output += o) });
       const seen = await load.stop();
       const { rollout, ready } = rolloutTimings(output);
+      if (seen.failed > 0) process.stderr.write(`failed requests during the ${suffix} rollout:\n${seen.detail}\n`);
       report(`rollout_failed_requests_${suffix}`, seen.failed, "requests");
       report(`rollout_total_requests_${suffix}`, seen.total, "requests");
       report(`rollout_seconds_${suffix}`, rollout, "s");
@@ -136,13 +137,14 @@ async function rollouts(): Promise<void> {
           services(String(version), { env: { APP_VERSION: String(version), FAIL_HEALTH: "1" }, healthCheck: { deadlineSeconds: 5 } }).value,
         ),
       });
-      const badLoad = startLoad(url, { keepAlive, connections: 32 });
+      const badLoad = startLoad(url, { keepAlive, connections: 64 });
       const failed = await test.stack.up({ color: "never" }).then(
         () => false,
         () => true,
       );
       const badSeen = await badLoad.stop();
       if (!failed) throw new Error("the unhealthy rollout did not fail");
+      if (badSeen.failed > 0) process.stderr.write(`failed requests during the unhealthy ${suffix} rollout:\n${badSeen.detail}\n`);
       report(`unhealthy_rollout_failed_requests_${suffix}`, badSeen.failed, "requests");
       report(`unhealthy_rollout_total_requests_${suffix}`, badSeen.total, "requests");
     }

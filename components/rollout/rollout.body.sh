@@ -15,7 +15,7 @@ step() {
   log "step ${step_no} ${1} (+$(since "$rollout_started")s): ${2}"
 }
 fail() {
-  log "FAILED: $*"
+  log "FAILED: $*" >&2
   exit 1
 }
 
@@ -61,14 +61,17 @@ envfile="${workdir}/env"
 (umask 077 && cat >"$envfile")
 spec_hash="$( (printf '%s\n' "$IMAGE" "$PORT" "$HEALTH_PATH"; cat "$envfile") | sha256sum | cut -c1-16)"
 
+# The container the switch sends this service's traffic to ("" before the first rollout).
+# Not knowing is fatal: the cleanup below would take the live version for a leftover.
 live_container() {
-  docker exec "$SWITCH" sh -c "test -f '${switch_file}' && sed -n 's/^# live: //p' '${switch_file}'" 2>/dev/null || true
+  docker exec "$SWITCH" sh -c "if [ -f '${switch_file}' ]; then sed -n 's/^# live: //p' '${switch_file}'; fi" ||
+    fail "cannot read the switch's configuration (is ${SWITCH} running?)"
 }
 container_running() {
   [[ "$(docker inspect -f '{{.State.Running}}' "$1" 2>/dev/null || true)" == "true" ]]
 }
 
-live="$(live_container)"
+live="$(live_container)" || exit 1
 if [[ -n "$live" ]]; then from_image="$(docker inspect -f '{{index .Config.Labels "permacoop.image"}}' "$live" 2>/dev/null || echo unknown)"; fi
 if [[ -n "$live" ]] && container_running "$live" &&
   [[ "$(docker inspect -f '{{index .Config.Labels "permacoop.spec"}}' "$live")" == "$spec_hash" ]]; then

@@ -319,7 +319,7 @@ func run(ctx context.Context, urn string, inputs resource.PropertyMap, cmdText s
 		stderr: strings.TrimSuffix(stderr.all.String(), "\n"),
 	}
 	if err != nil {
-		return res, fmt.Errorf("%w: running %q:\nStdout:\n%s\nStderr:\n%s", err, cmdText, res.stdout, res.stderr)
+		return res, commandError(err, "the command", res)
 	}
 	return res, nil
 }

@@ -86,6 +86,21 @@ func loggers(urn string, inputs resource.PropertyMap) (*lineLogger, *lineLogger)
 		&lineLogger{urn: u, enabled: mode == "stderr" || mode == "stdoutAndStderr"}
 }
 
+// commandError reports a failed command by the end of its output, never by its text: the
+// command line can be a whole rendered script (already in the state), and the output was
+// streamed to the log as it came.
+func commandError(err error, what string, res runResult) error {
+	return fmt.Errorf("%s failed (%v); last lines of its output:\n%s", what, err, lastLines(res.stdout+"\n"+res.stderr, 25))
+}
+
+func lastLines(text string, n int) string {
+	lines := strings.Split(strings.TrimSpace(text), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return "    " + strings.Join(lines, "\n    ")
+}
+
 // ---------------------------------------------------------------- SSH
 
 type connection struct {
@@ -256,7 +271,7 @@ func runRemote(ctx context.Context, urn string, inputs resource.PropertyMap, cmd
 	stderr.flush()
 	res := runResult{stdout: strings.TrimSuffix(stdout.all.String(), "\n"), stderr: strings.TrimSuffix(stderr.all.String(), "\n")}
 	if err != nil {
-		return res, fmt.Errorf("%w: running the command on %s:\nStdout:\n%s\nStderr:\n%s", err, conn.address(), res.stdout, res.stderr)
+		return res, commandError(err, "the command on "+conn.address(), res)
 	}
 	return res, nil
 }

@@ -83,18 +83,21 @@ up_database() {
 }
 
 nginx_command=(sh -c 'rm -f /etc/nginx/conf.d/default.conf; exec nginx -g "daemon off;"')
+# The proxies open a connection per request to one address (the switch, the live app): let
+# them reuse TIME_WAIT ports, or a few hundred requests a second exhaust them within a minute.
+proxy_sysctls=(--sysctl net.ipv4.tcp_tw_reuse=1 --sysctl "net.ipv4.ip_local_port_range=1024 65000")
 
 up_proxy() {
   ensure_volume "${PREFIX}-switch-conf"
   ensure_volume "${PREFIX}-edge-conf"
   ensure_volume "${PREFIX}-acme"
   ensure_volume "${PREFIX}-certs"
-  start_container "$SWITCH" "$NGINX_IMAGE" "switch-v1" \
+  start_container "$SWITCH" "$NGINX_IMAGE" "switch-v2" "${proxy_sysctls[@]}" \
     -v "${PREFIX}-switch-conf:/etc/nginx/conf.d" \
     --entrypoint "" "$NGINX_IMAGE" "${nginx_command[@]}"
   local ports=(-p "${BIND_ADDRESS}:${HTTP_PORT}:80")
   if [[ "$HTTPS_PORT" != "0" ]]; then ports+=(-p "${BIND_ADDRESS}:${HTTPS_PORT}:443"); fi
-  start_container "$EDGE" "$NGINX_IMAGE" "edge-v1-${BIND_ADDRESS}-${HTTP_PORT}-${HTTPS_PORT}" \
+  start_container "$EDGE" "$NGINX_IMAGE" "edge-v2-${BIND_ADDRESS}-${HTTP_PORT}-${HTTPS_PORT}" "${proxy_sysctls[@]}" \
     "${ports[@]}" \
     -v "${PREFIX}-edge-conf:/etc/nginx/conf.d" -v "${PREFIX}-acme:/var/www/acme" -v "${PREFIX}-certs:/etc/letsencrypt" \
     --entrypoint "" "$NGINX_IMAGE" "${nginx_command[@]}"

@@ -150,25 +150,25 @@ fi
 log "healthy after $(since "$started_at")s"
 
 # --- switch -------------------------------------------------------------------------------
-# Workers of the switch's current generation: the ones that may still talk to the old version.
-switch_workers() {
-  docker exec "$SWITCH" sh -c 'for f in /proc/[0-9]*/cmdline; do
-    if grep -q "worker process" "$f" 2>/dev/null; then p="${f#/proc/}"; echo "${p%/cmdline}"; fi
-  done'
-}
-old_workers="$(switch_workers | tr '\n' ' ')"
 step switch "${SERVICE} -> ${new_container} (switch port ${SWITCH_PORT})"
-render_switch_config "$new_container" | docker exec -i "$SWITCH" sh -c "cat > '${switch_file}.next'"
-docker exec "$SWITCH" sh -c "
+# One exec: note the switch's current workers (the ones that may still talk to the previous
+# version), put the new file in place, nginx -t (or put the old one back), reload.
+old_workers="$(render_switch_config "$new_container" | docker exec -i "$SWITCH" sh -c "
   set -e
-  [ -f '${switch_file}' ] && cp '${switch_file}' '${switch_file}.prev'
+  workers=''
+  for f in /proc/[0-9]*/cmdline; do
+    if grep -q 'worker process' \"\$f\" 2>/dev/null; then p=\"\${f#/proc/}\"; workers=\"\$workers \${p%/cmdline}\"; fi
+  done
+  cat > '${switch_file}.next'
+  if [ -f '${switch_file}' ]; then cp '${switch_file}' '${switch_file}.prev'; fi
   mv '${switch_file}.next' '${switch_file}'
   if ! nginx -t -q; then
     if [ -f '${switch_file}.prev' ]; then mv '${switch_file}.prev' '${switch_file}'; else rm -f '${switch_file}'; fi
     exit 1
   fi
-  nginx -s reload
-" || fail "the switch rejected the new configuration (nginx -t); the previous one stays"
+  nginx -s reload 2>/dev/null
+  echo \"\$workers\"
+")" || fail "the switch rejected the new configuration (nginx -t); the previous one stays"
 new_container_live="$new_container"
 new_container="" # from here on, the new version is live: never remove it on failure
 

@@ -15,23 +15,12 @@ export interface HostCommand {
 /** Runs host commands as `@pulumi/command` resources: on this machine, or over SSH. */
 export interface HostRunner {
   run(name: string, spec: HostCommand, opts: pulumi.CustomResourceOptions): pulumi.CustomResource;
-  /** Ships a file to the host (CopyToRemote over SSH; a command writing it locally). */
-  copy(name: string, content: pulumi.Input<string>, path: string, opts: pulumi.CustomResourceOptions): pulumi.CustomResource;
 }
 
 /** This machine: commands run under bash. */
 export class LocalRunner implements HostRunner {
   run(name: string, spec: HostCommand, opts: pulumi.CustomResourceOptions): command.local.Command {
     return new command.local.Command(name, { ...spec, interpreter: ["/bin/bash", "-c"], addPreviousOutputInEnv: false }, opts);
-  }
-
-  copy(name: string, content: pulumi.Input<string>, path: string, opts: pulumi.CustomResourceOptions): command.local.Command {
-    const write = `install -D -m 0644 /dev/stdin '${path}'`;
-    return new command.local.Command(
-      name,
-      { create: write, update: write, delete: `rm -f '${path}'`, stdin: content, interpreter: ["/bin/bash", "-c"], addPreviousOutputInEnv: false },
-      opts,
-    );
   }
 }
 
@@ -69,13 +58,5 @@ export class SshRunner implements HostRunner {
 
   run(name: string, spec: HostCommand, opts: pulumi.CustomResourceOptions): command.remote.Command {
     return new command.remote.Command(name, { ...spec, connection: this.connection, addPreviousOutputInEnv: false }, opts);
-  }
-
-  copy(name: string, content: pulumi.Input<string>, path: string, opts: pulumi.CustomResourceOptions): command.remote.CopyToRemote {
-    return new command.remote.CopyToRemote(
-      name,
-      { connection: this.connection, source: pulumi.output(content).apply((text) => new pulumi.asset.StringAsset(text)), remotePath: path },
-      opts,
-    );
   }
 }

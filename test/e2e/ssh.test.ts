@@ -2,6 +2,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { PROJECT_DIR } from "../support/stackFiles";
 import { freePort, httpGet } from "./harness";
 import { environmentLifecycle, prepareImages } from "./lifecycle";
 import { Pebble, startPebble } from "../support/pebble";
@@ -39,6 +40,22 @@ describe("existing server over SSH", () => {
       return { "permacoop:sshPrivateKey": { value: server.privateKey, secret: true } };
     },
     more: ({ test, httpPort }) => {
+      it("npm run ops: status, logs and the audit log of the host, over SSH", () => {
+        const ops = (...args: string[]) =>
+          execFileSync("npx", ["ts-node", "--transpile-only", join(PROJECT_DIR, "scripts", "ops.ts"), ...args, "-s", "e2essh"], {
+            cwd: test().workDir,
+            env: { ...process.env, ...test().env },
+            encoding: "utf8",
+          });
+        const status = ops("status");
+        expect(status).toMatch(/pc-e2essh-app-\S+ +Up/);
+        expect(status).toMatch(/service app: live pc-e2essh-app-\S+; \/healthz → 200/);
+        expect(ops("logs")).toContain("listening on 3000");
+        const audit = ops("audit");
+        expect(audit).toMatch(/service=app\tactor=permacoop-deploy from 127\.0\.0\.1\tfrom=\S+\tto=\S+\toutcome=succeeded/);
+        expect(audit).toMatch(/outcome=failed/); // the unhealthy rollout
+      });
+
       it("refuses a server whose host key is not the pinned one", async () => {
         const stack = test().stack;
         const host = JSON.parse((await stack.getConfig("permacoop:host")).value);

@@ -1,0 +1,180 @@
+/**
+ * Day-2 commands on an environment's host — the seeds' troubleshooting sections as commands:
+ *   npm run ops -- status -s <stack>            containers, each service's live version and health, certificate expiry
+ *   npm run ops -- logs   -s <stack> [service]  the last 200 lines of the live container (default: the first service)
+ *   npm run ops -- exec   -s <stack> [service]  a shell in the live container
+ *   npm run ops -- psql   -s <stack>            a psql session on the PostgreSQL container
+ *   npm run ops -- audit  -s <stack>            the rollout audit log of the host
+ * Works on `local` and `ssh` hosts (for a Scaleway VM: use the `ssh` host kind's fields with its address).
+ * The `local` stack uses .pulumi-local/ and the dev passphrase, as `npm run local` does.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { X509Certificate } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseStackConfig } from "../components/config/load";
+import { PROGRAM_SECRETS, StackConfig } from "../components/config/schema";
+import { CERT_DIR } from "../components/proxy/nginx";
+import { shellQuote } from "../components/rollout/rollout";
+import { runtimeNames } from "../components/runtime/runtime";
+
+const ACTIONS = ["status", "logs", "exec", "psql", "audit"] as const;
+type Action = (typeof ACTIONS)[number];
+
+export interface OpsArgs {
+  readonly action: Action;
+  readonly stack: string;
+  readonly service?: string;
+}
+
+/** Parses `<action> -s <stack> [service]`; throws a usage message on anything else. */
+export function parseOpsArgs(argv: readonly string[]): OpsArgs {
+  const usage = `usage: npm run ops -- <${ACTIONS.join("|")}> -s <stack> [service]`;
+  const rest = [...argv];
+  const action = rest.shift();
+  if (!action || !(ACTIONS as readonly string[]).includes(action)) throw new Error(`${usage}\n(unknown action: ${action ?? "none"})`);
+  const at = rest.findIndex((a) => a === "-s" || a === "--stack");
+  const stack = at >= 0 ? rest[at + 1] : undefined;
+  if (!stack) throw new Error(`${usage}\n(missing -s <stack>)`);
+  rest.splice(at, 2);
+  if (rest.length > 1) throw new Error(`${usage}\n(unexpected: ${rest.slice(1).join(" ")})`);
+  return { action: action as Action, stack, service: rest[0] };
+}
+
+const root = join(__dirname, "..");
+
+function pulumiEnv(stack: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const line of execFileSync("bash", [join(root, "scripts", "toolchain.sh"), "--print-env"], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+  }).split("\n")) {
+    const match = /^export ([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line.trim());
+    if (match && !(match[1] === "PULUMI_BACKEND_URL" && process.env.PULUMI_BACKEND_URL))
+      env[match[1]!] = execFileSync("bash", ["-c", `printf %s ${match[2]}`], { encoding: "utf8" });
+  }
+  if (stack === "local") {
+    env.PULUMI_BACKEND_URL = process.env.PULUMI_BACKEND_URL ?? `file://${join(root, ".pulumi-local")}`;
+    env.PULUMI_CONFIG_PASSPHRASE = process.env.PULUMI_CONFIG_PASSPHRASE ?? "permacoop-local";
+  }
+  return env;
+}
+
+/** The stack's validated configuration and secrets, read through the CLI. */
+function readStack(stack: string): { config: StackConfig; secrets: Record<string, string> } {
+  const raw = JSON.parse(
+    execFileSync("pulumi", ["config", "--json", "--show-secrets", "--stack", stack], { cwd: process.cwd(), env: pulumiEnv(stack), encoding: "utf8" }),
+  ) as Record<string, { value: string; secret: boolean }>;
+  const values = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, v.value]));
+  const secretKeys = new Set(
+    Object.entries(raw)
+      .filter(([, v]) => v.secret)
+      .map(([k]) => k),
+  );
+  const { config, secretValues } = parseStackConfig(stack, values, secretKeys);
+  return { config, secrets: secretValues };
+}
+
+/** Runs a shell command on the environment's host: here, or over SSH with the pinned host key. */
+function onHost(config: StackConfig, secrets: Record<string, string>, command: string, interactive = false): { status: number; stdout: string } {
+  const stdio = interactive ? "inherit" : (["ignore", "pipe", "inherit"] as const);
+  if (config.host.kind === "local") {
+    const result = spawnSync("bash", ["-c", command], { stdio: stdio as never, encoding: "utf8" });
+    return { status: result.status ?? 1, stdout: result.stdout ?? "" };
+  }
+  if (config.host.kind !== "ssh") throw new Error(`ops: host kind ${config.host.kind} is not supported yet (log in with ssh ${"deploy"}@<host ipv4>)`);
+  const dir = mkdtempSync(join(tmpdir(), "permacoop-ops-"));
+  try {
+    const key = join(dir, "key");
+    writeFileSync(key, secrets[PROGRAM_SECRETS.sshPrivateKey] ?? "", { mode: 0o600 });
+    const knownHosts = join(dir, "known_hosts");
+    const hostPattern = config.host.port === 22 ? config.host.address : `[${config.host.address}]:${config.host.port}`;
+    writeFileSync(knownHosts, `${hostPattern} ${config.host.hostKey}\n`);
+    const args = [
+      "-i",
+      key,
+      "-p",
+      String(config.host.port),
+      "-o",
+      `UserKnownHostsFile=${knownHosts}`,
+      "-o",
+      "StrictHostKeyChecking=yes",
+      "-o",
+      "IdentitiesOnly=yes",
+      ...(interactive ? ["-t"] : []),
+      `${config.host.user}@${config.host.address}`,
+      command,
+    ];
+    const result = spawnSync("ssh", args, { stdio: stdio as never, encoding: "utf8" });
+    return { status: result.status ?? 1, stdout: result.stdout ?? "" };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function liveContainer(env: string, service: string): string {
+  return `docker exec ${runtimeNames(env).switchContainer} sed -n 's/^# live: //p' /etc/nginx/conf.d/${service}.conf`;
+}
+
+function main(): void {
+  const args = parseOpsArgs(process.argv.slice(2));
+  const { config, secrets } = readStack(args.stack);
+  const names = runtimeNames(args.stack);
+  const service = config.services.find((s) => s.name === (args.service ?? config.services[0]?.name));
+  if (!service) throw new Error(`ops: no service ${args.service} in stack ${args.stack} (services: ${config.services.map((s) => s.name).join(", ")})`);
+  const run = (command: string, interactive = false) => {
+    const result = onHost(config, secrets, command, interactive);
+    if (result.status !== 0) process.exitCode = result.status;
+    return result.stdout;
+  };
+  switch (args.action) {
+    case "status": {
+      process.stdout.write(run(`docker ps -a --filter label=permacoop.env=${args.stack} --format 'table {{.Names}}\\t{{.Status}}\\t{{.Image}}'`));
+      for (const s of config.services) {
+        const live = run(liveContainer(args.stack, s.name)).trim();
+        const probe = live
+          ? run(
+              `curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://$(docker inspect -f '{{(index .NetworkSettings.Networks "${names.network}").IPAddress}}' ${shellQuote(live)}):${s.port}${s.healthPath}" || true`,
+            ).trim()
+          : "";
+        process.stdout.write(`service ${s.name}: live ${live || "none"}; ${s.healthPath} → ${probe || "no answer"}\n`);
+      }
+      if (config.tls.enabled) {
+        const pem = run(`docker exec ${names.edgeContainer} cat ${CERT_DIR}/fullchain.pem 2>/dev/null || true`);
+        if (!pem.includes("BEGIN CERTIFICATE")) process.stdout.write("certificate: none yet (HTTP only)\n");
+        else {
+          const cert = new X509Certificate(pem);
+          const days = Math.floor((Date.parse(cert.validTo) - Date.now()) / 86_400_000);
+          process.stdout.write(`certificate: ${cert.subjectAltName}; expires ${cert.validTo} (${days} days)\n`);
+        }
+      }
+      break;
+    }
+    case "logs":
+      process.stdout.write(run(`docker logs --tail 200 "$(${liveContainer(args.stack, service.name)})" 2>&1`));
+      break;
+    case "exec":
+      run(`docker exec -it "$(${liveContainer(args.stack, service.name)})" sh`, true);
+      break;
+    case "psql":
+      if (config.database.kind !== "container")
+        throw new Error(
+          "ops psql: the database is managed by Scaleway: connect from the host with the DATABASE_* of `pulumi stack output --show-secrets serviceEnv`",
+        );
+      run(`docker exec -it ${names.dbContainer} psql -U ${shellQuote(config.database.user)} -d ${shellQuote(config.database.name)}`, true);
+      break;
+    case "audit":
+      process.stdout.write(run(`cat "$HOME/.permacoop/${args.stack}/audit.log" 2>/dev/null || echo "no rollout recorded on this host yet"`));
+      break;
+  }
+}
+
+if (require.main === module) {
+  try {
+    main();
+  } catch (error) {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  }
+}

@@ -18,6 +18,7 @@ import { PROGRAM_SECRETS, StackConfig } from "../components/config/schema";
 import { CERT_DIR } from "../components/proxy/nginx";
 import { shellQuote } from "../components/rollout/rollout";
 import { runtimeNames } from "../components/runtime/runtime";
+import { toolchainEnv } from "./toolchainEnv";
 
 const ACTIONS = ["status", "logs", "exec", "psql", "audit"] as const;
 type Action = (typeof ACTIONS)[number];
@@ -45,15 +46,8 @@ export function parseOpsArgs(argv: readonly string[]): OpsArgs {
 const root = join(__dirname, "..");
 
 function pulumiEnv(stack: string): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const line of execFileSync("bash", [join(root, "scripts", "toolchain.sh"), "--print-env"], {
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "inherit"],
-  }).split("\n")) {
-    const match = /^export ([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line.trim());
-    if (match && !(match[1] === "PULUMI_BACKEND_URL" && process.env.PULUMI_BACKEND_URL))
-      env[match[1]!] = execFileSync("bash", ["-c", `printf %s ${match[2]}`], { encoding: "utf8" });
-  }
+  const { PULUMI_BACKEND_URL: defaultBackend, ...toolchain } = toolchainEnv();
+  const env: NodeJS.ProcessEnv = { ...process.env, ...toolchain, PULUMI_BACKEND_URL: process.env.PULUMI_BACKEND_URL ?? defaultBackend };
   if (stack === "local") {
     env.PULUMI_BACKEND_URL = process.env.PULUMI_BACKEND_URL ?? `file://${join(root, ".pulumi-local")}`;
     env.PULUMI_CONFIG_PASSPHRASE = process.env.PULUMI_CONFIG_PASSPHRASE ?? "permacoop-local";

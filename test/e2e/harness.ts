@@ -4,31 +4,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { stringify } from "yaml";
+import { toolchainEnv } from "../../scripts/toolchainEnv";
 import { PROJECT_DIR } from "../support/stackFiles";
 
 /** Passphrase of the throwaway stacks the e2e suite creates (never a real stack's). */
 export const TEST_PASSPHRASE = "permacoop-e2e-throwaway";
 
-let toolchainEnv: Record<string, string> | undefined;
-
-/**
- * The environment the Pulumi CLI needs offline (PATH, PULUMI_HOME, no update check, no plugin
- * download), from scripts/toolchain.sh; builds the toolchain if missing.
- */
+/** The toolchain's environment, also exported into this process: the Automation API finds `pulumi` on its PATH. */
 export function pulumiEnv(): Record<string, string> {
-  if (!toolchainEnv) {
-    const out = execFileSync("bash", [join(PROJECT_DIR, "scripts", "toolchain.sh"), "--print-env"], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
-    toolchainEnv = {};
-    for (const line of out.split("\n")) {
-      const match = /^export ([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line.trim());
-      if (!match) continue;
-      // Values are printed shell-quoted by toolchain.sh; evaluate them with the shell.
-      toolchainEnv[match[1]!] = execFileSync("bash", ["-c", `printf %s ${match[2]}`], { encoding: "utf8" });
-    }
-    // The Automation API finds `pulumi` on this process's PATH.
-    Object.assign(process.env, toolchainEnv);
-  }
-  return toolchainEnv;
+  const env = toolchainEnv();
+  Object.assign(process.env, env);
+  return env;
 }
 
 /** Files of the project a throwaway workspace links to (stack files are written fresh). */

@@ -452,18 +452,13 @@ func (p *provider) Create(ctx context.Context, req *pulumirpc.CreateRequest) (*p
 		}
 		return &pulumirpc.CreateResponse{Id: id, Properties: out}, nil
 	}
+	var res *runResult
 	if typeOf(req.GetUrn()) == copyToRemoteToken {
 		if err := copyToRemote(ctx, req.GetUrn(), inputs); err != nil {
 			return nil, err
 		}
-		out, err := marshal(outputsFrom(inputs, &runResult{}, anySecret(inputs)))
-		if err != nil {
-			return nil, err
-		}
-		return &pulumirpc.CreateResponse{Id: id, Properties: out}, nil
-	}
-	var res *runResult
-	if c := getString(inputs, "create"); c != "" {
+		res = &runResult{}
+	} else if c := getString(inputs, "create"); c != "" {
 		r, err := execute(ctx, req.GetUrn(), inputs, c, nil)
 		if err != nil {
 			return nil, err
@@ -505,22 +500,17 @@ func (p *provider) Update(ctx context.Context, req *pulumirpc.UpdateRequest) (*p
 		}
 		return &pulumirpc.UpdateResponse{Properties: out}, nil
 	}
-	if typeOf(req.GetUrn()) == copyToRemoteToken {
-		if err := copyToRemote(ctx, req.GetUrn(), inputs); err != nil {
-			return nil, err
-		}
-		out, err := marshal(outputsFrom(inputs, &runResult{}, anySecret(inputs)))
-		if err != nil {
-			return nil, err
-		}
-		return &pulumirpc.UpdateResponse{Properties: out}, nil
-	}
 	c := getString(inputs, "update")
 	if c == "" {
 		c = getString(inputs, "create")
 	}
 	res := &runResult{stdout: getString(state, "stdout"), stderr: getString(state, "stderr")}
-	if c != "" {
+	if typeOf(req.GetUrn()) == copyToRemoteToken {
+		if err := copyToRemote(ctx, req.GetUrn(), inputs); err != nil {
+			return nil, err
+		}
+		res = &runResult{}
+	} else if c != "" {
 		r, err := execute(ctx, req.GetUrn(), inputs, c, previousEnv(inputs, state))
 		if err != nil {
 			return nil, err

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { PROGRAM_SECRETS, StackConfig } from "./config/schema";
+import { isDataProtected, PROGRAM_SECRETS, StackConfig } from "./config/schema";
 import { ContainerDatabase } from "./database/container";
 import { DatabaseEnv, ManagedDatabase } from "./database/managed";
 import { DnsRecords, DnsRecordSpec } from "./dns/records";
@@ -66,7 +66,7 @@ export class Environment extends pulumi.ComponentResource {
     const { config } = args;
     const { host, database } = config;
     const names = runtimeNames(args.name);
-    this.dataProtected = database.protect ?? args.name === "prod";
+    this.dataProtected = isDataProtected(database, args.name);
 
     let databaseEnv: pulumi.Output<DatabaseEnv>;
     let databasePassword: pulumi.Output<string> | undefined;
@@ -75,15 +75,21 @@ export class Environment extends pulumi.ComponentResource {
     let ready: pulumi.Resource[] = [];
 
     if (host.kind === "scaleway-vm") {
-      if (database.kind !== "scaleway-managed") throw new Error("unreachable: the schema pairs a Scaleway VM with a managed database");
       this.vm = new ScalewayVmHost(`${name}-host`, { host, environment: args.name }, { parent: this });
-      this.managedDatabase = new ManagedDatabase(
-        `${name}-db`,
-        { database, environment: args.name, allowedIpv4: this.vm.ipv4, protect: this.dataProtected },
-        { parent: this },
-      );
+      if (database.kind === "scaleway-managed") {
+        this.managedDatabase = new ManagedDatabase(
+          `${name}-db`,
+          { database, environment: args.name, allowedIpv4: this.vm.ipv4, protect: this.dataProtected },
+          { parent: this },
+        );
+        databaseEnv = this.managedDatabase.env;
+      } else {
+        // An ephemeral database on the VM (review environments): the loader refuses it for protected data.
+        const db = new ContainerDatabase(`${name}-db`, { database, host: names.dbContainer }, { parent: this });
+        databaseEnv = db.env;
+        databasePassword = db.password;
+      }
       this.dns = new DnsRecords(`${name}-dns`, { dns: config.dns, ipv4: this.vm.ipv4, ipv6: this.vm.ipv6 }, { parent: this });
-      databaseEnv = this.managedDatabase.env;
       runner = new SshRunner(this.vm.connection);
       ready = [this.vm.ready];
       publish = { bindAddress: "0.0.0.0", httpPort: 80, httpsPort: 443 };

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { NAMESPACE, PROGRAM_SECRETS, SECRET_KEY_PATTERN, STRUCTURED_KEYS, StackConfig, stackConfigSchema } from "./schema";
+import { isDataProtected, NAMESPACE, PROGRAM_SECRETS, SECRET_KEY_PATTERN, STRUCTURED_KEYS, StackConfig, stackConfigSchema } from "./schema";
 
 /** One problem found in a stack's configuration, with everything needed to fix it. */
 export interface ConfigProblem {
@@ -181,6 +181,15 @@ export function parseStackConfig(
 
   const parsed = stackConfigSchema.safeParse(structured, { reportInput: true });
   if (!parsed.success) problems.push(...zodProblems(parsed.error));
+
+  if (parsed.success && parsed.data.host.kind === "scaleway-vm" && parsed.data.database.kind === "container" && isDataProtected(parsed.data.database, stack)) {
+    problems.push({
+      key: `${NAMESPACE}:database.kind`,
+      expected: `"scaleway-managed" on stack ${stack}, whose data is protected by default (a container database dies with the VM)`,
+      found: '"container"',
+      fix: `pulumi config set --path '${NAMESPACE}:database.kind' scaleway-managed   # or, for throwaway data: pulumi config set --path '${NAMESPACE}:database.protect' false`,
+    });
+  }
 
   const referenced = new Set<string>();
   if (parsed.success && parsed.data.host.kind === "ssh") {

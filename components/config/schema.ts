@@ -322,14 +322,6 @@ export const stackConfigSchema = z
         input: config.database.kind,
       });
     }
-    if (config.host.kind === "scaleway-vm" && config.database.kind === "container") {
-      ctx.addIssue({
-        code: "custom",
-        path: ["database", "kind"],
-        message: 'expected "scaleway-managed" on a Scaleway VM host (its data must outlive the VM)',
-        input: config.database.kind,
-      });
-    }
     if (config.host.kind === "scaleway-vm" && config.dns.provider === "none") {
       ctx.addIssue({ code: "custom", path: ["dns", "provider"], message: 'expected "scaleway" or "external" for a public host', input: config.dns.provider });
     }
@@ -354,6 +346,11 @@ export const stackConfigSchema = z
       routes.set(service.route, i);
     });
   });
+
+/** Whether the stack's data refuses `pulumi destroy`: `database.protect`, by default on the `prod` stack only. */
+export function isDataProtected(database: Pick<z.output<typeof containerDatabaseSchema>, "protect">, stack: string): boolean {
+  return database.protect ?? stack === "prod";
+}
 
 export type StackConfigInput = z.input<typeof stackConfigSchema>;
 export type StackConfig = z.output<typeof stackConfigSchema>;

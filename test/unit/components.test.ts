@@ -114,6 +114,16 @@ describe("Scaleway VM as an SSH host", () => {
   });
 });
 
+describe("Scaleway VM with an ephemeral container database (review environments)", () => {
+  it("runs PostgreSQL in a container on the VM, declares no managed instance, and hands its password on stdin", async () => {
+    const { ofType } = await build("review-pr-7", (c) => (c.database = { kind: "container" }));
+    expect(ofType("scaleway:databases/instance:Instance")).toHaveLength(0);
+    const runtime = ofType("command:remote:Command").find((c) => c.name === "review-pr-7-runtime-runtime")!;
+    expect(await valueOf(runtime.props.create as pulumi.Input<string>)).toContain("DB_MODE='\\''container'\\''");
+    expect(await valueOf(runtime.props.stdin as pulumi.Input<string>)).toBe("POSTGRES_PASSWORD=pw-review-pr-7-db-password\n");
+  });
+});
+
 describe("managed PostgreSQL", () => {
   it("is PostgreSQL 16, encrypted, with daily backups kept 7 days", async () => {
     const { one } = await build("rewrite");

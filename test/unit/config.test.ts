@@ -117,6 +117,33 @@ describe("config contract", () => {
     expect(error.problems[0]!.fix).toContain("--secret");
   });
 
+  describe("a container database on a Scaleway VM (ephemeral review data)", () => {
+    const onVm = (protect?: boolean) => {
+      const config = validConfigInput() as Mutable;
+      config.database = { kind: "container", ...(protect === undefined ? {} : { protect }) };
+      return config;
+    };
+
+    it("is accepted when the data is not protected", () => {
+      expect(parse(onVm(), undefined, "review-pr-7").database.kind).toBe("container");
+    });
+
+    it.each([
+      ["on prod, protected by default", undefined, "prod"],
+      ["when protect is true", true, "staging"],
+    ])("is refused %s, with the two ways out", (_what, protect, stack) => {
+      expect(() => parse(onVm(protect), undefined, stack)).toThrow(ConfigError);
+      try {
+        parse(onVm(protect), undefined, stack);
+      } catch (error) {
+        const problem = (error as ConfigError).problems.find((p) => p.key === "permacoop:database.kind")!;
+        expect(problem.expected).toContain("dies with the VM");
+        expect(problem.fix).toContain("database.kind' scaleway-managed");
+        expect(problem.fix).toContain("database.protect' false");
+      }
+    });
+  });
+
   it("ignores other namespaces (provider config)", () => {
     const { raw, secretKeys } = rawConfig(validConfigInput() as Mutable, { calendarToken: "t" });
     raw["scaleway:region"] = "fr-par";

@@ -124,6 +124,7 @@ export class Environment extends pulumi.ComponentResource {
         serviceEnv: this.serviceEnv,
         serviceImages: images.refs,
         databasePassword,
+        protectData: this.dataProtected,
         dependsOn: [...ready, ...images.resources],
       },
       { parent: this },

@@ -125,6 +125,13 @@ export const PROGRAM_SECRETS = {
   sshPrivateKey: "sshPrivateKey",
 } as const;
 
+const backupRetentionDays = z
+  .number({ error: "expected a number of days" })
+  .int({ error: "expected a whole number of days" })
+  .min(1, { error: "expected between 1 and 365 days" })
+  .max(365, { error: "expected between 1 and 365 days" })
+  .default(7);
+
 export const managedDatabaseSchema = z.strictObject({
   kind: z.literal("scaleway-managed"),
   /** Region of the instance. Default `fr-par`. */
@@ -151,12 +158,7 @@ export const managedDatabaseSchema = z.strictObject({
     .max(24 * 7)
     .default(24),
   /** Days automatic backups are kept. Default 7. */
-  backupRetentionDays: z
-    .number()
-    .int({ error: "expected a whole number of days" })
-    .min(1, { error: "expected between 1 and 365 days" })
-    .max(365, { error: "expected between 1 and 365 days" })
-    .default(7),
+  backupRetentionDays,
   ...databaseIdentity,
 });
 
@@ -165,6 +167,15 @@ export const containerDatabaseSchema = z.strictObject({
   kind: z.literal("container"),
   /** Image. Default the official `postgres:16`. */
   image: imageRef("postgres:16").default("postgres:16"),
+  /** Hour of the host's clock at which the daily `pg_dump` runs (deploy user's crontab). Default 3. */
+  backupHour: z
+    .number({ error: "expected an hour between 0 and 23" })
+    .int({ error: "expected a whole hour between 0 and 23" })
+    .min(0, { error: "expected an hour between 0 and 23" })
+    .max(23, { error: "expected an hour between 0 and 23" })
+    .default(3),
+  /** Days daily backups are kept on the host (on-demand ones stay until removed). Default 7. */
+  backupRetentionDays,
   ...databaseIdentity,
 });
 

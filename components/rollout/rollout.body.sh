@@ -71,11 +71,23 @@ container_running() {
   [[ "$(docker inspect -f '{{.State.Running}}' "$1" 2>/dev/null || true)" == "true" ]]
 }
 
+# What `runtime.sh verify` (npm run drift) compares the host with: the live container, the image
+# it was started from, and a hash of its environment.
+record_deployment() {
+  local dir="${HOME}/.permacoop/${ENV_NAME}/services" image_id env_hash
+  image_id="$(docker inspect -f '{{.Image}}' "$1")"
+  env_hash="$(docker inspect -f '{{range .Config.Env}}{{println .}}{{end}}' "$1" | sort | sha256sum | cut -c1-16)"
+  mkdir -p "$dir"
+  printf '%s %s %s\n' "$1" "$image_id" "$env_hash" >"${dir}/${SERVICE}.next"
+  mv "${dir}/${SERVICE}.next" "${dir}/${SERVICE}"
+}
+
 live="$(live_container)" || exit 1
 if [[ -n "$live" ]]; then from_image="$(docker inspect -f '{{index .Config.Labels "permacoop.image"}}' "$live" 2>/dev/null || echo unknown)"; fi
 if [[ -n "$live" ]] && container_running "$live" &&
   [[ "$(docker inspect -f '{{index .Config.Labels "permacoop.spec"}}' "$live")" == "$spec_hash" ]]; then
   log "${live} already runs this image and environment: nothing to do"
+  record_deployment "$live"
   exit 0
 fi
 
@@ -171,6 +183,7 @@ old_workers="$(render_switch_config "$new_container" | docker exec -i "$SWITCH" 
 ")" || fail "the switch rejected the new configuration (nginx -t); the previous one stays"
 new_container_live="$new_container"
 new_container="" # from here on, the new version is live: never remove it on failure
+record_deployment "$new_container_live"
 
 # --- drain --------------------------------------------------------------------------------
 step drain "waiting for the previous workers of the switch to finish their requests (up to ${DRAIN_SECONDS}s)"

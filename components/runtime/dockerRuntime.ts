@@ -31,6 +31,8 @@ export interface DockerRuntimeArgs {
   readonly serviceImages: Readonly<Record<string, pulumi.Input<string>>>;
   /** POSTGRES_PASSWORD for a container database (secret). */
   readonly databasePassword?: pulumi.Input<string>;
+  /** Refuse `pulumi destroy` of the container database's volume. Default false. */
+  readonly protectData?: boolean;
   /** Resources the runtime waits for (e.g. image builds). */
   readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
@@ -44,6 +46,8 @@ export class DockerRuntime extends pulumi.ComponentResource {
   /** Per-service rollout commands. */
   public readonly rollouts: Record<string, pulumi.CustomResource> = {};
   public readonly runtime: pulumi.CustomResource;
+  /** The container database's volume and backup schedule (container database only; protected per config). */
+  public readonly data?: pulumi.CustomResource;
   public readonly proxy: pulumi.CustomResource;
   /** Issues the certificate and turns HTTPS on (TLS enabled only). */
   public readonly certificate?: pulumi.CustomResource;
@@ -76,14 +80,33 @@ export class DockerRuntime extends pulumi.ComponentResource {
         : null,
       database:
         db.kind === "container"
-          ? { mode: "container", image: db.image, container: names.dbContainer, volume: names.dbVolume, name: db.name, user: db.user }
+          ? {
+              mode: "container",
+              image: db.image,
+              container: names.dbContainer,
+              volume: names.dbVolume,
+              name: db.name,
+              user: db.user,
+              backupHour: db.backupHour,
+              backupRetentionDays: db.backupRetentionDays,
+            }
           : { mode: "none" },
+      services: config.services.map((service) => service.name),
     };
     const script = renderRuntimeScript(spec);
     // Commands that see secrets keep their output out of the state.
     const secretOutputs = { additionalSecretOutputs: ["stdout", "stderr"] };
 
     const { runner } = args;
+    // The database volume is its own resource so that `protect` guards the data alone: a protected
+    // stack's destroy is refused before anything is touched, and containers can come and go.
+    if (spec.database.mode === "container") {
+      this.data = runner.run(
+        `${name}-data`,
+        { create: runtimeCommand(script, "data"), update: runtimeCommand(script, "data"), delete: runtimeCommand(script, "drop-data") },
+        { parent: this, dependsOn: args.dependsOn, protect: args.protectData ?? false },
+      );
+    }
     this.runtime = runner.run(
       `${name}-runtime`,
       {
@@ -92,7 +115,7 @@ export class DockerRuntime extends pulumi.ComponentResource {
         delete: runtimeCommand(script, "down"),
         stdin: args.databasePassword ? pulumi.secret(pulumi.interpolate`POSTGRES_PASSWORD=${args.databasePassword}\n`) : undefined,
       },
-      { parent: this, dependsOn: args.dependsOn, ...secretOutputs },
+      { parent: this, dependsOn: [...(args.dependsOn ?? []), ...(this.data ? [this.data] : [])], ...secretOutputs },
     );
 
     const routes = config.services.map((service, i) => ({ service: service.name, prefix: service.route, switchPort: SWITCH_BASE_PORT + i }));

@@ -1,11 +1,17 @@
 # Body of the host runtime script (components/runtime/runtime.ts prepends the typed spec).
 # Actions:
+#   data            idempotent: the database volume, the backup schedule (container database)
+#   drop-data       the database volume (kept when PERMACOOP_KEEP_DATA=1) and its schedule; backups stay
 #   up              idempotent: network, volumes, database, switch, edge
-#   down            everything (the database volume is kept when PERMACOOP_KEEP_DATA=1)
+#   down            everything but the data (see drop-data)
 #   proxy           read the edge configurations (HTTP, HTTPS) on stdin, apply the right one
 #   certificate     issue or renew the certificate (certbot, HTTP-01), then switch to HTTPS
 #   renew           what the twice-daily schedule runs: certbot renew, reload on change
 #   remove-service NAME
+#   backup [TAG]    pg_dump of the container database into ~/.permacoop/<env>/backups
+#   backups         the backups on this host
+#   restore NAME    restore one (after a safety backup), in a single transaction
+#   verify          compare the containers with what the last deployment left (drift)
 set -euo pipefail
 
 log() { printf '[runtime %s] %s\n' "$ENV_NAME" "$*"; }
@@ -14,6 +20,13 @@ fail() {
   exit 1
 }
 label="permacoop.env=${ENV_NAME}"
+# What each runtime container was started with (a label): a change recreates it, verify checks it.
+DB_SPEC="db-v1"
+SWITCH_SPEC="switch-v2"
+EDGE_SPEC="edge-v2-${BIND_ADDRESS}-${HTTP_PORT}-${HTTPS_PORT}"
+state_dir="${HOME}/.permacoop/${ENV_NAME}"
+runtime_copy="${state_dir}/runtime.sh"
+backup_dir="${state_dir}/backups"
 
 ensure_network() {
   docker network inspect "$NETWORK" >/dev/null 2>&1 && return
@@ -68,8 +81,9 @@ up_database() {
   # POSTGRES_PASSWORD arrives on stdin.
   cat >"$envfile"
   password="$(sed -n 's/^POSTGRES_PASSWORD=//p' "$envfile")"
-  ensure_volume "$DB_VOLUME"
-  start_container "$DB_CONTAINER" "$DB_IMAGE" "db-v1" \
+  # The volume belongs to the data resource (protected on prod); up only uses it.
+  docker volume inspect "$DB_VOLUME" >/dev/null 2>&1 || fail "the database volume ${DB_VOLUME} is missing (the data step creates it)"
+  start_container "$DB_CONTAINER" "$DB_IMAGE" "$DB_SPEC" \
     --env-file "$envfile" -e "POSTGRES_USER=${DB_USER}" -e "POSTGRES_DB=${DB_NAME}" \
     -v "${DB_VOLUME}:/var/lib/postgresql/data" \
     "$DB_IMAGE"
@@ -92,12 +106,12 @@ up_proxy() {
   ensure_volume "${PREFIX}-edge-conf"
   ensure_volume "${PREFIX}-acme"
   ensure_volume "${PREFIX}-certs"
-  start_container "$SWITCH" "$NGINX_IMAGE" "switch-v2" "${proxy_sysctls[@]}" \
+  start_container "$SWITCH" "$NGINX_IMAGE" "$SWITCH_SPEC" "${proxy_sysctls[@]}" \
     -v "${PREFIX}-switch-conf:/etc/nginx/conf.d" \
     --entrypoint "" "$NGINX_IMAGE" "${nginx_command[@]}"
   local ports=(-p "${BIND_ADDRESS}:${HTTP_PORT}:80")
   if [[ "$HTTPS_PORT" != "0" ]]; then ports+=(-p "${BIND_ADDRESS}:${HTTPS_PORT}:443"); fi
-  start_container "$EDGE" "$NGINX_IMAGE" "edge-v2-${BIND_ADDRESS}-${HTTP_PORT}-${HTTPS_PORT}" "${proxy_sysctls[@]}" \
+  start_container "$EDGE" "$NGINX_IMAGE" "$EDGE_SPEC" "${proxy_sysctls[@]}" \
     "${ports[@]}" \
     -v "${PREFIX}-edge-conf:/etc/nginx/conf.d" -v "${PREFIX}-acme:/var/www/acme" -v "${PREFIX}-certs:/etc/letsencrypt" \
     --entrypoint "" "$NGINX_IMAGE" "${nginx_command[@]}"
@@ -105,9 +119,14 @@ up_proxy() {
   wait_until "edge nginx" 30 docker exec "$EDGE" nginx -t -q
 }
 
-up() {
+require_docker() {
   command -v docker >/dev/null || fail "docker is not installed on this host"
   docker info >/dev/null 2>&1 || fail "the Docker engine does not answer (is dockerd running? can $(id -un) use it?)"
+}
+
+up() {
+  require_docker
+  save_runtime_copy
   ensure_network
   up_database
   up_proxy
@@ -199,32 +218,41 @@ renew() {
   fi
 }
 
-schedule_file="${HOME}/.permacoop/${ENV_NAME}/runtime.sh"
-schedule_tag="# permacoop:${ENV_NAME}:renew"
+# Scheduled actions (renewal, backups) and `npm run backup|drift` run this copy of the script.
+save_runtime_copy() {
+  # Only the `bash -c SCRIPT` form (the deployment) refreshes the copy, not the copy itself.
+  [[ -n "${BASH_EXECUTION_STRING:-}" ]] || return 0
+  mkdir -p "$state_dir"
+  printf '%s\n' "$BASH_EXECUTION_STRING" >"${runtime_copy}.next"
+  mv "${runtime_copy}.next" "$runtime_copy"
+}
 
-schedule_renewal() {
+# schedule NAME MINUTE HOURS ACTION: one line in the deploy user's crontab, tagged per environment.
+schedule() {
+  local name="$1" minute="$2" hours="$3" action="$4" tag="# permacoop:${ENV_NAME}:$1"
   if ! command -v crontab >/dev/null 2>&1; then
-    log "WARNING: no crontab on this host: certificate renewal is not scheduled (install cron)"
+    log "WARNING: no crontab on this host: ${name} is not scheduled (install cron)"
     return
   fi
-  mkdir -p "$(dirname "$schedule_file")"
-  # This script runs as `bash -c SCRIPT`: keep a copy for cron.
-  printf '%s\n' "${BASH_EXECUTION_STRING:?the runtime script must run as bash -c SCRIPT}" >"$schedule_file"
-  { crontab -l 2>/dev/null | grep -vF "$schedule_tag" || true
-    printf '%s %s * * * bash %q renew >>%q 2>&1 %s\n' "$((RANDOM % 60))" "$((RANDOM % 12)),$((RANDOM % 12 + 12))" "$schedule_file" "${schedule_file%.sh}-renew.log" "$schedule_tag"
+  save_runtime_copy
+  { crontab -l 2>/dev/null | grep -vF "$tag" || true
+    printf '%s %s * * * bash %q %s >>%q 2>&1 %s\n' "$minute" "$hours" "$runtime_copy" "$action" "${state_dir}/${name}.log" "$tag"
   } | crontab -
-  log "renewal scheduled twice a day (crontab of $(id -un))"
+  log "${name} scheduled (${minute} ${hours} * * *, crontab of $(id -un))"
 }
 
-unschedule_renewal() {
+unschedule() {
+  local tag="# permacoop:${ENV_NAME}:$1"
   command -v crontab >/dev/null 2>&1 || return 0
-  if crontab -l 2>/dev/null | grep -qF "$schedule_tag"; then
-    { crontab -l 2>/dev/null | grep -vF "$schedule_tag" || true; } | crontab -
-    log "renewal schedule removed"
+  if crontab -l 2>/dev/null | grep -qF "$tag"; then
+    { crontab -l 2>/dev/null | grep -vF "$tag" || true; } | crontab -
+    log "$1 schedule removed"
   fi
-  # The audit log stays: it is the environment's history.
-  rm -f "$schedule_file" "${schedule_file%.sh}-renew.log"
+  rm -f "${state_dir}/$1.log"
 }
+
+# Twice a day, as certbot recommends.
+schedule_renewal() { schedule renew "$((RANDOM % 60))" "$((RANDOM % 12)),$((RANDOM % 12 + 12))" renew; }
 
 remove_service() {
   local service="$1" containers
@@ -235,6 +263,7 @@ remove_service() {
     docker rm -f $containers >/dev/null
   fi
   docker exec "$SWITCH" sh -c "rm -f /etc/nginx/conf.d/${service}.conf* && nginx -s reload" >/dev/null 2>&1 || true
+  rm -f "${state_dir}/services/${service}"
 }
 
 down() {
@@ -251,15 +280,149 @@ down() {
   fi
   volumes="$(docker volume ls --filter "label=${label}" --format '{{.Name}}')"
   for volume in $volumes; do
-    if [[ "${PERMACOOP_KEEP_DATA:-0}" == "1" && "$volume" == "$DB_VOLUME" ]]; then
-      log "keeping data volume ${volume} (PERMACOOP_KEEP_DATA=1)"
-      continue
-    fi
+    [[ "$volume" != "$DB_VOLUME" ]] || continue
     log "removing volume ${volume}"
     docker volume rm "$volume" >/dev/null
   done
-  unschedule_renewal
+  unschedule renew
+  rm -rf "${state_dir}/services"
+  # With a container database the copy serves backups until the data goes (drop-data).
+  [[ "$DB_MODE" == "container" ]] || rm -f "$runtime_copy"
   log "runtime removed"
+}
+
+# --- data: the database volume and its backups ---------------------------------------------
+
+require_container_database() {
+  [[ "$DB_MODE" == "container" ]] ||
+    fail "the database is managed by Scaleway: it keeps its own backups (console, or: scw rdb backup list)"
+}
+
+data() {
+  require_container_database
+  require_docker
+  save_runtime_copy
+  ensure_volume "$DB_VOLUME"
+  schedule backup "$BACKUP_MINUTE" "$BACKUP_HOUR" "backup daily"
+}
+
+drop_data() {
+  require_container_database
+  unschedule backup
+  if [[ "${PERMACOOP_KEEP_DATA:-0}" == "1" ]]; then
+    log "keeping data volume ${DB_VOLUME} (PERMACOOP_KEEP_DATA=1)"
+  elif docker volume inspect "$DB_VOLUME" >/dev/null 2>&1; then
+    log "removing volume ${DB_VOLUME}"
+    docker volume rm "$DB_VOLUME" >/dev/null
+  fi
+  rm -f "$runtime_copy"
+  if compgen -G "${backup_dir}/*.dump" >/dev/null; then log "backups stay in ${backup_dir}"; fi
+}
+
+# backup [TAG]: a custom-format pg_dump (what pg_restore reads), written whole or not at all.
+# Daily backups older than BACKUP_RETENTION_DAYS are pruned; tagged ones stay until removed by hand.
+backup() {
+  require_container_database
+  local tag="${1:-}" name file
+  name="${ENV_NAME}-$(date -u +%Y%m%dT%H%M%SZ)${tag:+-${tag}}.dump"
+  file="${backup_dir}/${name}"
+  (umask 077 && mkdir -p "$backup_dir")
+  if ! docker exec "$DB_CONTAINER" pg_dump --format custom -U "$DB_USER" -d "$DB_NAME" >"${file}.partial"; then
+    rm -f "${file}.partial"
+    fail "pg_dump of ${DB_NAME} in ${DB_CONTAINER} failed: no backup written"
+  fi
+  mv "${file}.partial" "$file"
+  log "backup ${name} ($(du -h "$file" | cut -f1)) in ${backup_dir}"
+  local expired
+  expired="$(find "$backup_dir" -maxdepth 1 -name "${ENV_NAME}-*-daily.dump" -mmin +$((BACKUP_RETENTION_DAYS * 1440)) -print)"
+  for old in $expired; do
+    rm -f "$old"
+    log "pruned ${old##*/} (older than ${BACKUP_RETENTION_DAYS} days)"
+  done
+}
+
+backups() {
+  require_container_database
+  if ! compgen -G "${backup_dir}/*.dump" >/dev/null; then
+    log "no backup in ${backup_dir} yet"
+    return
+  fi
+  find "$backup_dir" -maxdepth 1 -name '*.dump' -printf '%f\t%s bytes\t%TY-%Tm-%TdT%TH:%TM\n' | sort
+}
+
+# restore NAME: a safety backup first, then the dump in one transaction: it applies whole or not at all.
+restore() {
+  require_container_database
+  local name="${1##*/}" file
+  file="${backup_dir}/${name}"
+  [[ -f "$file" ]] || fail "no backup ${name} in ${backup_dir} (list them: npm run backup -- list -s ${ENV_NAME})"
+  log "safety backup of the current data before restoring"
+  backup pre-restore
+  log "restoring ${name} into ${DB_NAME}"
+  docker exec -i "$DB_CONTAINER" pg_restore --clean --if-exists --no-owner --exit-on-error --single-transaction \
+    -U "$DB_USER" -d "$DB_NAME" <"$file" || fail "pg_restore of ${name} failed: the database is unchanged (single transaction)"
+  log "restored ${name}"
+}
+
+# --- verify: the host against what the last deployment left --------------------------------
+
+drift_count=0
+drift() {
+  drift_count=$((drift_count + 1))
+  printf 'drift: %s\n' "$*"
+}
+
+# check_runtime_container NAME IMAGE SPEC
+check_runtime_container() {
+  local state
+  state="$(docker inspect -f '{{.State.Status}} {{.Config.Image}} {{index .Config.Labels "permacoop.spec"}}' "$1" 2>/dev/null || true)"
+  if [[ -z "$state" ]]; then
+    drift "$1 is missing (expected ${2})"
+  elif [[ "$state" != "running $2 $3" ]]; then
+    drift "$1: found \"${state}\", expected \"running $2 $3\" (status, image, spec)"
+  fi
+}
+
+# The environment (one NAME=value a line, sorted) of a container, hashed: env changes by hand show.
+env_hash() { docker inspect -f '{{range .Config.Env}}{{println .}}{{end}}' "$1" | sort | sha256sum | cut -c1-16; }
+
+verify() {
+  require_docker
+  [[ "$DB_MODE" != "container" ]] || check_runtime_container "$DB_CONTAINER" "$DB_IMAGE" "$DB_SPEC"
+  check_runtime_container "$SWITCH" "$NGINX_IMAGE" "$SWITCH_SPEC"
+  check_runtime_container "$EDGE" "$NGINX_IMAGE" "$EDGE_SPEC"
+  local service record live container image_id env status
+  for service in $SERVICES; do
+    record="${state_dir}/services/${service}"
+    if [[ ! -f "$record" ]]; then
+      drift "service ${service}: no deployment recorded on this host (${record})"
+      continue
+    fi
+    read -r container image_id env <"$record"
+    live="$(docker exec "$SWITCH" sh -c "sed -n 's/^# live: //p' /etc/nginx/conf.d/${service}.conf 2>/dev/null" || true)"
+    [[ "$live" == "$container" ]] || drift "service ${service}: the switch sends traffic to \"${live:-nothing}\", the deployment left ${container}"
+    status="$(docker inspect -f '{{.State.Status}} {{.Image}}' "$container" 2>/dev/null || true)"
+    if [[ -z "$status" ]]; then
+      drift "service ${service}: container ${container} is missing"
+      continue
+    fi
+    [[ "${status%% *}" == "running" ]] || drift "service ${service}: ${container} is ${status%% *}, expected running"
+    [[ "${status#* }" == "$image_id" ]] || drift "service ${service}: ${container} runs image ${status#* }, the deployment started ${image_id}"
+    [[ "$(env_hash "$container")" == "$env" ]] || drift "service ${service}: ${container}'s environment differs from the deployed one"
+  done
+  local expected=(-e "$SWITCH" -e "$EDGE") stray
+  [[ "$DB_MODE" != "container" ]] || expected+=(-e "$DB_CONTAINER")
+  for service in $SERVICES; do
+    [[ ! -f "${state_dir}/services/${service}" ]] || expected+=(-e "$(cut -d' ' -f1 "${state_dir}/services/${service}")")
+  done
+  for stray in $(docker ps -a --filter "label=${label}" --format '{{.Names}}' | grep -vxF "${expected[@]}" || true); do
+    drift "container ${stray} is not part of the deployment"
+  done
+  if ((drift_count > 0)); then
+    log "${drift_count} difference(s) between the host and the deployment"
+    exit 3
+  fi
+  log "host matches the deployment"
 }
 
 case "${1:-}" in
@@ -269,5 +432,11 @@ case "${1:-}" in
   certificate) certificate ;;
   renew) renew ;;
   remove-service) remove_service "${2:?service name}" ;;
-  *) fail "usage: runtime.sh up|down|proxy|certificate|renew|remove-service NAME" ;;
+  data) data ;;
+  drop-data) drop_data ;;
+  backup) backup "${2:-}" ;;
+  backups) backups ;;
+  restore) restore "${2:?backup name}" ;;
+  verify) verify ;;
+  *) fail "usage: runtime.sh up|down|proxy|certificate|renew|remove-service NAME|data|drop-data|backup [TAG]|backups|restore NAME|verify" ;;
 esac

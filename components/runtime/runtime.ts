@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { CERT_NAME } from "../proxy/nginx";
@@ -25,10 +26,23 @@ export interface RuntimeSpec {
     readonly certbotImage: string;
     readonly deadlineSeconds: number;
   } | null;
-  /** `container`: a PostgreSQL container with a named volume; `none`: a managed database elsewhere. */
+  /** `container`: a PostgreSQL container with a named volume, backed up daily; `none`: a managed database elsewhere. */
   readonly database:
     | { readonly mode: "none" }
-    | { readonly mode: "container"; readonly image: string; readonly container: string; readonly volume: string; readonly name: string; readonly user: string };
+    | {
+        readonly mode: "container";
+        readonly image: string;
+        readonly container: string;
+        readonly volume: string;
+        readonly name: string;
+        readonly user: string;
+        /** Hour (host clock) of the daily pg_dump. */
+        readonly backupHour: number;
+        /** Days daily backups are kept. */
+        readonly backupRetentionDays: number;
+      };
+  /** Names of the services rolled out (what `verify` checks). */
+  readonly services: readonly string[];
 }
 
 const BODY = readFileSync(join(__dirname, "runtime.body.sh"), "utf8");
@@ -53,7 +67,7 @@ export function runtimeNames(environment: string): {
   };
 }
 
-/** The host runtime script (`up`, `down`, `proxy`, `remove-service NAME`). Pure. */
+/** The host runtime script (actions listed at the top of runtime.body.sh). Pure. */
 export function renderRuntimeScript(spec: RuntimeSpec): string {
   const db = spec.database;
   const variables: [string, string | number][] = [
@@ -72,6 +86,11 @@ export function renderRuntimeScript(spec: RuntimeSpec): string {
     ["DB_VOLUME", db.mode === "container" ? db.volume : ""],
     ["DB_NAME", db.mode === "container" ? db.name : ""],
     ["DB_USER", db.mode === "container" ? db.user : ""],
+    ["BACKUP_HOUR", db.mode === "container" ? db.backupHour : 0],
+    // Environments sharing a host do not dump at the same minute; the minute is stable across renders.
+    ["BACKUP_MINUTE", createHash("sha256").update(spec.environment).digest()[0]! % 60],
+    ["BACKUP_RETENTION_DAYS", db.mode === "container" ? db.backupRetentionDays : 0],
+    ["SERVICES", spec.services.join(" ")],
     ["CERT_NAME", CERT_NAME],
     ["CERT_DOMAINS", spec.certificate?.domains.join(" ") ?? ""],
     ["ACME_EMAIL", spec.certificate?.email ?? ""],

@@ -30,7 +30,7 @@ export const EXPECTED: Record<string, Record<string, number>> = {
 };
 
 EXPECTED.local = {
-  "command:local:Command": 3,
+  "command:local:Command": 4,
   "docker:index/remoteImage:RemoteImage": 1,
   "random:index/randomPassword:RandomPassword": 1,
 };

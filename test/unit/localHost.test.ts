@@ -22,9 +22,9 @@ const localConfig = {
   ],
 };
 
-async function build() {
+async function build(database: Record<string, unknown> = localConfig.database) {
   const declared: Declared[] = [];
-  const config = parse(localConfig, { calendarToken: "calendar-token-value" }, "dev");
+  const config = parse({ ...localConfig, database }, { calendarToken: "calendar-token-value" }, "dev");
   const env = new Environment(
     "dev",
     { name: "dev", config, secrets: { calendarToken: pulumi.secret("calendar-token-value") } },
@@ -43,7 +43,13 @@ async function build() {
 describe("local host", () => {
   it("declares the runtime, the edge configuration and one rollout per service", async () => {
     const { commands } = await build();
-    expect(commands.map((c) => c.name).sort()).toEqual(["dev-runtime-api-rollout", "dev-runtime-app-rollout", "dev-runtime-proxy", "dev-runtime-runtime"]);
+    expect(commands.map((c) => c.name).sort()).toEqual([
+      "dev-runtime-api-rollout",
+      "dev-runtime-app-rollout",
+      "dev-runtime-data",
+      "dev-runtime-proxy",
+      "dev-runtime-runtime",
+    ]);
   });
 
   it("creates no Scaleway resource", async () => {
@@ -101,6 +107,26 @@ describe("local host", () => {
     const stdin = byName("runtime-runtime").props.stdin as pulumi.Input<string>;
     expect(await pulumi.isSecret(pulumi.output(stdin))).toBe(true);
     expect(await valueOf(stdin)).toBe("POSTGRES_PASSWORD=pw-dev-db-password\n");
+  });
+
+  it("gives the database volume its own resource, created before the runtime, protected only when asked", async () => {
+    const { byName } = await build();
+    const data = byName("runtime-data");
+    expect(data.props.create).toMatch(/runtime data$/);
+    expect(data.props.delete).toMatch(/runtime drop-data$/);
+    expect(data.opts.protect).toBe(false);
+    const runtimeDeps = (byName("runtime-runtime").opts.dependsOn ?? []) as pulumi.Resource[];
+    const urns = await Promise.all(runtimeDeps.map((r) => valueOf((r as pulumi.CustomResource).urn)));
+    expect(urns.some((urn) => urn.endsWith("::dev-runtime-data"))).toBe(true);
+    const protectedData = (await build({ kind: "container", protect: true })).byName("runtime-data");
+    expect(protectedData.opts.protect).toBe(true);
+  });
+
+  it("schedules the daily backup at the configured hour with the configured retention", async () => {
+    const { byName } = await build({ kind: "container", backupHour: 4, backupRetentionDays: 14 });
+    const script = byName("runtime-data").props.create as string;
+    expect(script).toMatch(/^BACKUP_HOUR='\\''4'\\''$/m);
+    expect(script).toMatch(/^BACKUP_RETENTION_DAYS='\\''14'\\''$/m);
   });
 
   it("publishes its URL on the bind address and port", async () => {

@@ -43,7 +43,17 @@ const runtimeSpec: RuntimeSpec = {
     certbotImage: "certbot/certbot:latest",
     deadlineSeconds: 120,
   },
-  database: { mode: "container", image: "postgres:16", container: names.dbContainer, volume: names.dbVolume, name: "permacoop", user: "permacoop" },
+  database: {
+    mode: "container",
+    image: "postgres:16",
+    container: names.dbContainer,
+    volume: names.dbVolume,
+    name: "permacoop",
+    user: "permacoop",
+    backupHour: 3,
+    backupRetentionDays: 7,
+  },
+  services: ["app", "api"],
 };
 
 /** Evaluates the spec header of a rendered script and prints one variable. */

@@ -163,7 +163,8 @@ export function reviewStackConfig(pr: number, template: ReviewTemplate, options:
   }
   for (const service of services) {
     if (typeof service.name !== "string") continue; // the contract check below names it
-    const image = options.images?.[service.name] ?? options.env?.[imageEnvName(service.name)];
+    // An empty variable counts as unset (a workflow maps `vars.X` that may not exist).
+    const image = options.images?.[service.name] ?? (options.env?.[imageEnvName(service.name)] || undefined);
     if (image !== undefined) service.image = image;
   }
 

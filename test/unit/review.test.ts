@@ -63,6 +63,8 @@ describe("review stack config", () => {
     expect((fromEnv.config["permacoop:services"] as { image: string }[])[0]!.image).toBe("ghcr.io/fairnesscoop/permacoop:pr-42");
     const fromFlag = reviewStackConfig(42, template, { images: { app: DIGEST }, env: { PERMACOOP_IMAGE_APP: "ghcr.io/fairnesscoop/permacoop:pr-42" } });
     expect((fromFlag.config["permacoop:services"] as { image: string }[])[0]!.image).toBe(DIGEST);
+    const emptyEnv = reviewStackConfig(42, template, { env: { PERMACOOP_IMAGE_APP: "" } });
+    expect((emptyEnv.config["permacoop:services"] as { image: string }[])[0]!.image).toBe("ghcr.io/fairnesscoop/permacoop:main");
   });
 
   it("refuses an image for a service the template does not have", () => {

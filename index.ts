@@ -17,3 +17,5 @@ export const dataProtected = environment.dataProtected;
 export const dnsRecordsToCreate = environment.recordsToCreate;
 /** Environment of each service (secret): plain env, secrets and DATABASE_*. */
 export const serviceEnv = environment.serviceEnv;
+/** Image each service runs, by digest (serverless containers): what another stack's `services[].fromStack` ships. */
+export const images = environment.images;

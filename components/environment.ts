@@ -1,9 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
-import { isDataProtected, PROGRAM_SECRETS, StackConfig } from "./config/schema";
+import { isDataProtected, PROGRAM_SECRETS, ScalewayContainerHostConfig, StackConfig } from "./config/schema";
 import { ContainerDatabase } from "./database/container";
 import { DatabaseEnv, ManagedDatabase } from "./database/managed";
 import { DnsRecords, DnsRecordSpec } from "./dns/records";
+import { ScalewayContainersHost } from "./host/scalewayContainers";
 import { ScalewayVmHost } from "./host/scalewayVm";
+import { PrivateNetwork } from "./network/privateNetwork";
 import { buildImages } from "./runtime/images";
 import { DockerRuntime } from "./runtime/dockerRuntime";
 import { HostRunner, LocalRunner, sshConnection, SshRunner } from "./runtime/runner";
@@ -43,7 +45,7 @@ export function serviceEnvironment(
 /**
  * One Permacoop environment: the host, its database, its DNS records, and the services
  * rolled out on it. Which components it composes follows `host.kind`; every host runs the
- * same Docker runtime, locally or over SSH.
+ * same Docker runtime, locally or over SSH, except serverless containers (the platform runs them).
  */
 export class Environment extends pulumi.ComponentResource {
   /** The Scaleway VM (host kind `scaleway-vm`). */
@@ -52,8 +54,12 @@ export class Environment extends pulumi.ComponentResource {
   public readonly managedDatabase?: ManagedDatabase;
   /** DNS records (public hosts). */
   public readonly dns?: DnsRecords;
-  /** The containers on the host. */
-  public readonly runtime: DockerRuntime;
+  /** The containers on the host (every host kind but `scaleway-container`). */
+  public readonly runtime?: DockerRuntime;
+  /** Serverless Containers (host kind `scaleway-container`). */
+  public readonly containers?: ScalewayContainersHost;
+  /** Image each service runs, by digest when built, shipped or pinned (host kind `scaleway-container`). */
+  public readonly images?: pulumi.Output<Record<string, string>>;
   /** Canonical URL. */
   public readonly url: string;
   /** Environment variables per service name (secret). */
@@ -67,6 +73,17 @@ export class Environment extends pulumi.ComponentResource {
     const { host, database } = config;
     const names = runtimeNames(args.name);
     this.dataProtected = isDataProtected(database, args.name);
+
+    if (host.kind === "scaleway-container") {
+      const serverless = serverlessEnvironment(name, args, host, this.dataProtected, this);
+      this.managedDatabase = serverless.database;
+      this.containers = serverless.containers;
+      this.images = serverless.containers.images;
+      this.serviceEnv = serverless.serviceEnv;
+      this.url = environmentUrl(config, { httpPort: 80, httpsPort: 443 });
+      this.registerOutputs({ url: this.url, images: this.images });
+      return;
+    }
 
     let databaseEnv: pulumi.Output<DatabaseEnv>;
     let databasePassword: pulumi.Output<string> | undefined;
@@ -138,6 +155,47 @@ export class Environment extends pulumi.ComponentResource {
     if (!this.dns || this.dns.records.length > 0) return pulumi.output([]);
     return this.dns.required;
   }
+}
+
+/** The Scaleway API secret key (`scaleway:secretKey`, else SCW_SECRET_KEY), as a secret. */
+function scalewaySecretKey(): pulumi.Output<string> | undefined {
+  const configured = new pulumi.Config("scaleway").getSecret("secretKey");
+  if (configured !== undefined) return configured;
+  const fromEnv = process.env.SCW_SECRET_KEY;
+  return fromEnv ? pulumi.secret(fromEnv) : undefined;
+}
+
+/**
+ * A `scaleway-container` environment: a Private Network, the managed database on it (no public
+ * endpoint), and the serverless containers, which get their secrets and DATABASE_* as secret
+ * environment variables. No Docker runtime, no nginx: the platform routes, scales and serves TLS.
+ */
+function serverlessEnvironment(name: string, args: EnvironmentArgs, host: ScalewayContainerHostConfig, protect: boolean, parent: pulumi.Resource) {
+  const { config } = args;
+  const { database } = config;
+  if (database.kind !== "scaleway-managed") throw new Error("unreachable: the schema pairs serverless containers with a managed database");
+  const registrySecretKey = scalewaySecretKey();
+  const building = config.services.filter((service) => service.build).map((service) => service.name);
+  if (building.length > 0 && registrySecretKey === undefined) {
+    throw new Error(
+      `services ${building.join(", ")} build an image, and pushing it to the Scaleway registry needs the API secret key: export SCW_SECRET_KEY (or pulumi config set --secret scaleway:secretKey)`,
+    );
+  }
+  const network = new PrivateNetwork(`${name}-network`, { environment: args.name, region: host.region }, { parent });
+  const db = new ManagedDatabase(
+    `${name}-db`,
+    { database, environment: args.name, privateNetworkId: network.id, protect },
+    { parent },
+  );
+  const serviceEnv = Object.fromEntries(config.services.map((service) => [service.name, serviceEnvironment(service, args.secrets, db.env)]));
+  // The platform's secret variables: everything but the plain env.
+  const secretEnv = Object.fromEntries(config.services.map((service) => [service.name, serviceEnvironment({ ...service, env: {} }, args.secrets, db.env)]));
+  const containers = new ScalewayContainersHost(
+    `${name}-containers`,
+    { host, services: config.services, dns: config.dns, environment: args.name, secretEnv, privateNetworkId: network.id, registrySecretKey },
+    { parent },
+  );
+  return { database: db, containers, serviceEnv };
 }
 
 /** The canonical URL: the first hostname, with the published port when it is not the default. */

@@ -50,6 +50,18 @@ const EXAMPLES: Record<string, string> = {
   "host.deployUser": "deploy",
   "host.sshPublicKeys": "'[\"ssh-ed25519 AAAAC3Nza… ops@example\"]'",
   "host.sshPublicKeys[]": "'ssh-ed25519 AAAAC3Nza… ops@example'",
+  "host.region": "fr-par",
+  "host.registryNamespace": "permacoop-staging",
+  "host.minScale": "1",
+  "host.maxScale": "5",
+  "host.cpuLimit": "560",
+  "host.memoryLimitMb": "1024",
+  "host.services.*.hostnames": "'[\"app.example.org\"]'",
+  "host.services.*.hostnames[]": "app.example.org",
+  "host.services.*.minScale": "1",
+  "host.services.*.maxScale": "5",
+  "host.services.*.cpuLimit": "560",
+  "host.services.*.memoryLimitMb": "1024",
   database: '\'{"kind":"scaleway-managed"}\'',
   "database.kind": "scaleway-managed",
   "database.region": "fr-par",
@@ -74,6 +86,7 @@ const EXAMPLES: Record<string, string> = {
   services: '\'[{"name":"app","image":"ghcr.io/org/app:main","port":3000}]\'',
   "services[].name": "app",
   "services[].image": "ghcr.io/org/app:main",
+  "services[].fromStack": "fairnesscoop/permacoop-infra/staging",
   "services[].port": "3000",
   "services[].route": "/api/",
   "services[].healthPath": "/healthz",
@@ -94,7 +107,9 @@ export function formatPath(path: readonly PropertyKey[]): string {
 }
 
 function exampleFor(path: readonly PropertyKey[]): string {
-  const parts = path.map((part, i) => (typeof part === "number" ? "[]" : i > 0 && (path[i - 1] === "env" || path[i - 1] === "secretEnv") ? "*" : String(part)));
+  const isRecordKey = (i: number) =>
+    i > 0 && (path[i - 1] === "env" || path[i - 1] === "secretEnv" || (i === 2 && path[0] === "host" && path[1] === "services"));
+  const parts = path.map((part, i) => (typeof part === "number" ? "[]" : isRecordKey(i) ? "*" : String(part)));
   const normalized = parts.reduce((out, part) => (part === "[]" ? `${out}[]` : out ? `${out}.${part}` : part), "");
   return EXAMPLES[normalized] ?? "<value>";
 }
@@ -137,7 +152,8 @@ function zodProblems(error: z.ZodError): ConfigProblem[] {
         key: `${NAMESPACE}:${formatPath(issue.path)}`,
         expected: issue.message.replace(/^Invalid input: /, ""),
         found: describe(inputAt(issue)),
-        fix: fixFor(issue.path),
+        // A cross-key rule knows its fix better than the path's example does.
+        fix: issue.code === "custom" && typeof issue.params?.fix === "string" ? issue.params.fix : fixFor(issue.path),
       },
     ];
   });

@@ -29,7 +29,12 @@ const port = z
 
 /** An image reference (registry/name:tag or @digest). */
 const imageRef = (example: string) =>
-  z.string({ error: "expected an image reference" }).regex(/^[a-z0-9][a-z0-9._/:@-]*$/i, { error: `expected an image reference such as ${example}` });
+  z
+    .string({ error: "expected an image reference" })
+    .regex(/^[a-z0-9][a-z0-9._/:@-]*$/i, { error: `expected an image reference such as ${example}` })
+    .refine((ref) => !ref.includes("@") || /^[^@]+@sha256:[0-9a-f]{64}$/.test(ref), {
+      error: "expected a digest reference of the form name@sha256:<64 hex digits>",
+    });
 
 const pgIdentifier = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, { error: "expected a PostgreSQL identifier" });
 
@@ -115,8 +120,65 @@ export const sshHostSchema = z.strictObject({
   bindAddress: z.union([z.ipv4(), z.ipv6()], { error: "expected an IP address such as 0.0.0.0" }).default("0.0.0.0"),
 });
 
-export const hostSchema = z.discriminatedUnion("kind", [scalewayVmHostSchema, localHostSchema, sshHostSchema], {
-  error: 'expected host.kind to be "scaleway-vm", "ssh" or "local"',
+const serviceName = z.string({ error: "expected a service name" }).regex(/^[a-z][a-z0-9-]{0,30}$/, { error: "expected a lower-case name such as app or api" });
+const minScale = z.number({ error: "expected a number of instances" }).int({ error: "expected a whole number of instances" }).min(0).max(100);
+const maxScale = z.number({ error: "expected a number of instances" }).int({ error: "expected a whole number of instances" }).min(1).max(100);
+const cpuLimit = z
+  .number({ error: "expected mvCPU (1000 = one vCPU)" })
+  .int({ error: "expected a whole number of mvCPU" })
+  .min(70, { error: "expected at least 70 mvCPU" })
+  .max(6000, { error: "expected at most 6000 mvCPU" });
+const memoryLimitMb = z
+  .number({ error: "expected a number of MB" })
+  .int({ error: "expected a whole number of MB" })
+  .min(128, { error: "expected at least 128 MB" })
+  .max(32768, { error: "expected at most 32768 MB" });
+
+/** Settings of one service on Serverless Containers; each field left out takes the host-level value. */
+export const containerServiceSchema = z.strictObject({
+  /** Hostnames (from `dns.hostnames`) this service answers on. Default: the first service gets every hostname no other service lists; the others none. */
+  hostnames: z.array(hostname, { error: "expected a list of hostnames" }).min(1, { error: "expected at least one hostname" }).optional(),
+  /** Instances kept running. Default the host's `minScale`. */
+  minScale: minScale.optional(),
+  /** Most instances. Default the host's `maxScale`. */
+  maxScale: maxScale.optional(),
+  /** CPU per instance, in mvCPU. Default the host's `cpuLimit`. */
+  cpuLimit: cpuLimit.optional(),
+  /** Memory per instance, in MB. Default the host's `memoryLimitMb`. */
+  memoryLimitMb: memoryLimitMb.optional(),
+});
+
+/**
+ * Scaleway Serverless Containers (scale-out): one container per service, scaled by the platform,
+ * TLS and routing by hostname by the platform; no VM, no nginx. Needs a `scaleway-managed` database,
+ * reached over a Private Network.
+ */
+export const scalewayContainerHostSchema = z.strictObject({
+  kind: z.literal("scaleway-container"),
+  /** Region of the containers, the registry and the Private Network (the database must be in it too). Default `fr-par`. */
+  region: z
+    .string()
+    .regex(/^[a-z]{2}-[a-z]{3}$/, { error: "expected a Scaleway region such as fr-par" })
+    .default("fr-par"),
+  /** Container Registry namespace the built images are pushed to; unique across all of Scaleway. Default `permacoop-<stack>`. */
+  registryNamespace: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]{2,52}[a-z0-9]$/, { error: "expected a registry namespace name: 4 to 54 lower-case letters, digits and dashes" })
+    .optional(),
+  /** Instances of each service kept running (0 allows cold starts). Default 1. */
+  minScale: minScale.default(1),
+  /** Most instances of each service the platform scales out to. Default 5. */
+  maxScale: maxScale.default(5),
+  /** CPU per instance, in mvCPU (1000 = one vCPU). Default 560. */
+  cpuLimit: cpuLimit.default(560),
+  /** Memory per instance, in MB. Default 1024. */
+  memoryLimitMb: memoryLimitMb.default(1024),
+  /** Per-service hostnames and overrides, by service name. Default none. */
+  services: z.record(serviceName, containerServiceSchema).default({}),
+});
+
+export const hostSchema = z.discriminatedUnion("kind", [scalewayVmHostSchema, localHostSchema, sshHostSchema, scalewayContainerHostSchema], {
+  error: 'expected host.kind to be "scaleway-vm", "scaleway-container", "ssh" or "local"',
 });
 
 /** Secret config keys the program itself reads (not through a service's secretEnv). */
@@ -260,6 +322,17 @@ export const serviceSchema = z
     port,
     /** Build the image from this directory (relative to the project) instead of pulling it; `image` names the result. */
     build: z.strictObject({ context: z.string().min(1), dockerfile: z.string().default("Dockerfile") }).optional(),
+    /**
+     * Ship the image another stack pushed (host kind `scaleway-container`): that stack's `images` output
+     * for this service, by digest, so staging → prod deploys the same bytes. A fully qualified stack
+     * name (`org/project/stack`); not with `build`. Default none.
+     */
+    fromStack: z
+      .string({ error: "expected a stack name" })
+      .regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, {
+        error: "expected a fully qualified stack name such as fairnesscoop/permacoop-infra/staging",
+      })
+      .optional(),
     /** When to pull: `missing` (default), `always`, `never`. */
     pullPolicy: z.enum(["missing", "always", "never"], { error: 'expected "missing", "always" or "never"' }).default("missing"),
     /** Previous images kept on the host for fast rollbacks. Default 3. */
@@ -309,6 +382,148 @@ export const serviceSchema = z
     }
   });
 
+/** The parts of a stack's configuration the cross-key rules read. */
+interface StackView {
+  readonly host: z.output<typeof hostSchema>;
+  readonly database: z.output<typeof databaseSchema>;
+  readonly dns: z.output<typeof dnsSchema>;
+  readonly tls: z.output<typeof tlsSchema>;
+  readonly services: readonly z.output<typeof serviceSchema>[];
+}
+
+/**
+ * What host kind `scaleway-container` can honour: a managed database in its region, DNS in a
+ * Scaleway zone (CNAMEs), HTTPS, one hostname → one service (the platform routes by hostname,
+ * not by path); and `fromStack` on this host kind only. Each issue carries its own fix.
+ */
+function refineServerlessContainers(config: StackView, ctx: z.RefinementCtx): void {
+  const { host, database, dns, tls, services } = config;
+  const issue = (path: PropertyKey[], message: string, input: unknown, fix: string) => ctx.addIssue({ code: "custom", path, message, input, params: { fix } });
+  if (host.kind !== "scaleway-container") {
+    services.forEach((service, i) => {
+      if (service.fromStack)
+        issue(
+          ["services", i, "fromStack"],
+          `expected no fromStack on host.kind "${host.kind}" (only "scaleway-container" deploys images by digest from a Scaleway registry)`,
+          service.fromStack,
+          `pulumi config rm --path 'permacoop:services[${i}].fromStack'`,
+        );
+    });
+    return;
+  }
+  if (database.kind !== "scaleway-managed") {
+    issue(
+      ["database", "kind"],
+      'expected "scaleway-managed" on a scaleway-container host (serverless containers have no disk and no host to run PostgreSQL on)',
+      database.kind,
+      `pulumi config set --path 'permacoop:database.kind' scaleway-managed && pulumi config rm --path 'permacoop:database.image'`,
+    );
+  } else if (database.region !== host.region) {
+    issue(
+      ["database", "region"],
+      `expected "${host.region}", the host's region (the containers reach the database over a regional Private Network)`,
+      database.region,
+      `pulumi config set --path 'permacoop:database.region' ${host.region}`,
+    );
+  }
+  const zone = dns.zone ?? "example.org";
+  if (dns.provider !== "scaleway") {
+    issue(
+      ["dns", "provider"],
+      'expected "scaleway" on a scaleway-container host (each hostname is a CNAME to a domain the platform names when it creates the container, and the platform checks that CNAME before it serves the hostname)',
+      dns.provider,
+      `pulumi config set --path 'permacoop:dns.provider' scaleway && pulumi config set --path 'permacoop:dns.zone' ${zone}`,
+    );
+  } else {
+    dns.hostnames.forEach((name, i) => {
+      if (name === dns.zone)
+        issue(
+          ["dns", "hostnames", i],
+          `expected a name below the zone ${zone} (the zone apex cannot be a CNAME)`,
+          name,
+          `pulumi config set --path 'permacoop:dns.hostnames[${i}]' www.${zone}`,
+        );
+    });
+  }
+  if (!tls.enabled) {
+    issue(
+      ["tls", "enabled"],
+      "expected true on a scaleway-container host (the platform serves HTTPS only, with its own certificates)",
+      tls.enabled,
+      "pulumi config rm --path 'permacoop:tls.enabled'",
+    );
+  }
+  if (host.minScale > host.maxScale) {
+    issue(
+      ["host", "minScale"],
+      `expected at most maxScale (${host.maxScale})`,
+      host.minScale,
+      `pulumi config set --path 'permacoop:host.minScale' ${host.maxScale}`,
+    );
+  }
+  const names = services.map((service) => service.name);
+  const claimedBy = new Map<string, string>();
+  for (const [name, settings] of Object.entries(host.services)) {
+    if (!names.includes(name)) {
+      issue(
+        ["host", "services", name],
+        `expected the name of a service in permacoop:services (${names.join(", ")})`,
+        name,
+        `pulumi config rm --path 'permacoop:host.services.${name}'`,
+      );
+    }
+    (settings.hostnames ?? []).forEach((hostname, j) => {
+      const path = ["host", "services", name, "hostnames", j];
+      if (!dns.hostnames.includes(hostname)) {
+        issue(
+          path,
+          `expected one of dns.hostnames (${dns.hostnames.join(", ")}): the DNS records cover those only`,
+          hostname,
+          `pulumi config set --path 'permacoop:dns.hostnames[${dns.hostnames.length}]' ${hostname}`,
+        );
+      }
+      const other = claimedBy.get(hostname);
+      if (other !== undefined) {
+        issue(
+          path,
+          `expected a hostname no other service lists (host.services.${other} lists ${hostname} too; the platform sends a hostname to one container)`,
+          hostname,
+          `pulumi config rm --path 'permacoop:host.services.${name}.hostnames[${j}]'`,
+        );
+      }
+      claimedBy.set(hostname, name);
+    });
+    const min = settings.minScale ?? host.minScale;
+    const max = settings.maxScale ?? host.maxScale;
+    if (min > max) {
+      issue(
+        ["host", "services", name, "minScale"],
+        `expected at most maxScale (${max})`,
+        min,
+        `pulumi config set --path 'permacoop:host.services.${name}.minScale' ${max}`,
+      );
+    }
+  }
+  services.forEach((service, i) => {
+    if (service.route !== "/") {
+      issue(
+        ["services", i, "route"],
+        `expected "/" on a scaleway-container host: the platform routes by hostname, not by path, so the route ${service.route} cannot be honoured; give ${service.name} a hostname of its own`,
+        service.route,
+        `pulumi config rm --path 'permacoop:services[${i}].route' && pulumi config set --path 'permacoop:dns.hostnames[${dns.hostnames.length}]' ${service.name}.${zone} && pulumi config set --path 'permacoop:host.services.${service.name}.hostnames[0]' ${service.name}.${zone}`,
+      );
+    }
+    if (service.build && service.fromStack) {
+      issue(
+        ["services", i, "fromStack"],
+        "expected either build or fromStack, not both (the image is built by this stack, or shipped from another)",
+        service.fromStack,
+        `pulumi config rm --path 'permacoop:services[${i}].fromStack'   # or: pulumi config rm --path 'permacoop:services[${i}].build'`,
+      );
+    }
+  });
+}
+
 /** Structured keys of the contract; any other `permacoop:` key is a secret referenced by name. */
 export const stackConfigSchema = z
   .strictObject({
@@ -346,7 +561,8 @@ export const stackConfigSchema = z
           message: `expected a unique service name (services[${seen.get(service.name)}] is also "${service.name}")`,
           input: service.name,
         });
-      if (routes.has(service.route))
+      // Serverless Containers route by hostname: every service there is at "/" (checked below).
+      if (config.host.kind !== "scaleway-container" && routes.has(service.route))
         ctx.addIssue({
           code: "custom",
           path: ["services", i, "route"],
@@ -356,6 +572,7 @@ export const stackConfigSchema = z
       seen.set(service.name, i);
       routes.set(service.route, i);
     });
+    refineServerlessContainers(config, ctx);
   });
 
 /** Whether the stack's data refuses `pulumi destroy`: `database.protect`, by default on the `prod` stack only. */
@@ -369,6 +586,7 @@ export type HostConfig = StackConfig["host"];
 export type ScalewayVmHostConfig = z.output<typeof scalewayVmHostSchema>;
 export type LocalHostConfig = z.output<typeof localHostSchema>;
 export type SshHostConfig = z.output<typeof sshHostSchema>;
+export type ScalewayContainerHostConfig = z.output<typeof scalewayContainerHostSchema>;
 export type ContainerDatabaseConfig = z.output<typeof containerDatabaseSchema>;
 export type DatabaseConfig = StackConfig["database"];
 export type ManagedDatabaseConfig = z.output<typeof managedDatabaseSchema>;

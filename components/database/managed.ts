@@ -17,8 +17,13 @@ export interface ManagedDatabaseArgs {
   readonly database: ManagedDatabaseConfig;
   /** Environment (stack) name, used for names and tags. */
   readonly environment: string;
-  /** The one public IPv4 address allowed to connect (the host's). */
-  readonly allowedIpv4: pulumi.Input<string>;
+  /** The one public IPv4 address allowed to connect (the host's), on the public endpoint. Exclusive with `privateNetwork`. */
+  readonly allowedIpv4?: pulumi.Input<string>;
+  /**
+   * Reach the instance over this Private Network instead (serverless containers): the instance then
+   * has no public endpoint at all, so no ACL either (ACLs filter the public endpoint). Exclusive with `allowedIpv4`.
+   */
+  readonly privateNetworkId?: pulumi.Input<string>;
   /** Refuse deletion on `pulumi destroy`. Default: `database.protect`, else true on prod only. */
   readonly protect?: boolean;
 }
@@ -26,19 +31,25 @@ export interface ManagedDatabaseArgs {
 /**
  * Scaleway Managed PostgreSQL: an encrypted instance with daily backups, one database, one
  * application user (random password) with all privileges on it, and an ACL that admits the
- * host's address only. Connection details leave this component as secrets.
+ * host's address only — or, on a Private Network, no public endpoint at all. Connection details
+ * leave this component as secrets.
  */
 export class ManagedDatabase extends pulumi.ComponentResource {
   /** DATABASE_* variables for the app services (secret). */
   public readonly env: pulumi.Output<DatabaseEnv>;
   public readonly instance: scaleway.databases.Instance;
-  public readonly acl: scaleway.databases.Acl;
+  /** The public endpoint's ACL (absent on a Private Network: there is no public endpoint to filter). */
+  public readonly acl?: scaleway.databases.Acl;
   /** Whether destroy is refused for the instance and its database. */
   public readonly protected: boolean;
 
   constructor(name: string, args: ManagedDatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
     super("permacoop:index:ManagedDatabase", name, {}, opts);
     const { database, environment } = args;
+    if ((args.allowedIpv4 === undefined) === (args.privateNetworkId === undefined)) {
+      throw new Error(`${name}: give exactly one of allowedIpv4 (public endpoint) and privateNetworkId`);
+    }
+    const { allowedIpv4, privateNetworkId } = args;
     this.protected = args.protect ?? database.protect ?? environment === "prod";
     const keep = { parent: this, protect: this.protected };
     const tags = ["permacoop", `env:${environment}`];
@@ -71,8 +82,9 @@ export class ManagedDatabase extends pulumi.ComponentResource {
         backupScheduleRetention: database.backupRetentionDays,
         userName: "dbadmin",
         password: adminPassword.result,
-        // Public endpoint, closed by the ACL below to the host's address only.
-        loadBalancer: {},
+        // Either a public endpoint, closed by the ACL below to the host's address only, or a
+        // Private Network endpoint alone (the provider adds a public one only when asked).
+        ...(privateNetworkId !== undefined ? { privateNetwork: { pnId: privateNetworkId, enableIpam: true } } : { loadBalancer: {} }),
         tags,
       },
       keep,
@@ -93,18 +105,27 @@ export class ManagedDatabase extends pulumi.ComponentResource {
       { instanceId: this.instance.id, region: database.region, userName: user.name, databaseName: logicalDatabase.name, permission: "all" },
       { parent: this },
     );
-    this.acl = new scaleway.databases.Acl(
-      `${name}-acl`,
-      {
-        instanceId: this.instance.id,
-        region: database.region,
-        aclRules: [{ ip: pulumi.interpolate`${args.allowedIpv4}/32`, description: `${environment} host only` }],
-      },
-      { parent: this },
-    );
+    if (allowedIpv4 !== undefined) {
+      this.acl = new scaleway.databases.Acl(
+        `${name}-acl`,
+        {
+          instanceId: this.instance.id,
+          region: database.region,
+          aclRules: [{ ip: pulumi.interpolate`${allowedIpv4}/32`, description: `${environment} host only` }],
+        },
+        { parent: this },
+      );
+    }
 
+    const endpoint =
+      privateNetworkId !== undefined
+        ? this.instance.privateNetwork.apply((pn) => {
+            if (!pn?.ip) throw new Error(`${name}: the instance reports no address on its Private Network`);
+            return { ip: pn.ip, port: pn.port };
+          })
+        : this.instance.loadBalancer;
     this.env = pulumi.secret(
-      pulumi.all([this.instance.loadBalancer, user.name, userPassword.result, logicalDatabase.name]).apply(([endpoint, username, password, dbName]) => ({
+      pulumi.all([endpoint, user.name, userPassword.result, logicalDatabase.name]).apply(([endpoint, username, password, dbName]) => ({
         DATABASE_HOST: endpoint.ip,
         DATABASE_PORT: String(endpoint.port),
         DATABASE_USERNAME: username,

@@ -34,3 +34,21 @@ EXPECTED.local = {
   "docker:index/remoteImage:RemoteImage": 1,
   "random:index/randomPassword:RandomPassword": 1,
 };
+
+/** The sample `scaleway-container` stack (test/support/serverlessStack.ts): no VM, no runtime commands. */
+EXPECTED.serverless = {
+  "docker:index/registryImage:RegistryImage": 1,
+  "docker:index/remoteImage:RemoteImage": 1,
+  "random:index/randomPassword:RandomPassword": 2,
+  "scaleway:containers/container:Container": 2,
+  "scaleway:containers/domain:Domain": 3,
+  "scaleway:containers/namespace:Namespace": 1,
+  "scaleway:databases/database:Database": 1,
+  "scaleway:databases/instance:Instance": 1,
+  "scaleway:databases/privilege:Privilege": 1,
+  "scaleway:databases/user:User": 1,
+  "scaleway:domain/record:Record": 3,
+  "scaleway:network/privateNetwork:PrivateNetwork": 1,
+  "scaleway:network/vpc:Vpc": 1,
+  "scaleway:registry/namespace:Namespace": 1,
+};

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { parseStackConfig } from "../../components/config/load";
 import { StackConfig, StackConfigInput } from "../../components/config/schema";
@@ -8,6 +9,14 @@ export interface Declared {
   readonly name: string;
   readonly props: Record<string, unknown>;
   readonly opts: pulumi.ResourceOptions;
+}
+
+/** Outputs other stacks export, by fully qualified stack name: what a StackReference reads under the mocks. */
+export const STACK_OUTPUTS: Record<string, Record<string, unknown>> = {};
+
+/** A deterministic `sha256:…` digest of a string. */
+export function fakeDigest(of: string): string {
+  return `sha256:${createHash("sha256").update(of).digest("hex")}`;
 }
 
 /** Mock provider state: what a real provider would compute for each resource type. */
@@ -24,7 +33,19 @@ function computedState(type: string, name: string, inputs: Record<string, unknow
         ],
       };
     case "scaleway:databases/instance:Instance":
-      return { ...inputs, loadBalancer: { endpointId: "lb", hostname: "", ip: "198.51.100.20", name: "", port: 5432 } };
+      return inputs.privateNetwork
+        ? { ...inputs, privateNetwork: { ...(inputs.privateNetwork as object), endpointId: "pn", ip: "172.16.0.2", port: 5432 } }
+        : { ...inputs, loadBalancer: { endpointId: "lb", hostname: "", ip: "198.51.100.20", name: "", port: 5432 } };
+    case "scaleway:registry/namespace:Namespace":
+      return { ...inputs, endpoint: `rg.${inputs.region}.scw.cloud/${inputs.name}` };
+    case "scaleway:containers/container:Container":
+      return { ...inputs, domainName: `permacoop${inputs.name}-x1y2.functions.fnc.${inputs.region}.scw.cloud` };
+    case "docker:index/remoteImage:RemoteImage":
+      return { ...inputs, imageId: fakeDigest(`local ${inputs.name}`) };
+    case "docker:index/registryImage:RegistryImage":
+      return { ...inputs, sha256Digest: fakeDigest(`pushed ${inputs.name}`) };
+    case "pulumi:pulumi:StackReference":
+      return { ...inputs, outputs: STACK_OUTPUTS[inputs.name as string] ?? {} };
     case "random:index/randomBytes:RandomBytes":
       return { ...inputs, base64: Buffer.alloc(32, name.length).toString("base64") };
     case "random:index/randomPassword:RandomPassword":

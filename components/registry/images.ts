@@ -1,0 +1,122 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import * as scaleway from "@pulumiverse/scaleway";
+import { ServiceConfig } from "../config/schema";
+import { contextHash } from "../runtime/images";
+
+/** An image reference by digest: `<repository>@sha256:<64 hex>`. */
+export const DIGEST_REF = /^[^@\s]+@sha256:[0-9a-f]{64}$/;
+
+/** Serverless Containers run linux/amd64 images, whatever machine builds them. */
+export const TARGET_PLATFORM = "linux/amd64";
+
+/** Host name of the Scaleway Container Registry of a region. */
+export function registryHost(region: string): string {
+  return `rg.${region}.scw.cloud`;
+}
+
+/** `<repository>@<digest>` from a pushed image's name (`repo:tag`) and its digest. */
+export function byDigest(name: string, digest: string): string {
+  if (!/^sha256:[0-9a-f]{64}$/.test(digest)) throw new Error(`registry: ${name} was pushed but the registry reports no sha256 digest (got "${digest}")`);
+  return `${name.replace(/:[^/:]*$/, "")}@${digest}`;
+}
+
+export interface RegistryImagesArgs {
+  /** Environment (stack) name, used for names. */
+  readonly environment: string;
+  /** Region of the registry. */
+  readonly region: string;
+  /** Registry namespace name (unique across Scaleway). */
+  readonly namespace: string;
+  /** Services with `build`: each is built here and pushed as `<namespace endpoint>/<service>`. */
+  readonly services: readonly ServiceConfig[];
+  /** Secret key of the Scaleway API (the registry's login is `nologin` + this key). */
+  readonly secretKey: pulumi.Input<string>;
+}
+
+/**
+ * A private Container Registry namespace and the images of the services that build: each built
+ * locally (tagged with the hash of its build context) and pushed; `refs` address them by digest.
+ * An unchanged context changes nothing: same tag, no rebuild, no push, same digest.
+ * Pushed images stay in the registry when replaced (`keepRemotely`): rollbacks and stacks that
+ * ship this stack's images (`fromStack`) still pull them.
+ */
+export class RegistryImages extends pulumi.ComponentResource {
+  /** `<registry>/<namespace>`, e.g. `rg.fr-par.scw.cloud/permacoop-staging`. */
+  public readonly endpoint: pulumi.Output<string>;
+  /** Image by digest per built service name. */
+  public readonly refs: Record<string, pulumi.Output<string>> = {};
+
+  constructor(name: string, args: RegistryImagesArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("permacoop:index:RegistryImages", name, {}, opts);
+    const notBuilt = args.services.find((service) => !service.build);
+    if (notBuilt) throw new Error(`${name}: service ${notBuilt.name} has no build; only built images are pushed`);
+
+    const namespace = new scaleway.registry.Namespace(
+      `${name}-namespace`,
+      { name: args.namespace, region: args.region, isPublic: false, description: `Images of the ${args.environment} environment (permacoop)` },
+      { parent: this },
+    );
+    this.endpoint = namespace.endpoint;
+    // The key goes to the provider as a secret: the state keeps it encrypted, logs never see it.
+    const provider = new docker.Provider(
+      `${name}-docker`,
+      { registryAuth: [{ address: registryHost(args.region), username: "nologin", password: pulumi.secret(args.secretKey) }] },
+      { parent: this },
+    );
+    for (const service of args.services) {
+      const build = service.build!;
+      const tag = pulumi.interpolate`${namespace.endpoint}/${service.name}:${contextHash(build.context)}`;
+      const local = new docker.RemoteImage(
+        `${name}-${service.name}-build`,
+        { name: tag, build: { context: build.context, dockerfile: build.dockerfile, platform: TARGET_PLATFORM, tags: [tag] }, keepLocally: true },
+        { parent: this, provider },
+      );
+      const pushed = new docker.RegistryImage(
+        `${name}-${service.name}-push`,
+        { name: local.name, keepRemotely: true, triggers: { imageId: local.imageId } },
+        { parent: this, provider },
+      );
+      this.refs[service.name] = pulumi.all([pushed.name, pushed.sha256Digest]).apply(([pushedName, digest]) => byDigest(pushedName, digest));
+    }
+    this.registerOutputs({ endpoint: this.endpoint, refs: this.refs });
+  }
+}
+
+/**
+ * The image another stack exports for `service` (its `images` output), by digest: what promotion
+ * ships. One StackReference per stack, shared by its services.
+ */
+export class PromotedImages {
+  private readonly references = new Map<string, pulumi.StackReference>();
+
+  constructor(
+    private readonly name: string,
+    private readonly parent: pulumi.Resource,
+  ) {}
+
+  /** `service`'s image in `stack`'s `images` output; fails with the fix when it is missing or not by digest. */
+  image(stack: string, service: string, key: string): pulumi.Output<string> {
+    let reference = this.references.get(stack);
+    if (!reference) {
+      reference = new pulumi.StackReference(`${this.name}-from-${stack.replace(/[^A-Za-z0-9-]/g, "-")}`, { name: stack }, { parent: this.parent });
+      this.references.set(stack, reference);
+    }
+    return reference.getOutput("images").apply((images: unknown) => promotedRef(images, stack, service, key));
+  }
+}
+
+/**
+ * `service`'s entry in another stack's `images` output (`images`), checked: it must address the
+ * image by digest, or promotion would not ship the same bytes. `key` is the config key to name.
+ */
+export function promotedRef(images: unknown, stack: string, service: string, key: string): string {
+  const ref = typeof images === "object" && images !== null ? (images as Record<string, unknown>)[service] : undefined;
+  if (typeof ref !== "string" || !DIGEST_REF.test(ref)) {
+    throw new Error(
+      `${key}: stack ${stack} exports no image by digest for service "${service}" (its images output has ${JSON.stringify(ref ?? null)}). ` +
+        `Run pulumi up on ${stack} first, or pin the image instead: pulumi config rm --path '${key}' && pulumi config set --path '${key.replace(/fromStack$/, "image")}' <name>@sha256:<digest>`,
+    );
+  }
+  return ref;
+}

@@ -182,7 +182,8 @@ function containersBehindDomains(resources: readonly ResourceView[]): ResourceVi
 /**
  * Rule 3 (stack): TLS on public hosts. A stack that runs on a public host (a Scaleway server, or
  * rollouts over SSH) requests a certificate (its `*-certificate` command); a serverless container
- * behind a custom domain redirects HTTP to HTTPS. Local stacks (local commands only) are exempt.
+ * behind a custom domain redirects HTTP to HTTPS (`httpsConnectionsOnly`, or the deprecated
+ * `httpOption: "redirected"`). Local stacks (local commands only) are exempt.
  */
 export function tlsOnPublicHosts(resources: readonly ResourceView[]): Violation[] {
   const violations: Violation[] = [];
@@ -195,14 +196,15 @@ export function tlsOnPublicHosts(resources: readonly ResourceView[]): Violation[
     });
   }
   for (const container of containersBehindDomains(resources)) {
-    const option = container.props.httpOption;
-    if (option === UNKNOWN || option === "redirected") continue;
+    const { httpsConnectionsOnly: httpsOnly, httpOption: option } = container.props;
+    if (httpsOnly === true || option === "redirected" || httpsOnly === UNKNOWN || option === UNKNOWN) continue;
     violations.push({
       urn: container.urn,
       message:
-        `serverless container ${container.name} has a custom domain but answers plain HTTP on it (httpOption is ` +
-        `${option === undefined ? 'unset, i.e. "enabled"' : JSON.stringify(option)}; it must be "redirected"). ${tlsFix(stackOf(container.urn))} ` +
-        `A container declared by hand needs httpOption: "redirected".`,
+        `serverless container ${container.name} has a custom domain but answers plain HTTP on it (httpsConnectionsOnly is ` +
+        `${JSON.stringify(httpsOnly ?? false)}, httpOption is ${JSON.stringify(option ?? "enabled")}). Fix: declare it with ` +
+        `httpsConnectionsOnly: true (components/host/scalewayContainers.ts does, whatever the config; the deprecated ` +
+        `httpOption: "redirected" is equivalent).`,
     });
   }
   return violations;

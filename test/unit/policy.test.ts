@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parseStackConfig } from "../../components/config/load";
+import { StackConfig } from "../../components/config/schema";
 import { Environment } from "../../components/environment";
 import { plainProps, policies, viewOf } from "../../policy/policies";
 import {
@@ -16,12 +17,19 @@ import {
   UNKNOWN,
 } from "../../policy/rules";
 import { EXPECTED } from "../support/expected";
+import { SERVERLESS_SECRETS, SERVERLESS_STACK, serverlessConfigInput } from "../support/serverlessStack";
 import { PROJECT_DIR, stackConfig } from "../support/stackFiles";
-import { Declared, installMocks, recorder, valueOf } from "./harness";
+import { Declared, installMocks, parse, recorder, valueOf } from "./harness";
 
 type Mutable = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 beforeAll(() => installMocks());
+
+const counted = (views: readonly ResourceView[]) => {
+  const counts: Record<string, number> = {};
+  for (const v of views) counts[v.type] = (counts[v.type] ?? 0) + 1;
+  return counts;
+};
 
 const urnOf = (stack: string, type: string, name: string) => `urn:pulumi:${stack}::permacoop-infra::${type}::${name}`;
 
@@ -52,10 +60,20 @@ async function declaredViews(file: string, stack = file, change: (config: Mutabl
     ]),
   );
   const { config, secretValues } = parseStackConfig(stack, raw, new Set(secretKeys));
+  return viewsOf(stack, config, secretValues);
+}
+
+/** The custom resources an Environment declares, as the policy pack sees them. */
+async function viewsOf(stack: string, config: StackConfig, secretValues: Record<string, string>): Promise<ResourceView[]> {
   const secrets = Object.fromEntries(Object.entries(secretValues).map(([key, value]) => [key, pulumi.secret(value)]));
   const declared: Declared[] = [];
   new Environment(stack, { name: stack, config, secrets }, { transformations: [recorder(declared)] });
-  const custom = declared.filter((d) => !d.type.startsWith("permacoop:"));
+  // Resolving every input lets declarations made once an output is known happen too.
+  for (let seen = -1; seen !== declared.length;) {
+    seen = declared.length;
+    await valueOf(pulumi.output(declared.map((d) => d.props)));
+  }
+  const custom = declared.filter((d) => !d.type.startsWith("permacoop:") && !d.type.startsWith("pulumi:"));
   return Promise.all(
     custom.map(async (d) => ({
       type: d.type,
@@ -73,6 +91,7 @@ const only = (views: readonly ResourceView[], type: string) => {
   expect(found).toHaveLength(1);
   return found[0]!;
 };
+const isSet = (value: unknown) => value !== undefined && value !== null;
 const withProps = (view: ResourceView, props: Record<string, unknown>): ResourceView => ({ ...view, props: { ...view.props, ...props } });
 const resourceRules = (views: readonly ResourceView[]) => views.flatMap((v) => [...prodDataProtected(v), ...securityGroupDefaultDrop(v)]);
 const stackRules = (views: readonly ResourceView[]) => [...databaseNotPublic(views), ...tlsOnPublicHosts(views)];
@@ -84,9 +103,7 @@ describe("the policy pack on what the program declares", () => {
     expect(stackRules(views)).toEqual([]);
     // Not vacuous: every resource the stack declares, among them the protected instance, its linked /32 ACL,
     // the default-drop group and the certificate.
-    const counts: Record<string, number> = {};
-    for (const v of views) counts[v.type] = (counts[v.type] ?? 0) + 1;
-    expect(counts).toEqual(EXPECTED.prod);
+    expect(counted(views)).toEqual(EXPECTED.prod);
     const instance = only(views, TYPES.dbInstance);
     expect(instance.protect).toBe(true);
     const acl = only(views, TYPES.dbAcl);
@@ -94,6 +111,28 @@ describe("the policy pack on what the program declares", () => {
     expect(acl.props.aclRules).toEqual([{ ip: "203.0.113.10/32", description: "prod host only" }]);
     expect(only(views, TYPES.securityGroup).props.inboundDefaultPolicy).toBe("drop");
     expect(views.map((v) => v.name)).toContain("prod-runtime-certificate");
+  });
+
+  it("passes the scaleway-container sample: database on the private network only, containers HTTPS only", async () => {
+    const savedKey = process.env.SCW_SECRET_KEY;
+    process.env.SCW_SECRET_KEY = "11111111-1111-1111-1111-111111111111"; // pushing the built image needs one
+    try {
+      const views = await viewsOf(SERVERLESS_STACK, parse(serverlessConfigInput(), SERVERLESS_SECRETS, SERVERLESS_STACK), SERVERLESS_SECRETS);
+      expect(counted(views)).toEqual(EXPECTED[SERVERLESS_STACK]);
+      expect(resourceRules(views)).toEqual([]);
+      expect(stackRules(views)).toEqual([]);
+      const instance = only(views, TYPES.dbInstance);
+      expect([instance.props.loadBalancer, isSet(instance.props.privateNetwork), views.some((v) => v.type === TYPES.dbAcl)]).toEqual([undefined, true, false]);
+      const domains = views.filter((v) => v.type === TYPES.containerDomain);
+      expect(domains.length).toBeGreaterThan(0);
+      for (const domain of domains) expect(domain.propertyDependencies.containerId).toHaveLength(1);
+      // Not vacuous: the same containers without HTTPS only are refused.
+      const plain = views.map((v) => (v.type === TYPES.container ? withProps(v, { httpsConnectionsOnly: undefined }) : v));
+      expect(tlsOnPublicHosts(plain).length).toBe(views.filter((v) => v.type === TYPES.container).length);
+    } finally {
+      if (savedKey === undefined) delete process.env.SCW_SECRET_KEY;
+      else process.env.SCW_SECRET_KEY = savedKey;
+    }
   });
 
   it("passes the rewrite and local stack files", async () => {
@@ -218,13 +257,16 @@ describe("tls-on-public-hosts", () => {
     const worker = resource(TYPES.container, "prod-worker", {});
     const domainOf = (container: ResourceView) => resource(TYPES.containerDomain, "prod-domain", { hostname: "app.example.org" }, [container.urn]);
 
-    it('requires httpOption "redirected" on a container behind a custom domain', () => {
+    it('requires httpsConnectionsOnly (or httpOption "redirected") on a container behind a custom domain', () => {
       for (const option of [undefined, "enabled"]) {
         const [violation] = tlsOnPublicHosts([app(option), domainOf(app(option))]);
-        expect(violation).toEqual({ urn: app().urn, message: expect.stringMatching(/custom domain but answers plain HTTP[\s\S]*"redirected"/) });
+        expect(violation).toEqual({ urn: app().urn, message: expect.stringMatching(/custom domain but answers plain HTTP[\s\S]*httpsConnectionsOnly: true/) });
       }
       expect(tlsOnPublicHosts([app("redirected"), domainOf(app())])).toEqual([]);
       expect(tlsOnPublicHosts([app(UNKNOWN), domainOf(app())])).toEqual([]);
+      const httpsOnly = (value: unknown) => resource(TYPES.container, "prod-app", { httpsConnectionsOnly: value });
+      expect(tlsOnPublicHosts([httpsOnly(true), domainOf(app())])).toEqual([]);
+      expect(tlsOnPublicHosts([httpsOnly(false), domainOf(app())])).toHaveLength(1);
     });
 
     it("leaves containers without a domain alone; with an unlinked domain, checks them all", () => {

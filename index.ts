@@ -12,6 +12,10 @@ export const url = environment.url;
 export const host = environment.vm
   ? { kind: config.host.kind, ipv4: environment.vm.ipv4, ipv6: environment.vm.ipv6 ?? null, deployUser: environment.vm.deployUser }
   : { kind: config.host.kind };
+/** SSH coordinates of a Scaleway VM's deploy user, with its pinned host key (npm run ops reads them). */
+export const ssh = environment.vm ? { host: environment.vm.ipv4, port: 22, user: environment.vm.deployUser, hostKey: environment.vm.hostPublicKey } : undefined;
+/** The deploy user's private key (secret): `pulumi stack output --show-secrets sshPrivateKey`. */
+export const sshPrivateKey = environment.vm?.deployPrivateKey;
 export const dataProtected = environment.dataProtected;
 /** With DNS managed elsewhere: the records to create at the registrar. */
 export const dnsRecordsToCreate = environment.recordsToCreate;

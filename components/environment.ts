@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 import { isDataProtected, PROGRAM_SECRETS, ScalewayContainerHostConfig, StackConfig } from "./config/schema";
 import { ContainerDatabase } from "./database/container";
 import { DatabaseEnv, ManagedDatabase } from "./database/managed";
@@ -66,6 +67,8 @@ export class Environment extends pulumi.ComponentResource {
   public readonly serviceEnv: Record<string, pulumi.Output<Record<string, string>>>;
   /** Whether the data refuses `pulumi destroy`. */
   public readonly dataProtected: boolean;
+  /** Refuses `pulumi destroy` up front when the data is protected (see below). */
+  public readonly destroyGuard: random.RandomId;
 
   constructor(name: string, args: EnvironmentArgs, opts?: pulumi.ComponentResourceOptions) {
     super("permacoop:index:Environment", name, {}, opts);
@@ -80,6 +83,7 @@ export class Environment extends pulumi.ComponentResource {
       this.containers = serverless.containers;
       this.images = serverless.containers.images;
       this.serviceEnv = serverless.serviceEnv;
+      this.destroyGuard = destroyGuard(name, args.name, this.dataProtected, [this.containers, this.managedDatabase], this);
       this.url = environmentUrl(config, { httpPort: 80, httpsPort: 443 });
       this.registerOutputs({ url: this.url, images: this.images });
       return;
@@ -146,6 +150,7 @@ export class Environment extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+    this.destroyGuard = destroyGuard(name, args.name, this.dataProtected, [this.runtime, this.vm, this.managedDatabase, this.dns], this);
     this.url = environmentUrl(config, publish);
     this.registerOutputs({ url: this.url });
   }
@@ -182,11 +187,7 @@ function serverlessEnvironment(name: string, args: EnvironmentArgs, host: Scalew
     );
   }
   const network = new PrivateNetwork(`${name}-network`, { environment: args.name, region: host.region }, { parent });
-  const db = new ManagedDatabase(
-    `${name}-db`,
-    { database, environment: args.name, privateNetworkId: network.id, protect },
-    { parent },
-  );
+  const db = new ManagedDatabase(`${name}-db`, { database, environment: args.name, privateNetworkId: network.id, protect }, { parent });
   const serviceEnv = Object.fromEntries(config.services.map((service) => [service.name, serviceEnvironment(service, args.secrets, db.env)]));
   // The platform's secret variables: everything but the plain env.
   const secretEnv = Object.fromEntries(config.services.map((service) => [service.name, serviceEnvironment({ ...service, env: {} }, args.secrets, db.env)]));
@@ -196,6 +197,26 @@ function serverlessEnvironment(name: string, args: EnvironmentArgs, host: Scalew
     { parent },
   );
   return { database: db, containers, serviceEnv };
+}
+
+/**
+ * `protect` on the data alone refuses its deletion only once its dependents are gone: a refused
+ * destroy would leave the environment half-removed. This guard depends on everything and shares
+ * the data's protection, so a refused destroy fails at its very first step, touching nothing.
+ * Always declared (protect follows config): removing a protected resource from the program fails.
+ */
+function destroyGuard(
+  name: string,
+  environment: string,
+  protect: boolean,
+  everything: (pulumi.Resource | undefined)[],
+  parent: pulumi.Resource,
+): random.RandomId {
+  return new random.RandomId(
+    `${name}-destroy-guard`,
+    { byteLength: 4, keepers: { environment } },
+    { parent, protect, dependsOn: everything.filter((r): r is pulumi.Resource => r !== undefined) },
+  );
 }
 
 /** The canonical URL: the first hostname, with the published port when it is not the default. */

@@ -5,20 +5,14 @@
  *   npm run ops -- exec   -s <stack> [service]  a shell in the live container
  *   npm run ops -- psql   -s <stack>            a psql session on the PostgreSQL container
  *   npm run ops -- audit  -s <stack>            the rollout audit log of the host
- * Works on `local` and `ssh` hosts (for a Scaleway VM: use the `ssh` host kind's fields with its address).
+ * Works on `local`, `ssh` and `scaleway-vm` hosts (scripts/host.ts reaches them).
  * The `local` stack uses .pulumi-local/ and the dev passphrase, as `npm run local` does.
  */
-import { execFileSync, spawnSync } from "node:child_process";
 import { X509Certificate } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { parseStackConfig } from "../components/config/load";
-import { PROGRAM_SECRETS, StackConfig } from "../components/config/schema";
 import { CERT_DIR } from "../components/proxy/nginx";
 import { shellQuote } from "../components/rollout/rollout";
 import { runtimeNames } from "../components/runtime/runtime";
-import { toolchainEnv } from "./toolchainEnv";
+import { onHost, readStack } from "./host";
 
 const ACTIONS = ["status", "logs", "exec", "psql", "audit"] as const;
 type Action = (typeof ACTIONS)[number];
@@ -43,70 +37,6 @@ export function parseOpsArgs(argv: readonly string[]): OpsArgs {
   return { action: action as Action, stack, service: rest[0] };
 }
 
-const root = join(__dirname, "..");
-
-function pulumiEnv(stack: string): NodeJS.ProcessEnv {
-  const { PULUMI_BACKEND_URL: defaultBackend, ...toolchain } = toolchainEnv();
-  const env: NodeJS.ProcessEnv = { ...process.env, ...toolchain, PULUMI_BACKEND_URL: process.env.PULUMI_BACKEND_URL ?? defaultBackend };
-  if (stack === "local") {
-    env.PULUMI_BACKEND_URL = process.env.PULUMI_BACKEND_URL ?? `file://${join(root, ".pulumi-local")}`;
-    env.PULUMI_CONFIG_PASSPHRASE = process.env.PULUMI_CONFIG_PASSPHRASE ?? "permacoop-local";
-  }
-  return env;
-}
-
-/** The stack's validated configuration and secrets, read through the CLI. */
-function readStack(stack: string): { config: StackConfig; secrets: Record<string, string> } {
-  const raw = JSON.parse(
-    execFileSync("pulumi", ["config", "--json", "--show-secrets", "--stack", stack], { cwd: process.cwd(), env: pulumiEnv(stack), encoding: "utf8" }),
-  ) as Record<string, { value: string; secret: boolean }>;
-  const values = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, v.value]));
-  const secretKeys = new Set(
-    Object.entries(raw)
-      .filter(([, v]) => v.secret)
-      .map(([k]) => k),
-  );
-  const { config, secretValues } = parseStackConfig(stack, values, secretKeys);
-  return { config, secrets: secretValues };
-}
-
-/** Runs a shell command on the environment's host: here, or over SSH with the pinned host key. */
-function onHost(config: StackConfig, secrets: Record<string, string>, command: string, interactive = false): { status: number; stdout: string } {
-  const stdio = interactive ? "inherit" : (["ignore", "pipe", "inherit"] as const);
-  if (config.host.kind === "local") {
-    const result = spawnSync("bash", ["-c", command], { stdio: stdio as never, encoding: "utf8" });
-    return { status: result.status ?? 1, stdout: result.stdout ?? "" };
-  }
-  if (config.host.kind !== "ssh") throw new Error(`ops: host kind ${config.host.kind} is not supported yet (log in with ssh ${"deploy"}@<host ipv4>)`);
-  const dir = mkdtempSync(join(tmpdir(), "permacoop-ops-"));
-  try {
-    const key = join(dir, "key");
-    writeFileSync(key, secrets[PROGRAM_SECRETS.sshPrivateKey] ?? "", { mode: 0o600 });
-    const knownHosts = join(dir, "known_hosts");
-    const hostPattern = config.host.port === 22 ? config.host.address : `[${config.host.address}]:${config.host.port}`;
-    writeFileSync(knownHosts, `${hostPattern} ${config.host.hostKey}\n`);
-    const args = [
-      "-i",
-      key,
-      "-p",
-      String(config.host.port),
-      "-o",
-      `UserKnownHostsFile=${knownHosts}`,
-      "-o",
-      "StrictHostKeyChecking=yes",
-      "-o",
-      "IdentitiesOnly=yes",
-      ...(interactive ? ["-t"] : []),
-      `${config.host.user}@${config.host.address}`,
-      command,
-    ];
-    const result = spawnSync("ssh", args, { stdio: stdio as never, encoding: "utf8" });
-    return { status: result.status ?? 1, stdout: result.stdout ?? "" };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
 function liveContainer(env: string, service: string): string {
   return `docker exec ${runtimeNames(env).switchContainer} sed -n 's/^# live: //p' /etc/nginx/conf.d/${service}.conf`;
 }
@@ -118,7 +48,7 @@ function main(): void {
   const service = config.services.find((s) => s.name === (args.service ?? config.services[0]?.name));
   if (!service) throw new Error(`ops: no service ${args.service} in stack ${args.stack} (services: ${config.services.map((s) => s.name).join(", ")})`);
   const run = (command: string, interactive = false) => {
-    const result = onHost(config, secrets, command, interactive);
+    const result = onHost(args.stack, config, secrets, command, interactive);
     if (result.status !== 0) process.exitCode = result.status;
     return result.stdout;
   };

@@ -56,6 +56,10 @@ export class ScalewayVmHost extends pulumi.ComponentResource {
   public readonly connection: pulumi.Output<command.types.input.remote.ConnectionArgs>;
   /** Done once cloud-init has finished: Docker is installed and the deploy user exists. */
   public readonly ready: command.remote.Command;
+  /** The VM's SSH host public key, pinned at creation: ops put it in known_hosts. */
+  public readonly hostPublicKey: pulumi.Output<string>;
+  /** Private key of the deploy user (secret), for `npm run ops|backup|drift`. */
+  public readonly deployPrivateKey: pulumi.Output<string>;
 
   constructor(name: string, args: ScalewayVmHostArgs, opts?: pulumi.ComponentResourceOptions) {
     super("permacoop:index:ScalewayVmHost", name, {}, opts);
@@ -126,6 +130,9 @@ export class ScalewayVmHost extends pulumi.ComponentResource {
         })
       : undefined;
     this.deployUser = host.deployUser;
+    // A public key is no secret; unwrapping it lets ops see it in `pulumi stack output`.
+    this.hostPublicKey = pulumi.unsecret(hostKey.publicKey);
+    this.deployPrivateKey = pulumi.secret(deployKey.privateKey);
     this.connection = sshConnection({
       host: this.ipv4,
       port: 22,

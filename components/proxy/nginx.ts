@@ -185,8 +185,12 @@ export function renderSwitchConfig(target: SwitchTarget): string {
     `# live: ${target.container}`,
     "server {",
     `    listen ${target.listenPort};`,
+    // Resolved per request by Docker's DNS, not at load: a stopped container fails its own
+    // requests (502), never the switch's start or an `nginx -t` for another service.
+    "    resolver 127.0.0.11 valid=10s ipv6=off;",
+    `    set $live_upstream http://${target.container}:${target.containerPort};`,
     "    location / {",
-    `        proxy_pass http://${target.container}:${target.containerPort};`,
+    "        proxy_pass $live_upstream;",
     "        proxy_http_version 1.1;",
     '        proxy_set_header Connection "";',
     // The edge already set these; pass them through untouched.

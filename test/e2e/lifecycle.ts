@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { startLoad } from "../support/load";
 import { PROJECT_DIR } from "../support/stackFiles";
@@ -32,6 +32,18 @@ export interface LifecycleContext {
   readonly test: () => TestStack;
   readonly httpPort: () => number;
   readonly setService: (service: Record<string, unknown>) => Promise<void>;
+  /** Runs one of the project's scripts (scripts/<name>.ts) against the stack; never throws. */
+  readonly script: (name: string, ...args: string[]) => { status: number; output: string };
+}
+
+/** A checksum of a table in the environment's PostgreSQL container: row count and content digest. */
+function tableDigest(env: string, table: string): string {
+  const sql = `SELECT count(*) || ' ' || coalesce(md5(string_agg(t::text, ',' ORDER BY t::text)), '-') FROM ${table} t`;
+  return execFileSync("docker", ["exec", `pc-${env}-db`, "psql", "-qtA", "-U", "permacoop", "-d", "permacoop", "-c", sql], { encoding: "utf8" }).trim();
+}
+
+function psql(env: string, sql: string): void {
+  execFileSync("docker", ["exec", `pc-${env}-db`, "psql", "-q", "-v", "ON_ERROR_STOP=1", "-U", "permacoop", "-d", "permacoop", "-c", sql], { stdio: "pipe" });
 }
 
 const BASE_SERVICE = { name: "app", port: 3000, healthPath: "/healthz", pullPolicy: "never" };
@@ -147,7 +159,60 @@ export function environmentLifecycle(options: LifecycleOptions): void {
     expect(changes).toEqual([]);
   });
 
-  options.more?.({ test: () => test, httpPort: () => port, setService });
+  const script = (name: string, ...args: string[]) => {
+    const result = spawnSync("npx", ["ts-node", "--transpile-only", join(PROJECT_DIR, "scripts", `${name}.ts`), ...args], {
+      cwd: test.workDir,
+      env: { ...process.env, ...test.env },
+      encoding: "utf8",
+    });
+    return { status: result.status ?? 1, output: `${result.stdout}${result.stderr}` };
+  };
+
+  it("backup → wipe → restore gives back identical rows (real pg_dump / pg_restore)", async () => {
+    psql(options.env, "CREATE TABLE e2e_rows (id int PRIMARY KEY, payload text); INSERT INTO e2e_rows SELECT g, md5(g::text) FROM generate_series(1, 5000) g");
+    await httpGet(url); // one more visit row
+    const before = { rows: tableDigest(options.env, "e2e_rows"), visits: tableDigest(options.env, "visits") };
+    expect(before.rows).toMatch(/^5000 [0-9a-f]{32}$/);
+
+    const backup = script("backup", "backup", "-s", options.env);
+    expect(backup).toMatchObject({ status: 0 });
+    const name = /backup (\S+\.dump) /.exec(backup.output)?.[1];
+    expect(name).toMatch(new RegExp(`^${options.env}-\\d{8}T\\d{6}Z\\.dump$`));
+
+    psql(options.env, "DROP TABLE e2e_rows; DELETE FROM visits");
+    expect(tableDigest(options.env, "visits")).toBe("0 -");
+
+    const restore = script("backup", "restore", "-s", options.env, name!);
+    expect(restore).toMatchObject({ status: 0 });
+    expect(restore.output).toMatch(/safety backup[\s\S]*restored/);
+    expect({ rows: tableDigest(options.env, "e2e_rows"), visits: tableDigest(options.env, "visits") }).toEqual(before);
+    expect((await httpGet(url)).status).toBe(200);
+
+    const list = script("backup", "backup", "-s", options.env, "--list");
+    expect(list.output).toContain(name);
+    expect(list.output).toMatch(/-pre-restore\.dump/);
+    expect(script("backup", "restore", "-s", options.env, "nope.dump")).toMatchObject({ status: 1, output: expect.stringMatching(/no backup nope\.dump/) });
+  });
+
+  it("npm run drift: clean, then a container stopped by hand is reported, then --repair puts it back", async () => {
+    const clean = script("drift", "-s", options.env);
+    expect(clean.output).toContain("no drift");
+    expect(clean.status).toBe(0);
+
+    const live = appContainers()[0]!;
+    execFileSync("docker", ["stop", live], { stdio: "ignore" });
+    const drifted = script("drift", "-s", options.env);
+    expect(drifted.status).toBe(1);
+    expect(drifted.output).toContain(`service app: ${live} is exited, expected running`);
+    expect(drifted.output).toContain(`npm run drift -- -s ${options.env} --repair`);
+
+    const repaired = script("drift", "-s", options.env, "--repair");
+    expect(repaired.output).toContain("no drift");
+    expect(repaired.status).toBe(0);
+    expect((await httpGet(url)).status).toBe(200);
+  });
+
+  options.more?.({ test: () => test, httpPort: () => port, setService, script });
 
   it("destroy leaves no container, network or volume", async () => {
     await test.stack.destroy({ color: "never" });

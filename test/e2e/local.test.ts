@@ -1,7 +1,60 @@
-import { environmentLifecycle, prepareImages } from "./lifecycle";
+import { spawn } from "node:child_process";
+import { dockerObjects, httpGet } from "./harness";
+import { APP_IMAGE, environmentLifecycle, prepareImages } from "./lifecycle";
 
 beforeAll(() => prepareImages());
 
+const ENV = "e2elocal";
+
 describe("local environment on this machine's Docker engine", () => {
-  environmentLifecycle({ env: "e2elocal", host: (httpPort) => ({ kind: "local", httpPort }) });
+  environmentLifecycle({
+    env: ENV,
+    host: (httpPort) => ({ kind: "local", httpPort }),
+    more: ({ test, httpPort, setService }) => {
+      it("a protected database refuses `pulumi destroy`, and nothing is touched", async () => {
+        const stack = test().stack;
+        await stack.setConfig("permacoop:database", { value: JSON.stringify({ kind: "container", protect: true }) });
+        expect((await stack.up({ color: "never" })).summary.result).toBe("succeeded");
+        const before = dockerObjects("ps -a", `permacoop.env=${ENV}`);
+
+        await expect(stack.destroy({ color: "never" })).rejects.toThrow(/protected/);
+        expect(dockerObjects("ps -a", `permacoop.env=${ENV}`)).toEqual(before);
+        expect(dockerObjects("volume ls", `permacoop.env=${ENV}`)).toContain(`pc-${ENV}-pgdata`);
+        expect((await httpGet(`http://127.0.0.1:${httpPort()}/`)).status).toBe(200);
+
+        // Decommissioning is a decision in the config, then an up: the data can go.
+        await stack.setConfig("permacoop:database", { value: JSON.stringify({ kind: "container", protect: false }) });
+        expect((await stack.up({ color: "never" })).summary.result).toBe("succeeded");
+      });
+
+      it("a second `up` while one runs fails at once on the backend's lock; the first completes", async () => {
+        const t = test();
+        await setService({ image: `${APP_IMAGE}:v2`, env: { APP_VERSION: "v6" } });
+        const up = (collect: (text: string) => void) => {
+          const child = spawn("pulumi", ["up", "--yes", "--skip-preview", "--stack", ENV, "--color", "never"], {
+            cwd: t.workDir,
+            env: { ...process.env, ...t.env },
+            stdio: ["ignore", "pipe", "pipe"],
+          });
+          child.stdout.on("data", (chunk: Buffer) => collect(chunk.toString()));
+          child.stderr.on("data", (chunk: Buffer) => collect(chunk.toString()));
+          return new Promise<number>((resolve) => child.on("exit", (code) => resolve(code ?? 1)));
+        };
+        let first = "";
+        const firstDone = up((text) => (first += text));
+        // The first holds the lock once it reports its first resource.
+        const deadline = Date.now() + 120_000;
+        while (!/pulumi:pulumi:Stack/.test(first)) {
+          if (Date.now() > deadline) throw new Error(`the first up never started:\n${first}`);
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        let second = "";
+        const secondCode = await up((text) => (second += text));
+        expect(secondCode).not.toBe(0);
+        expect(second).toMatch(/the stack is currently locked by 1 lock\(s\)/);
+        expect(await firstDone).toBe(0);
+        expect((await httpGet(`http://127.0.0.1:${httpPort()}/`)).body).toContain("version v6");
+      });
+    },
+  });
 });

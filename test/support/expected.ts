@@ -1,6 +1,7 @@
 /** What each stack declares (checked under mocks); the e2e preview with the real engine must plan exactly this. */
 export const EXPECTED: Record<string, Record<string, number>> = {
   prod: {
+    "random:index/randomId:RandomId": 1,
     "command:remote:Command": 5,
     "random:index/randomBytes:RandomBytes": 2,
     "random:index/randomPassword:RandomPassword": 2,
@@ -15,6 +16,7 @@ export const EXPECTED: Record<string, Record<string, number>> = {
     "scaleway:instance/server:Server": 1,
   },
   rewrite: {
+    "random:index/randomId:RandomId": 1,
     "command:remote:Command": 5,
     "random:index/randomBytes:RandomBytes": 2,
     "random:index/randomPassword:RandomPassword": 2,
@@ -30,6 +32,7 @@ export const EXPECTED: Record<string, Record<string, number>> = {
 };
 
 EXPECTED.local = {
+  "random:index/randomId:RandomId": 1,
   "command:local:Command": 4,
   "docker:index/remoteImage:RemoteImage": 1,
   "random:index/randomPassword:RandomPassword": 1,
@@ -37,6 +40,7 @@ EXPECTED.local = {
 
 /** The sample `scaleway-container` stack (test/support/serverlessStack.ts): no VM, no runtime commands. */
 EXPECTED.serverless = {
+  "random:index/randomId:RandomId": 1,
   "docker:index/registryImage:RegistryImage": 1,
   "docker:index/remoteImage:RemoteImage": 1,
   "random:index/randomPassword:RandomPassword": 2,

@@ -97,6 +97,15 @@ describe("Scaleway VM as an SSH host", () => {
     ]);
   });
 
+  it("hands ops the pinned host key in clear and the deploy key as a secret, the ones the runtime uses", async () => {
+    const { env } = await build("rewrite");
+    const connection = await valueOf(env.vm!.connection);
+    expect(await valueOf(env.vm!.hostPublicKey)).toBe(connection.hostKey);
+    expect(await pulumi.isSecret(env.vm!.hostPublicKey)).toBe(false);
+    expect(await valueOf(env.vm!.deployPrivateKey)).toBe(connection.privateKey);
+    expect(await pulumi.isSecret(env.vm!.deployPrivateKey)).toBe(true);
+  });
+
   it("waits for cloud-init before the runtime, and the runtime before the rollouts", async () => {
     const { ofType } = await build("rewrite");
     const runtime = ofType("command:remote:Command").find((c) => c.name === "rewrite-runtime-runtime")!;

@@ -85,13 +85,14 @@ describe("switch nginx configuration", () => {
   it("names the live container on the line the rollout reads, and proxies to it", () => {
     expect(conf).toMatch(/^# live: pc-prod-app-1-abc$/m);
     expect(conf).toContain("listen 8001;");
-    expect(conf).toContain("proxy_pass http://pc-prod-app-1-abc:3000;");
+    expect(conf).toContain("set $live_upstream http://pc-prod-app-1-abc:3000;");
+    expect(conf).toContain("proxy_pass $live_upstream;");
     expect(conf).toMatchSnapshot();
   });
 
   it("passes nginx -t", () => {
-    // A literal upstream name must resolve at load time: test with an address.
-    const result = nginxTest(renderSwitchConfig({ service: "app", listenPort: 8001, container: "127.0.0.1", containerPort: 3000 }));
+    // The upstream is resolved per request: a name that resolves nowhere still loads.
+    const result = nginxTest(renderSwitchConfig({ service: "app", listenPort: 8001, container: "pc-nowhere-app-1", containerPort: 3000 }));
     expect(result.output).toContain("syntax is ok");
     expect(result.ok).toBe(true);
   });

@@ -1,3 +1,5 @@
+import { parseBackupArgs } from "../../scripts/backup";
+import { parseDriftArgs, replayableCommands } from "../../scripts/drift";
 import { parseOpsArgs } from "../../scripts/ops";
 
 describe("npm run ops arguments", () => {
@@ -15,5 +17,63 @@ describe("npm run ops arguments", () => {
   ])("refuses %j with the usage", (argv, reason) => {
     expect(() => parseOpsArgs(argv as string[])).toThrow(/usage: npm run ops -- <status\|logs\|exec\|psql\|audit> -s <stack> \[service\]/);
     expect(() => parseOpsArgs(argv as string[])).toThrow(reason);
+  });
+});
+
+describe("npm run backup / restore arguments", () => {
+  it("takes a backup, lists them, or restores one by name", () => {
+    expect(parseBackupArgs("backup", ["-s", "local"])).toEqual({ action: "backup", stack: "local" });
+    expect(parseBackupArgs("backup", ["--list", "-s", "local"])).toEqual({ action: "list", stack: "local" });
+    expect(parseBackupArgs("restore", ["-s", "prod", "prod-20261121T030000Z-daily.dump"])).toEqual({
+      action: "restore",
+      stack: "prod",
+      backup: "prod-20261121T030000Z-daily.dump",
+      yes: false,
+    });
+    expect(parseBackupArgs("restore", ["prod-1.dump", "--yes", "-s", "prod"])).toMatchObject({ yes: true });
+  });
+
+  it.each([
+    ["backup", [], /missing -s <stack>/],
+    ["backup", ["-s", "prod", "now"], /unexpected: now/],
+    ["restore", ["-s", "prod"], /missing <backup>: list them with npm run backup -- -s prod --list/],
+    ["restore", ["-s", "prod", "../../etc/passwd"], /expected a backup name/],
+    ["restore", ["-s", "prod", "a.dump", "b.dump"], /unexpected: a.dump b.dump/],
+  ] as const)("refuses %s %j with the usage", (command, argv, reason) => {
+    expect(() => parseBackupArgs(command, argv)).toThrow(/usage: npm run (backup|restore) --/);
+    expect(() => parseBackupArgs(command, argv)).toThrow(reason);
+  });
+});
+
+describe("npm run drift", () => {
+  it("reads -s <stack> and --repair", () => {
+    expect(parseDriftArgs(["-s", "prod"])).toEqual({ stack: "prod", repair: false });
+    expect(parseDriftArgs(["--repair", "-s", "prod"])).toEqual({ stack: "prod", repair: true });
+    expect(() => parseDriftArgs(["prod"])).toThrow(/usage: npm run drift -- -s <stack> \[--repair\]/);
+  });
+
+  it("replays the runtime, then the proxy, then the rollouts, with their recorded stdin; nothing else", () => {
+    const command = (name: string, create: string, stdin?: string) => ({
+      urn: `urn:pulumi:s::permacoop::permacoop:index:Environment$command:local:Command::${name}`,
+      type: "command:local:Command",
+      inputs: { create, ...(stdin ? { stdin } : {}) },
+    });
+    const replayed = replayableCommands([
+      command("s-runtime-app-rollout", "rollout app", "APP_ENV=1\n"),
+      command("s-runtime-certificate", "certificate"),
+      command("s-runtime-proxy", "proxy", "edge"),
+      command("s-runtime-data", "data"),
+      {
+        ...command("s-runtime-runtime", "up"),
+        // A secret as `pulumi stack export --show-secrets` prints it.
+        inputs: { create: "up", stdin: { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", plaintext: '"POSTGRES_PASSWORD=x\\n"' } },
+      },
+      { urn: "urn:pulumi:s::permacoop::random:index/randomPassword:RandomPassword::s-db-password", type: "random:index/randomPassword:RandomPassword" },
+    ]);
+    expect(replayed.map((c) => [c.create, c.stdin])).toEqual([
+      ["up", "POSTGRES_PASSWORD=x\n"],
+      ["proxy", "edge"],
+      ["rollout app", "APP_ENV=1\n"],
+    ]);
   });
 });

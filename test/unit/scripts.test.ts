@@ -86,7 +86,7 @@ describe("rollout script", () => {
     const header = script.slice(0, script.indexOf("SWITCH_CONFIG\n}") + "SWITCH_CONFIG\n}".length);
     const rendered = execFileSync("bash", ["-c", `${header}\nrender_switch_config pc-prod-app-123-abcdef`], { encoding: "utf8" });
     expect(rendered).toContain("# live: pc-prod-app-123-abcdef");
-    expect(rendered).toContain("proxy_pass http://pc-prod-app-123-abcdef:3000;");
+    expect(rendered).toContain("set $live_upstream http://pc-prod-app-123-abcdef:3000;");
   });
 
   it("changes exactly when the spec changes", () => {

@@ -1,0 +1,79 @@
+/**
+ * Backups of a container database (local and SSH hosts, a Scaleway VM's review database):
+ *   npm run backup  -- -s <stack>                   take one now; prints its name
+ *   npm run backup  -- -s <stack> --list            the backups on the host
+ *   npm run restore -- -s <stack> <backup> [--yes]  restore one (after a safety backup)
+ * Dumps live on the host in ~/.permacoop/<stack>/backups; the daily one is scheduled by the
+ * deployment. A protected stack (prod by default) asks before a restore; --yes is for scripts.
+ */
+import { createInterface } from "node:readline/promises";
+import { isDataProtected } from "../components/config/schema";
+import { readStack, runtimeAction } from "./host";
+
+export type BackupArgs =
+  | { readonly action: "backup"; readonly stack: string }
+  | { readonly action: "list"; readonly stack: string }
+  | { readonly action: "restore"; readonly stack: string; readonly backup: string; readonly yes: boolean };
+
+const USAGE = {
+  backup: "usage: npm run backup -- -s <stack> [--list]",
+  restore: "usage: npm run restore -- -s <stack> <backup> [--yes]",
+};
+
+/** Parses the arguments of `npm run backup` (`command` "backup") or `npm run restore`. */
+export function parseBackupArgs(command: "backup" | "restore", argv: readonly string[]): BackupArgs {
+  const usage = USAGE[command];
+  const rest = [...argv];
+  const at = rest.findIndex((a) => a === "-s" || a === "--stack");
+  const stack = at >= 0 ? rest[at + 1] : undefined;
+  if (!stack || stack.startsWith("-")) throw new Error(`${usage}\n(missing -s <stack>)`);
+  rest.splice(at, 2);
+  const flag = (name: string) => {
+    const i = rest.indexOf(name);
+    if (i >= 0) rest.splice(i, 1);
+    return i >= 0;
+  };
+  if (command === "backup") {
+    const list = flag("--list");
+    if (rest.length > 0) throw new Error(`${usage}\n(unexpected: ${rest.join(" ")})`);
+    return list ? { action: "list", stack } : { action: "backup", stack };
+  }
+  const yes = flag("--yes");
+  if (rest.length !== 1 || rest[0]!.startsWith("-")) throw new Error(`${usage}\n(${rest.length === 0 ? "missing <backup>: list them with npm run backup -- -s " + stack + " --list" : `unexpected: ${rest.join(" ")}`})`);
+  const backup = rest[0]!;
+  if (!/^[A-Za-z0-9._-]+\.dump$/.test(backup)) throw new Error(`${usage}\n(expected a backup name such as ${stack}-20260101T030000Z-daily.dump, found ${backup})`);
+  return { action: "restore", stack, backup, yes };
+}
+
+async function confirmed(stack: string, backup: string): Promise<boolean> {
+  if (!process.stdin.isTTY) return false;
+  const prompt = createInterface({ input: process.stdin, output: process.stderr });
+  const answer = await prompt.question(`Stack ${stack} is protected. Restoring ${backup} replaces its data (a safety backup is taken first).\nType the stack name to go on: `);
+  prompt.close();
+  return answer.trim() === stack;
+}
+
+async function main(): Promise<void> {
+  const command = process.argv[2] === "restore" ? "restore" : "backup";
+  const args = parseBackupArgs(command, process.argv.slice(3));
+  const { config, secrets } = readStack(args.stack);
+  if (config.database.kind !== "container") {
+    throw new Error(
+      `stack ${args.stack} uses a Scaleway managed database: it is backed up every ${config.database.backupFrequencyHours} h and kept ${config.database.backupRetentionDays} days by Scaleway (scw rdb backup list / create / restore)`,
+    );
+  }
+  if (args.action === "restore" && !args.yes && isDataProtected(config.database, args.stack) && !(await confirmed(args.stack, args.backup))) {
+    throw new Error(`restore of ${args.backup} on protected stack ${args.stack} not confirmed: nothing was changed (scripts: add --yes)`);
+  }
+  const action = args.action === "restore" ? `restore ${args.backup}` : args.action === "list" ? "backups" : "backup";
+  const result = runtimeAction(args.stack, config, secrets, action);
+  process.stdout.write(result.stdout);
+  process.exitCode = result.status;
+}
+
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  });
+}

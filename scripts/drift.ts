@@ -1,0 +1,137 @@
+/**
+ * npm run drift -- -s <stack>: does the environment still match its code and its state?
+ *   1. pulumi refresh --preview-only --expect-no-changes  resources changed outside Pulumi (console, API)
+ *   2. pulumi preview --expect-no-changes                 code or config not deployed yet
+ *   3. the host's containers against the last deployment  containers stopped, replaced or edited by hand
+ * Read-only: nothing is changed, not even the state. Exit 0 when all three agree, 1 on drift.
+ *
+ * npm run drift -- -s <stack> --repair: puts the host's containers back as the last deployment
+ * left them, by running again the runtime, proxy and rollout commands recorded in the state
+ * (each is idempotent: what matches is left alone), then checks again.
+ */
+import { spawnSync } from "node:child_process";
+import { StackConfig } from "../components/config/schema";
+import { onHost, pulumiEnv, readStack, runtimeAction } from "./host";
+
+export interface DriftArgs {
+  readonly stack: string;
+  readonly repair: boolean;
+}
+
+/** Parses `-s <stack>`; throws the usage on anything else. */
+export function parseDriftArgs(argv: readonly string[]): DriftArgs {
+  const usage = "usage: npm run drift -- -s <stack> [--repair]";
+  const rest = [...argv];
+  const repairAt = rest.indexOf("--repair");
+  if (repairAt >= 0) rest.splice(repairAt, 1);
+  const at = rest.findIndex((a) => a === "-s" || a === "--stack");
+  const stack = at >= 0 ? rest[at + 1] : undefined;
+  if (!stack || stack.startsWith("-")) throw new Error(`${usage}\n(missing -s <stack>)`);
+  rest.splice(at, 2);
+  if (rest.length > 0) throw new Error(`${usage}\n(unexpected: ${rest.join(" ")})`);
+  return { stack, repair: repairAt >= 0 };
+}
+
+/** A command resource of the state, as recorded by the last deployment. */
+interface RecordedCommand {
+  readonly urn: string;
+  readonly create: string;
+  readonly stdin?: string;
+}
+
+/** A value of `pulumi stack export --show-secrets`: plain, or a secret `{ <sig>, plaintext: "<JSON>" }`. */
+function revealed(value: unknown): unknown {
+  if (value !== null && typeof value === "object" && "plaintext" in value && typeof value.plaintext === "string") return JSON.parse(value.plaintext);
+  return value;
+}
+
+/** The runtime, proxy and rollout commands of a deployment, in the order they run. */
+export function replayableCommands(resources: readonly { urn: string; type: string; inputs?: Record<string, unknown> }[]): RecordedCommand[] {
+  const rank = (urn: string) => (urn.endsWith("-runtime-runtime") ? 0 : urn.endsWith("-runtime-proxy") ? 1 : urn.endsWith("-rollout") ? 2 : -1);
+  return resources
+    .filter((r) => (r.type === "command:local:Command" || r.type === "command:remote:Command") && rank(r.urn) >= 0)
+    .sort((a, b) => rank(a.urn) - rank(b.urn))
+    .map((r) => {
+      const create = revealed(r.inputs?.create);
+      const stdin = revealed(r.inputs?.stdin);
+      if (typeof create !== "string") throw new Error(`${r.urn}: no create command in the state`);
+      return { urn: r.urn, create, stdin: typeof stdin === "string" ? stdin : undefined };
+    });
+}
+
+/** One check's verdict, for the summary. */
+interface Check {
+  readonly name: string;
+  readonly drift: boolean;
+  readonly fix: string;
+}
+
+function section(title: string): void {
+  process.stdout.write(`\n=== ${title}\n`);
+}
+
+function pulumi(stack: string, args: string[]): number {
+  const result = spawnSync("pulumi", [...args, "--stack", stack, "--non-interactive", "--diff"], { stdio: "inherit", env: pulumiEnv(stack) });
+  return result.status ?? 1;
+}
+
+function repair(stack: string, config: StackConfig, secrets: Record<string, string>): void {
+  const exported = spawnSync("pulumi", ["stack", "export", "--show-secrets", "--stack", stack], { env: pulumiEnv(stack), encoding: "utf8", maxBuffer: 256 << 20 });
+  if (exported.status !== 0) throw new Error(`cannot read the state of ${stack}: ${exported.stderr}`);
+  const resources = (JSON.parse(exported.stdout) as { deployment: { resources?: { urn: string; type: string; inputs?: Record<string, unknown> }[] } }).deployment.resources ?? [];
+  for (const command of replayableCommands(resources)) {
+    section(`repair: ${command.urn.split("::").pop()}`);
+    // Secrets (the database password, the services' env) travel on stdin, as in a deployment.
+    const result = onHost(stack, config, secrets, command.create, false, command.stdin ?? "");
+    process.stdout.write(result.stdout);
+    if (result.status !== 0) throw new Error(`repair of ${command.urn} failed (exit ${result.status}): the steps above say why`);
+  }
+}
+
+function main(): void {
+  const args = parseDriftArgs(process.argv.slice(2));
+  const { stack } = args;
+  const { config, secrets } = readStack(stack);
+  if (args.repair) {
+    if (config.host.kind === "scaleway-container") throw new Error("--repair: a scaleway-container stack has no host; pulumi up -s <stack> --refresh puts the containers back");
+    repair(stack, config, secrets);
+  }
+  const checks: Check[] = [];
+
+  section("1/3 resources changed outside Pulumi (refresh, preview only)");
+  checks.push({
+    name: "cloud resources",
+    drift: pulumi(stack, ["refresh", "--preview-only", "--expect-no-changes"]) !== 0,
+    fix: `bring them back with: pulumi up -s ${stack} --refresh (or accept them: pulumi refresh -s ${stack})`,
+  });
+
+  section("2/3 code and configuration not deployed yet (preview)");
+  checks.push({ name: "code and config", drift: pulumi(stack, ["preview", "--expect-no-changes"]) !== 0, fix: `deploy them: pulumi up -s ${stack}` });
+
+  if (config.host.kind === "scaleway-container") {
+    section("3/3 host containers: none (the platform runs them; step 1 covers them)");
+  } else {
+    section("3/3 containers on the host against the last deployment");
+    const verify = runtimeAction(stack, config, secrets, "verify");
+    process.stdout.write(verify.stdout);
+    checks.push({
+      name: "host containers",
+      drift: verify.status !== 0,
+      fix: `put them back as deployed: npm run drift -- -s ${stack} --repair (what happened: npm run ops -- status|logs|audit -s ${stack})`,
+    });
+  }
+
+  const drifted = checks.filter((c) => c.drift);
+  section(drifted.length === 0 ? `no drift: ${stack} matches its code and state` : `DRIFT in ${stack}`);
+  for (const check of drifted) process.stdout.write(`- ${check.name}: ${check.fix}\n`);
+  process.exitCode = drifted.length === 0 ? 0 : 1;
+}
+
+if (require.main === module) {
+  try {
+    main();
+  } catch (error) {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  }
+}

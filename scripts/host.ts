@@ -1,0 +1,107 @@
+/**
+ * How the day-2 scripts (ops, backup, drift) reach an environment: its validated configuration
+ * read through the CLI, and a shell on its host — this machine, or SSH with the pinned host key.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseStackConfig } from "../components/config/load";
+import { PROGRAM_SECRETS, StackConfig } from "../components/config/schema";
+import { toolchainEnv } from "./toolchainEnv";
+
+const root = join(__dirname, "..");
+
+/** The CLI's environment for a stack: the toolchain, its backend (the local stack has its own) and passphrase. */
+export function pulumiEnv(stack: string): NodeJS.ProcessEnv {
+  const { PULUMI_BACKEND_URL: defaultBackend, ...toolchain } = toolchainEnv();
+  const env: NodeJS.ProcessEnv = { ...process.env, ...toolchain, PULUMI_BACKEND_URL: process.env.PULUMI_BACKEND_URL ?? defaultBackend };
+  if (stack === "local") {
+    env.PULUMI_BACKEND_URL = process.env.PULUMI_BACKEND_URL ?? `file://${join(root, ".pulumi-local")}`;
+    env.PULUMI_CONFIG_PASSPHRASE = process.env.PULUMI_CONFIG_PASSPHRASE ?? "permacoop-local";
+  }
+  return env;
+}
+
+/** The stack's validated configuration and secrets, read through the CLI. */
+export function readStack(stack: string): { config: StackConfig; secrets: Record<string, string> } {
+  const raw = JSON.parse(
+    execFileSync("pulumi", ["config", "--json", "--show-secrets", "--stack", stack], { cwd: process.cwd(), env: pulumiEnv(stack), encoding: "utf8" }),
+  ) as Record<string, { value: string; secret: boolean }>;
+  const values = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, v.value]));
+  const secretKeys = new Set(
+    Object.entries(raw)
+      .filter(([, v]) => v.secret)
+      .map(([k]) => k),
+  );
+  const { config, secretValues } = parseStackConfig(stack, values, secretKeys);
+  return { config, secrets: secretValues };
+}
+
+/** SSH coordinates of a host: from the config (`ssh`), or from the stack outputs (`scaleway-vm`). */
+interface SshTarget {
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  readonly hostKey: string;
+  readonly privateKey: string;
+}
+
+function sshTarget(stack: string, config: StackConfig, secrets: Record<string, string>): SshTarget {
+  if (config.host.kind === "ssh") {
+    return { host: config.host.address, port: config.host.port, user: config.host.user, hostKey: config.host.hostKey, privateKey: secrets[PROGRAM_SECRETS.sshPrivateKey] ?? "" };
+  }
+  if (config.host.kind === "scaleway-vm") {
+    const outputs = JSON.parse(
+      execFileSync("pulumi", ["stack", "output", "--json", "--show-secrets", "--stack", stack], { env: pulumiEnv(stack), encoding: "utf8" }),
+    ) as { ssh?: Omit<SshTarget, "privateKey">; sshPrivateKey?: string };
+    if (!outputs.ssh || !outputs.sshPrivateKey) throw new Error(`stack ${stack} has no ssh outputs yet: run pulumi up -s ${stack} first`);
+    return { ...outputs.ssh, privateKey: outputs.sshPrivateKey };
+  }
+  throw new Error(`host kind ${config.host.kind} has no host to log in to (the platform runs the containers)`);
+}
+
+/** Runs a shell command on the environment's host: here, or over SSH with the pinned host key. */
+export function onHost(
+  stack: string,
+  config: StackConfig,
+  secrets: Record<string, string>,
+  command: string,
+  interactive = false,
+  input?: string,
+): { status: number; stdout: string } {
+  const stdio = interactive ? "inherit" : ([input === undefined ? "ignore" : "pipe", "pipe", "inherit"] as const);
+  if (config.host.kind === "local") {
+    const result = spawnSync("bash", ["-c", command], { stdio: stdio as never, encoding: "utf8", input });
+    return { status: result.status ?? 1, stdout: result.stdout ?? "" };
+  }
+  const target = sshTarget(stack, config, secrets);
+  const dir = mkdtempSync(join(tmpdir(), "permacoop-ops-"));
+  try {
+    const key = join(dir, "key");
+    writeFileSync(key, target.privateKey, { mode: 0o600 });
+    const knownHosts = join(dir, "known_hosts");
+    writeFileSync(knownHosts, `${target.port === 22 ? target.host : `[${target.host}]:${target.port}`} ${target.hostKey}\n`);
+    const args = [
+      ...["-i", key, "-p", String(target.port), "-o", `UserKnownHostsFile=${knownHosts}`, "-o", "StrictHostKeyChecking=yes", "-o", "IdentitiesOnly=yes"],
+      ...(interactive ? ["-t"] : []),
+      `${target.user}@${target.host}`,
+      command,
+    ];
+    const result = spawnSync("ssh", args, { stdio: stdio as never, encoding: "utf8", input });
+    return { status: result.status ?? 1, stdout: result.stdout ?? "" };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Runs an action of the runtime script the last deployment left on the host (~/.permacoop/<env>/runtime.sh). */
+export function runtimeAction(stack: string, config: StackConfig, secrets: Record<string, string>, action: string): { status: number; stdout: string } {
+  const copy = `"$HOME/.permacoop/${stack}/runtime.sh"`;
+  return onHost(
+    stack,
+    config,
+    secrets,
+    `if [ ! -f ${copy} ]; then echo "no runtime of ${stack} on this host: deploy it first (pulumi up -s ${stack})" >&2; exit 2; fi; bash ${copy} ${action}`,
+  );
+}

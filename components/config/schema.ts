@@ -269,29 +269,23 @@ export const dnsSchema = z
     });
   });
 
-export const tlsSchema = z
-  .strictObject({
-    /** Serve HTTPS with an ACME certificate. Default true. */
-    enabled: z.boolean().default(true),
-    /** ACME account e-mail (expiry notices). Required when enabled. */
-    email: z.email({ error: "expected an e-mail address" }).optional(),
-    /** ACME directory URL. Default Let's Encrypt production (staging: https://acme-staging-v02.api.letsencrypt.org/directory). */
-    acmeDirectory: z.url({ error: "expected an https:// ACME directory URL" }).default("https://acme-v02.api.letsencrypt.org/directory"),
-    /** PEM bundle of the CA that signs the ACME server's own HTTPS certificate (a private or test CA). Default none. */
-    caBundle: z
-      .string()
-      .regex(/^-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----\s*$/, { error: "expected PEM certificates (-----BEGIN CERTIFICATE-----…)" })
-      .optional(),
-    /** certbot image. Default the official `certbot/certbot:latest`. */
-    certbotImage: imageRef("certbot/certbot:latest").default("certbot/certbot:latest"),
-    /** Seconds an issuance may take before it fails (HTTP keeps serving). Default 120. */
-    deadlineSeconds: z.number().int().min(10).max(3600).default(120),
-  })
-  .superRefine((tls, ctx) => {
-    if (tls.enabled && !tls.email) {
-      ctx.addIssue({ code: "custom", path: ["email"], message: "expected an ACME account e-mail (required when tls.enabled is true)", input: undefined });
-    }
-  });
+export const tlsSchema = z.strictObject({
+  /** Serve HTTPS with an ACME certificate. Default true. */
+  enabled: z.boolean().default(true),
+  /** ACME account e-mail (expiry notices). Required when enabled, except on `scaleway-container` (the platform issues the certificates). */
+  email: z.email({ error: "expected an e-mail address" }).optional(),
+  /** ACME directory URL. Default Let's Encrypt production (staging: https://acme-staging-v02.api.letsencrypt.org/directory). */
+  acmeDirectory: z.url({ error: "expected an https:// ACME directory URL" }).default("https://acme-v02.api.letsencrypt.org/directory"),
+  /** PEM bundle of the CA that signs the ACME server's own HTTPS certificate (a private or test CA). Default none. */
+  caBundle: z
+    .string()
+    .regex(/^-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----\s*$/, { error: "expected PEM certificates (-----BEGIN CERTIFICATE-----…)" })
+    .optional(),
+  /** certbot image. Default the official `certbot/certbot:latest`. */
+  certbotImage: imageRef("certbot/certbot:latest").default("certbot/certbot:latest"),
+  /** Seconds an issuance may take before it fails (HTTP keeps serving). Default 120. */
+  deadlineSeconds: z.number().int().min(10).max(3600).default(120),
+});
 
 export const proxySchema = z.strictObject({
   /** nginx image of the edge and the switch. Default the official `nginx:stable`. */
@@ -546,6 +540,15 @@ export const stackConfigSchema = z
         path: ["database", "kind"],
         message: 'expected "container" on a local or ssh host (a managed database admits the Scaleway VM\'s address only)',
         input: config.database.kind,
+      });
+    }
+    // The ACME account; serverless containers get their certificates from the platform instead.
+    if (config.tls.enabled && !config.tls.email && config.host.kind !== "scaleway-container") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["tls", "email"],
+        message: "expected an ACME account e-mail (required when tls.enabled is true)",
+        input: undefined,
       });
     }
     if (config.host.kind === "scaleway-vm" && config.dns.provider === "none") {

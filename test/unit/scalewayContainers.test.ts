@@ -221,6 +221,8 @@ describe("scaleway-container config contract", () => {
   it("accepts the sample and fills the documented defaults", () => {
     const input = serverlessConfigInput() as Mutable;
     input.host = { kind: "scaleway-container" };
+    // As Pulumi.yaml's project default gives it: no ACME e-mail, the platform issues the certificates.
+    input.tls = { enabled: true, acmeDirectory: "https://acme-v02.api.letsencrypt.org/directory" };
     const config = parse(input, SERVERLESS_SECRETS);
     expect(config.host).toEqual({ kind: "scaleway-container", region: "fr-par", minScale: 1, maxScale: 5, cpuLimit: 560, memoryLimitMb: 1024, services: {} });
   });

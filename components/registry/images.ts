@@ -21,6 +21,49 @@ export function byDigest(name: string, digest: string): string {
   return `${name.replace(/:[^/:]*$/, "")}@${digest}`;
 }
 
+/**
+ * A Docker provider that logs in to a registry: `address` is `host[:port]` (HTTPS), or
+ * `http://host:port` for a plain-HTTP registry on loopback. The password reaches the provider as
+ * a secret: the state keeps it encrypted, the output never shows it.
+ */
+export function registryProvider(name: string, address: string, username: string, password: pulumi.Input<string>, parent: pulumi.Resource): docker.Provider {
+  return new docker.Provider(name, { registryAuth: [{ address, username, password: pulumi.secret(password) }] }, { parent });
+}
+
+/** One image built locally and pushed, and its reference by digest. */
+export interface PushedImage {
+  readonly local: docker.RemoteImage;
+  readonly pushed: docker.RegistryImage;
+  /** `<repository>/<service>@sha256:<digest>`, the digest as the registry reports it. */
+  readonly ref: pulumi.Output<string>;
+}
+
+/**
+ * Builds `service` locally (for `TARGET_PLATFORM`, tagged with the hash of its build context) and
+ * pushes it as `<repository>/<service>` through `provider`. An unchanged context changes nothing:
+ * same tag, no rebuild, no push, same digest. The pushed image stays in the registry when
+ * replaced (`keepRemotely`): rollbacks and stacks that ship it (`fromStack`) still pull it.
+ */
+export function pushImage(
+  name: string,
+  repository: pulumi.Input<string>,
+  service: Pick<ServiceConfig, "name" | "build">,
+  provider: docker.Provider,
+  parent: pulumi.Resource,
+): PushedImage {
+  if (!service.build) throw new Error(`${name}: service ${service.name} has no build; only built images are pushed`);
+  const { context, dockerfile } = service.build;
+  const tag = pulumi.interpolate`${repository}/${service.name}:${contextHash(context)}`;
+  const local = new docker.RemoteImage(
+    `${name}-build`,
+    { name: tag, build: { context, dockerfile, platform: TARGET_PLATFORM, tags: [tag] }, keepLocally: true },
+    { parent, provider },
+  );
+  const pushed = new docker.RegistryImage(`${name}-push`, { name: local.name, keepRemotely: true, triggers: { imageId: local.imageId } }, { parent, provider });
+  const ref = pulumi.all([pushed.name, pushed.sha256Digest]).apply(([pushedName, digest]) => byDigest(pushedName, digest));
+  return { local, pushed, ref };
+}
+
 export interface RegistryImagesArgs {
   /** Environment (stack) name, used for names. */
   readonly environment: string;
@@ -35,11 +78,8 @@ export interface RegistryImagesArgs {
 }
 
 /**
- * A private Container Registry namespace and the images of the services that build: each built
- * locally (tagged with the hash of its build context) and pushed; `refs` address them by digest.
- * An unchanged context changes nothing: same tag, no rebuild, no push, same digest.
- * Pushed images stay in the registry when replaced (`keepRemotely`): rollbacks and stacks that
- * ship this stack's images (`fromStack`) still pull them.
+ * A private Container Registry namespace and the images of the services that build, each built
+ * and pushed by `pushImage`; `refs` address them by digest.
  */
 export class RegistryImages extends pulumi.ComponentResource {
   /** `<registry>/<namespace>`, e.g. `rg.fr-par.scw.cloud/permacoop-staging`. */
@@ -58,26 +98,9 @@ export class RegistryImages extends pulumi.ComponentResource {
       { parent: this },
     );
     this.endpoint = namespace.endpoint;
-    // The key goes to the provider as a secret: the state keeps it encrypted, logs never see it.
-    const provider = new docker.Provider(
-      `${name}-docker`,
-      { registryAuth: [{ address: registryHost(args.region), username: "nologin", password: pulumi.secret(args.secretKey) }] },
-      { parent: this },
-    );
+    const provider = registryProvider(`${name}-docker`, registryHost(args.region), "nologin", args.secretKey, this);
     for (const service of args.services) {
-      const build = service.build!;
-      const tag = pulumi.interpolate`${namespace.endpoint}/${service.name}:${contextHash(build.context)}`;
-      const local = new docker.RemoteImage(
-        `${name}-${service.name}-build`,
-        { name: tag, build: { context: build.context, dockerfile: build.dockerfile, platform: TARGET_PLATFORM, tags: [tag] }, keepLocally: true },
-        { parent: this, provider },
-      );
-      const pushed = new docker.RegistryImage(
-        `${name}-${service.name}-push`,
-        { name: local.name, keepRemotely: true, triggers: { imageId: local.imageId } },
-        { parent: this, provider },
-      );
-      this.refs[service.name] = pulumi.all([pushed.name, pushed.sha256Digest]).apply(([pushedName, digest]) => byDigest(pushedName, digest));
+      this.refs[service.name] = pushImage(`${name}-${service.name}`, namespace.endpoint, service, provider, this).ref;
     }
     this.registerOutputs({ endpoint: this.endpoint, refs: this.refs });
   }

@@ -1,4 +1,6 @@
 import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { existsSync, readdirSync } from "node:fs";
+import { homedir } from "node:os";
 import { join } from "node:path";
 import { startLoad } from "../support/load";
 import { PROJECT_DIR } from "../support/stackFiles";
@@ -67,7 +69,7 @@ export function environmentLifecycle(options: LifecycleOptions): void {
     // Leftovers of an interrupted earlier run would make the scenarios lie.
     execFileSync("bash", [
       "-c",
-      `docker rm -f $(docker ps -aq --filter label=${label}) 2>/dev/null; docker network rm $(docker network ls -q --filter label=${label}) 2>/dev/null; docker volume rm $(docker volume ls -q --filter label=${label}) 2>/dev/null; true`,
+      `docker rm -f $(docker ps -aq --filter label=${label}) 2>/dev/null; docker network rm $(docker network ls -q --filter label=${label}) 2>/dev/null; docker volume rm $(docker volume ls -q --filter label=${label}) 2>/dev/null; rm -rf ~/.permacoop/${options.env}; (crontab -l 2>/dev/null | grep -vF '# permacoop:${options.env}:' | crontab -) 2>/dev/null; true`,
     ]);
     port = await freePort();
     url = `http://127.0.0.1:${port}/`;
@@ -220,5 +222,13 @@ export function environmentLifecycle(options: LifecycleOptions): void {
     expect(dockerObjects("network ls", label)).toEqual([]);
     expect(dockerObjects("volume ls", label)).toEqual([]);
     await expect(httpGet(url)).rejects.toThrow();
+    if (options.host(0).kind === "local") {
+      // The schedule and the runtime copy go with the environment; the dumps stay.
+      const crontab = spawnSync("crontab", ["-l"], { encoding: "utf8" }).stdout ?? "";
+      expect(crontab).not.toContain(`# permacoop:${options.env}:`);
+      const state = join(homedir(), ".permacoop", options.env);
+      expect(existsSync(join(state, "runtime.sh"))).toBe(false);
+      expect(readdirSync(join(state, "backups")).length).toBeGreaterThan(0);
+    }
   });
 }

@@ -1,4 +1,7 @@
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
 import { dockerObjects, httpGet } from "./harness";
 import { APP_IMAGE, environmentLifecycle, prepareImages } from "./lifecycle";
 
@@ -11,6 +14,23 @@ describe("local environment on this machine's Docker engine", () => {
     env: ENV,
     host: (httpPort) => ({ kind: "local", httpPort }),
     more: ({ test, httpPort, setService }) => {
+      it("schedules the daily pg_dump in the crontab; the scheduled line works and prunes expired daily dumps", () => {
+        const crontab = execFileSync("crontab", ["-l"], { encoding: "utf8" });
+        const line = crontab.split("\n").find((l) => l.endsWith(`# permacoop:${ENV}:backup`));
+        expect(line).toMatch(/^\d+ 3 \* \* \* bash \S+\/\.permacoop\/e2elocal\/runtime\.sh backup daily >>/);
+        const backups = join(homedir(), ".permacoop", ENV, "backups");
+        const expired = join(backups, `${ENV}-20000101T030000Z-daily.dump`);
+        const kept = join(backups, `${ENV}-20000101T030000Z.dump`); // on demand: never pruned
+        execFileSync("bash", ["-c", `touch -d '8 days ago' ${expired} ${kept}`]);
+
+        execFileSync("bash", ["-c", line!.split(" ").slice(5).join(" ")]); // the command cron runs
+        const files = readdirSync(backups);
+        expect(files.filter((f) => /-\d{8}T\d{6}Z-daily\.dump$/.test(f) && !f.includes("20000101"))).toHaveLength(1);
+        expect(files).not.toContain(`${ENV}-20000101T030000Z-daily.dump`);
+        expect(files).toContain(`${ENV}-20000101T030000Z.dump`);
+        expect(readFileSync(join(homedir(), ".permacoop", ENV, "backup.log"), "utf8")).toMatch(/pruned e2elocal-20000101T030000Z-daily\.dump/);
+      });
+
       it("a protected database refuses `pulumi destroy`, and nothing is touched", async () => {
         const stack = test().stack;
         await stack.setConfig("permacoop:database", { value: JSON.stringify({ kind: "container", protect: true }) });

@@ -184,6 +184,8 @@ describe("promotion between stacks", () => {
     expect(ofType("docker:index/remoteImage:RemoteImage")).toHaveLength(0);
     expect(ofType("docker:index/registryImage:RegistryImage")).toHaveLength(0);
     expect(ofType("scaleway:registry/namespace:Namespace")).toHaveLength(0);
+    // prod's data is protected here as on a VM.
+    expect(one("scaleway:databases/instance:Instance").opts.protect).toBe(true);
   });
 
   it("needs no Scaleway secret key when nothing is built", async () => {

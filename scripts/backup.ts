@@ -9,6 +9,7 @@
 import { createInterface } from "node:readline/promises";
 import { isDataProtected } from "../components/config/schema";
 import { readStack, runtimeAction } from "./host";
+import { runMain } from "./cli";
 
 export type BackupArgs =
   | { readonly action: "backup"; readonly stack: string }
@@ -39,16 +40,22 @@ export function parseBackupArgs(command: "backup" | "restore", argv: readonly st
     return list ? { action: "list", stack } : { action: "backup", stack };
   }
   const yes = flag("--yes");
-  if (rest.length !== 1 || rest[0]!.startsWith("-")) throw new Error(`${usage}\n(${rest.length === 0 ? "missing <backup>: list them with npm run backup -- -s " + stack + " --list" : `unexpected: ${rest.join(" ")}`})`);
+  if (rest.length !== 1 || rest[0]!.startsWith("-"))
+    throw new Error(
+      `${usage}\n(${rest.length === 0 ? "missing <backup>: list them with npm run backup -- -s " + stack + " --list" : `unexpected: ${rest.join(" ")}`})`,
+    );
   const backup = rest[0]!;
-  if (!/^[A-Za-z0-9._-]+\.dump$/.test(backup)) throw new Error(`${usage}\n(expected a backup name such as ${stack}-20260101T030000Z-daily.dump, found ${backup})`);
+  if (!/^[A-Za-z0-9._-]+\.dump$/.test(backup))
+    throw new Error(`${usage}\n(expected a backup name such as ${stack}-20260101T030000Z-daily.dump, found ${backup})`);
   return { action: "restore", stack, backup, yes };
 }
 
 async function confirmed(stack: string, backup: string): Promise<boolean> {
   if (!process.stdin.isTTY) return false;
   const prompt = createInterface({ input: process.stdin, output: process.stderr });
-  const answer = await prompt.question(`Stack ${stack} is protected. Restoring ${backup} replaces its data (a safety backup is taken first).\nType the stack name to go on: `);
+  const answer = await prompt.question(
+    `Stack ${stack} is protected. Restoring ${backup} replaces its data (a safety backup is taken first).\nType the stack name to go on: `,
+  );
   prompt.close();
   return answer.trim() === stack;
 }
@@ -71,9 +78,4 @@ async function main(): Promise<void> {
   process.exitCode = result.status;
 }
 
-if (require.main === module) {
-  main().catch((error: unknown) => {
-    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-    process.exit(1);
-  });
-}
+runMain(module, main);

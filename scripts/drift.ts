@@ -12,6 +12,7 @@
 import { spawnSync } from "node:child_process";
 import { StackConfig } from "../components/config/schema";
 import { onHost, pulumiEnv, readStack, runtimeAction } from "./host";
+import { runMain } from "./cli";
 
 export interface DriftArgs {
   readonly stack: string;
@@ -76,9 +77,15 @@ function pulumi(stack: string, args: string[]): number {
 }
 
 function repair(stack: string, config: StackConfig, secrets: Record<string, string>): void {
-  const exported = spawnSync("pulumi", ["stack", "export", "--show-secrets", "--stack", stack], { env: pulumiEnv(stack), encoding: "utf8", maxBuffer: 256 << 20 });
+  const exported = spawnSync("pulumi", ["stack", "export", "--show-secrets", "--stack", stack], {
+    env: pulumiEnv(stack),
+    encoding: "utf8",
+    maxBuffer: 256 << 20,
+  });
   if (exported.status !== 0) throw new Error(`cannot read the state of ${stack}: ${exported.stderr}`);
-  const resources = (JSON.parse(exported.stdout) as { deployment: { resources?: { urn: string; type: string; inputs?: Record<string, unknown> }[] } }).deployment.resources ?? [];
+  const resources =
+    (JSON.parse(exported.stdout) as { deployment: { resources?: { urn: string; type: string; inputs?: Record<string, unknown> }[] } }).deployment.resources ??
+    [];
   for (const command of replayableCommands(resources)) {
     section(`repair: ${command.urn.split("::").pop()}`);
     // Secrets (the database password, the services' env) travel on stdin, as in a deployment.
@@ -93,7 +100,8 @@ function main(): void {
   const { stack } = args;
   const { config, secrets } = readStack(stack);
   if (args.repair) {
-    if (config.host.kind === "scaleway-container") throw new Error("--repair: a scaleway-container stack has no host; pulumi up -s <stack> --refresh puts the containers back");
+    if (config.host.kind === "scaleway-container")
+      throw new Error("--repair: a scaleway-container stack has no host; pulumi up -s <stack> --refresh puts the containers back");
     repair(stack, config, secrets);
   }
   const checks: Check[] = [];
@@ -127,11 +135,4 @@ function main(): void {
   process.exitCode = drifted.length === 0 ? 0 : 1;
 }
 
-if (require.main === module) {
-  try {
-    main();
-  } catch (error) {
-    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-    process.exit(1);
-  }
-}
+runMain(module, main);

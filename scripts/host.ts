@@ -49,7 +49,13 @@ interface SshTarget {
 
 function sshTarget(stack: string, config: StackConfig, secrets: Record<string, string>): SshTarget {
   if (config.host.kind === "ssh") {
-    return { host: config.host.address, port: config.host.port, user: config.host.user, hostKey: config.host.hostKey, privateKey: secrets[PROGRAM_SECRETS.sshPrivateKey] ?? "" };
+    return {
+      host: config.host.address,
+      port: config.host.port,
+      user: config.host.user,
+      hostKey: config.host.hostKey,
+      privateKey: secrets[PROGRAM_SECRETS.sshPrivateKey] ?? "",
+    };
   }
   if (config.host.kind === "scaleway-vm") {
     const outputs = JSON.parse(

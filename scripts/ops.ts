@@ -13,6 +13,7 @@ import { CERT_DIR } from "../components/proxy/nginx";
 import { shellQuote } from "../components/rollout/rollout";
 import { runtimeNames } from "../components/runtime/runtime";
 import { onHost, readStack } from "./host";
+import { runMain } from "./cli";
 
 const ACTIONS = ["status", "logs", "exec", "psql", "audit"] as const;
 type Action = (typeof ACTIONS)[number];
@@ -94,11 +95,4 @@ function main(): void {
   }
 }
 
-if (require.main === module) {
-  try {
-    main();
-  } catch (error) {
-    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-    process.exit(1);
-  }
-}
+runMain(module, main);

@@ -14,6 +14,7 @@ import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { ConfigError, parseStackConfig } from "../components/config/load";
 import { NAMESPACE } from "../components/config/schema";
 import { toolchainEnv } from "./toolchainEnv";
+import { runMain } from "./cli";
 
 /** The template, in git. */
 export const TEMPLATE_PATH = join(__dirname, "..", "review", "template.yaml");
@@ -297,11 +298,4 @@ function main(): void {
   if (process.env.GITHUB_OUTPUT) appendFileSync(process.env.GITHUB_OUTPUT, `url=${url}\n`);
 }
 
-if (require.main === module) {
-  try {
-    main();
-  } catch (error) {
-    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-    process.exit(1);
-  }
-}
+runMain(module, main);

@@ -7,6 +7,7 @@ import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { pushImage, registryProvider } from "../../components/registry/images";
 import { PROJECT_DIR } from "../support/stackFiles";
 import { freePort, pulumiEnv, TEST_PASSPHRASE } from "./harness";
+import { prepareImages } from "./lifecycle";
 
 /**
  * Build and push with the real engine, the real Docker plugin and a real registry (Debian's
@@ -47,6 +48,7 @@ describe("image build and push to a registry (real engine, real Docker plugin, d
 
   beforeAll(async () => {
     execFileSync("bash", ["-c", "command -v docker-registry"], { stdio: "ignore" }); // apt-get install docker-registry
+    prepareImages(); // the app's base image and dependencies, as on a fresh machine
     dir = mkdtempSync(join(tmpdir(), "permacoop-e2e-registry-"));
     const port = await freePort();
     address = `127.0.0.1:${port}`;

@@ -40,6 +40,15 @@ interface RecordedCommand {
   readonly stdin?: string;
 }
 
+/** A resource of `pulumi stack export`. */
+export interface StateResource {
+  readonly urn: string;
+  readonly type: string;
+  readonly inputs?: Record<string, unknown>;
+  readonly delete?: boolean;
+  readonly pendingReplacement?: boolean;
+}
+
 /** A value of `pulumi stack export --show-secrets`: plain, or a secret `{ <sig>, plaintext: "<JSON>" }`. */
 function revealed(value: unknown): unknown {
   if (value !== null && typeof value === "object" && "plaintext" in value && typeof value.plaintext === "string") return JSON.parse(value.plaintext);
@@ -47,17 +56,20 @@ function revealed(value: unknown): unknown {
 }
 
 /** The runtime, proxy and rollout commands of a deployment, in the order they run. */
-export function replayableCommands(resources: readonly { urn: string; type: string; inputs?: Record<string, unknown> }[]): RecordedCommand[] {
+export function replayableCommands(resources: readonly StateResource[]): RecordedCommand[] {
   const rank = (urn: string) => (urn.endsWith("-runtime-runtime") ? 0 : urn.endsWith("-runtime-proxy") ? 1 : urn.endsWith("-rollout") ? 2 : -1);
-  return resources
-    .filter((r) => (r.type === "command:local:Command" || r.type === "command:remote:Command") && rank(r.urn) >= 0)
-    .sort((a, b) => rank(a.urn) - rank(b.urn))
-    .map((r) => {
-      const create = revealed(r.inputs?.create);
-      const stdin = revealed(r.inputs?.stdin);
-      if (typeof create !== "string") throw new Error(`${r.urn}: no create command in the state`);
-      return { urn: r.urn, create, stdin: typeof stdin === "string" ? stdin : undefined };
-    });
+  return (
+    resources
+      // Resources pending deletion or replacement belong to an interrupted update, not to the deployment.
+      .filter((r) => (r.type === "command:local:Command" || r.type === "command:remote:Command") && rank(r.urn) >= 0 && !r.delete && !r.pendingReplacement)
+      .sort((a, b) => rank(a.urn) - rank(b.urn))
+      .map((r) => {
+        const create = revealed(r.inputs?.create);
+        const stdin = revealed(r.inputs?.stdin);
+        if (typeof create !== "string") throw new Error(`${r.urn}: no create command in the state`);
+        return { urn: r.urn, create, stdin: typeof stdin === "string" ? stdin : undefined };
+      })
+  );
 }
 
 /** One check's verdict, for the summary. */
@@ -83,13 +95,12 @@ function repair(stack: string, config: StackConfig, secrets: Record<string, stri
     maxBuffer: 256 << 20,
   });
   if (exported.status !== 0) throw new Error(`cannot read the state of ${stack}: ${exported.stderr}`);
-  const resources =
-    (JSON.parse(exported.stdout) as { deployment: { resources?: { urn: string; type: string; inputs?: Record<string, unknown> }[] } }).deployment.resources ??
-    [];
+  const resources = (JSON.parse(exported.stdout) as { deployment: { resources?: StateResource[] } }).deployment.resources ?? [];
   for (const command of replayableCommands(resources)) {
     section(`repair: ${command.urn.split("::").pop()}`);
     // Secrets (the database password, the services' env) travel on stdin, as in a deployment.
-    const result = onHost(stack, config, secrets, command.create, false, command.stdin ?? "");
+    // PERMACOOP_REPAIR: the scripts leave alone what a newer deployment has put there since.
+    const result = onHost(stack, config, secrets, `PERMACOOP_REPAIR=1 ${command.create}`, false, command.stdin ?? "");
     process.stdout.write(result.stdout);
     if (result.status !== 0) throw new Error(`repair of ${command.urn} failed (exit ${result.status}): the steps above say why`);
   }

@@ -58,11 +58,14 @@ function sshTarget(stack: string, config: StackConfig, secrets: Record<string, s
     };
   }
   if (config.host.kind === "scaleway-vm") {
-    const outputs = JSON.parse(
-      execFileSync("pulumi", ["stack", "output", "--json", "--show-secrets", "--stack", stack], { env: pulumiEnv(stack), encoding: "utf8" }),
-    ) as { ssh?: Omit<SshTarget, "privateKey">; sshPrivateKey?: string };
-    if (!outputs.ssh || !outputs.sshPrivateKey) throw new Error(`stack ${stack} has no ssh outputs yet: run pulumi up -s ${stack} first`);
-    return { ...outputs.ssh, privateKey: outputs.sshPrivateKey };
+    // Only the two outputs needed: the others (serviceEnv) hold secrets this has no use for.
+    const output = (name: string, ...flags: string[]) => {
+      const result = spawnSync("pulumi", ["stack", "output", name, ...flags, "--stack", stack], { env: pulumiEnv(stack), encoding: "utf8" });
+      if (result.status !== 0) throw new Error(`stack ${stack} has no ${name} output yet: run pulumi up -s ${stack} first`);
+      return result.stdout;
+    };
+    const ssh = JSON.parse(output("ssh", "--json")) as Omit<SshTarget, "privateKey">;
+    return { ...ssh, privateKey: output("sshPrivateKey", "--show-secrets").trimEnd() + "\n" };
   }
   throw new Error(`host kind ${config.host.kind} has no host to log in to (the platform runs the containers)`);
 }

@@ -27,7 +27,8 @@ export function renderCloudInit(args: CloudInitArgs): string {
     preserve_hostname: false,
     package_update: true,
     package_upgrade: true,
-    packages: ["docker.io", "unattended-upgrades", "apt-listchanges", "curl", "ca-certificates"],
+    // cron runs the certificate renewal and the daily pg_dump of a container database.
+    packages: ["docker.io", "cron", "unattended-upgrades", "apt-listchanges", "curl", "ca-certificates"],
     users: [
       {
         name: args.deployUser,

@@ -73,20 +73,59 @@ container_running() {
 
 # What `runtime.sh verify` (npm run drift) compares the host with: the live container, the image
 # it was started from, and a hash of its environment.
+record_file="${HOME}/.permacoop/${ENV_NAME}/services/${SERVICE}"
 record_deployment() {
-  local dir="${HOME}/.permacoop/${ENV_NAME}/services" image_id env_hash
+  local dir="${record_file%/*}" image_id env_hash
   image_id="$(docker inspect -f '{{.Image}}' "$1")"
   env_hash="$(docker inspect -f '{{range .Config.Env}}{{println .}}{{end}}' "$1" | sort | sha256sum | cut -c1-16)"
   mkdir -p "$dir"
-  printf '%s %s %s\n' "$1" "$image_id" "$env_hash" >"${dir}/${SERVICE}.next"
-  mv "${dir}/${SERVICE}.next" "${dir}/${SERVICE}"
+  printf '%s %s %s %s\n' "$1" "$image_id" "$env_hash" "$spec_hash" >"${record_file}.next"
+  mv "${record_file}.next" "$record_file"
 }
+
+# Puts this version's switch file for service $SERVICE -> container $1 in place: nginx -t (or the
+# previous file back), reload. Prints the switch's workers from before, which may still be talking
+# to the previous version.
+install_switch_config() {
+  render_switch_config "$1" | docker exec -i "$SWITCH" sh -c "
+    set -e
+    workers=''
+    for f in /proc/[0-9]*/cmdline; do
+      if grep -q 'worker process' \"\$f\" 2>/dev/null; then p=\"\${f#/proc/}\"; workers=\"\$workers \${p%/cmdline}\"; fi
+    done
+    cat > '${switch_file}.next'
+    if [ -f '${switch_file}' ]; then cp '${switch_file}' '${switch_file}.prev'; fi
+    mv '${switch_file}.next' '${switch_file}'
+    if ! nginx -t -q; then
+      if [ -f '${switch_file}.prev' ]; then mv '${switch_file}.prev' '${switch_file}'; else rm -f '${switch_file}'; fi
+      exit 1
+    fi
+    nginx -s reload 2>/dev/null
+    echo \"\$workers\"
+  " || fail "the switch rejected the new configuration (nginx -t); the previous one stays"
+}
+
+# A repair (npm run drift -- --repair) replays the last deployment recorded in the state: it must
+# never roll back a newer one that happened since.
+if [[ "${PERMACOOP_REPAIR:-0}" == "1" ]]; then
+  recorded_spec=""
+  if [[ -f "$record_file" ]]; then read -r _ _ _ recorded_spec <"$record_file"; fi
+  if [[ "$recorded_spec" != "$spec_hash" ]]; then
+    log "repair: the host's last deployment of ${SERVICE} is another one (${recorded_spec:-none recorded}): left alone"
+    exit 0
+  fi
+fi
 
 live="$(live_container)" || exit 1
 if [[ -n "$live" ]]; then from_image="$(docker inspect -f '{{index .Config.Labels "permacoop.image"}}' "$live" 2>/dev/null || echo unknown)"; fi
 if [[ -n "$live" ]] && container_running "$live" &&
   [[ "$(docker inspect -f '{{index .Config.Labels "permacoop.spec"}}' "$live")" == "$spec_hash" ]]; then
   log "${live} already runs this image and environment: nothing to do"
+  # The switch file as this version renders it (an upgrade of the program may change it).
+  if ! render_switch_config "$live" | docker exec -i "$SWITCH" cmp -s - "$switch_file"; then
+    log "updating the switch's configuration of ${SERVICE} (same container)"
+    install_switch_config "$live" >/dev/null
+  fi
   record_deployment "$live"
   exit 0
 fi
@@ -165,22 +204,7 @@ log "healthy after $(since "$started_at")s"
 step switch "${SERVICE} -> ${new_container} (switch port ${SWITCH_PORT})"
 # One exec: note the switch's current workers (the ones that may still talk to the previous
 # version), put the new file in place, nginx -t (or put the old one back), reload.
-old_workers="$(render_switch_config "$new_container" | docker exec -i "$SWITCH" sh -c "
-  set -e
-  workers=''
-  for f in /proc/[0-9]*/cmdline; do
-    if grep -q 'worker process' \"\$f\" 2>/dev/null; then p=\"\${f#/proc/}\"; workers=\"\$workers \${p%/cmdline}\"; fi
-  done
-  cat > '${switch_file}.next'
-  if [ -f '${switch_file}' ]; then cp '${switch_file}' '${switch_file}.prev'; fi
-  mv '${switch_file}.next' '${switch_file}'
-  if ! nginx -t -q; then
-    if [ -f '${switch_file}.prev' ]; then mv '${switch_file}.prev' '${switch_file}'; else rm -f '${switch_file}'; fi
-    exit 1
-  fi
-  nginx -s reload 2>/dev/null
-  echo \"\$workers\"
-")" || fail "the switch rejected the new configuration (nginx -t); the previous one stays"
+old_workers="$(install_switch_config "$new_container")" || exit 1
 new_container_live="$new_container"
 new_container="" # from here on, the new version is live: never remove it on failure
 record_deployment "$new_container_live"

@@ -103,7 +103,7 @@ export class DockerRuntime extends pulumi.ComponentResource {
     if (spec.database.mode === "container") {
       this.data = runner.run(
         `${name}-data`,
-        { create: runtimeCommand(script, "data"), update: runtimeCommand(script, "data"), delete: runtimeCommand(script, "drop-data") },
+        { create: runtimeCommand(script, "data create"), update: runtimeCommand(script, "data update"), delete: runtimeCommand(script, "drop-data") },
         { parent: this, dependsOn: args.dependsOn, protect: args.protectData ?? false },
       );
     }

@@ -78,6 +78,8 @@ up_database() {
   local envfile password
   envfile="$(mktemp)"
   chmod 600 "$envfile"
+  # shellcheck disable=SC2064 # the file name is fixed now
+  trap "rm -f '${envfile}'" EXIT
   # POSTGRES_PASSWORD arrives on stdin.
   cat >"$envfile"
   password="$(sed -n 's/^POSTGRES_PASSWORD=//p' "$envfile")"
@@ -221,7 +223,7 @@ renew() {
 # Scheduled actions (renewal, backups) and `npm run backup|drift` run this copy of the script.
 save_runtime_copy() {
   # Only the `bash -c SCRIPT` form (the deployment) refreshes the copy, not the copy itself.
-  [[ -n "${BASH_EXECUTION_STRING:-}" ]] || return 0
+  [[ -n "${BASH_EXECUTION_STRING:-}" && "${PERMACOOP_REPAIR:-0}" != "1" ]] || return 0
   mkdir -p "$state_dir"
   printf '%s\n' "$BASH_EXECUTION_STRING" >"${runtime_copy}.next"
   mv "${runtime_copy}.next" "$runtime_copy"
@@ -235,19 +237,27 @@ schedule() {
     return
   fi
   save_runtime_copy
+  # Environments sharing a host edit one crontab: one edit at a time.
+  exec 8>"${HOME}/.permacoop/.crontab.lock"
+  flock -w 60 8 || fail "the crontab lock is held by another deployment"
   { crontab -l 2>/dev/null | grep -vF "$tag" || true
     printf '%s %s * * * bash %q %s >>%q 2>&1 %s\n' "$minute" "$hours" "$runtime_copy" "$action" "${state_dir}/${name}.log" "$tag"
   } | crontab -
+  exec 8>&-
   log "${name} scheduled (${minute} ${hours} * * *, crontab of $(id -un))"
 }
 
 unschedule() {
   local tag="# permacoop:${ENV_NAME}:$1"
   command -v crontab >/dev/null 2>&1 || return 0
+  mkdir -p "${HOME}/.permacoop"
+  exec 8>"${HOME}/.permacoop/.crontab.lock"
+  flock -w 60 8 || fail "the crontab lock is held by another deployment"
   if crontab -l 2>/dev/null | grep -qF "$tag"; then
     { crontab -l 2>/dev/null | grep -vF "$tag" || true; } | crontab -
     log "$1 schedule removed"
   fi
+  exec 8>&-
   rm -f "${state_dir}/$1.log"
 }
 
@@ -268,6 +278,10 @@ remove_service() {
 
 down() {
   local containers volumes
+  # The last state of the data, whatever happens to the volume next (drop-data, a VM's disk).
+  if [[ "$DB_MODE" == "container" && "$(docker inspect -f '{{.State.Running}}' "$DB_CONTAINER" 2>/dev/null)" == "true" ]]; then
+    backup final || log "WARNING: no final backup (see above)"
+  fi
   containers="$(docker ps -a --filter "label=${label}" --format '{{.Names}}')"
   if [[ -n "$containers" ]]; then
     log "removing containers: ${containers//$'\n'/ }"
@@ -298,11 +312,17 @@ require_container_database() {
     fail "the database is managed by Scaleway: it keeps its own backups (console, or: scw rdb backup list)"
 }
 
+# data create: the volume (new environment). data update: the volume must already be there: a
+# volume gone missing is never silently replaced by an empty database.
 data() {
   require_container_database
   require_docker
   save_runtime_copy
-  ensure_volume "$DB_VOLUME"
+  if [[ "${1:-create}" == "create" ]]; then
+    ensure_volume "$DB_VOLUME"
+  elif ! docker volume inspect "$DB_VOLUME" >/dev/null 2>&1; then
+    fail "the database volume ${DB_VOLUME} is missing on this host (removed by hand?). To start again from a backup: docker volume create --label ${label} ${DB_VOLUME}, pulumi up, then npm run restore -- -s ${ENV_NAME} <backup> (backups: ${backup_dir})"
+  fi
   schedule backup "$BACKUP_MINUTE" "$BACKUP_HOUR" "backup daily"
 }
 
@@ -326,15 +346,21 @@ backup() {
   local tag="${1:-}" name file
   name="${ENV_NAME}-$(date -u +%Y%m%dT%H%M%SZ)${tag:+-${tag}}.dump"
   file="${backup_dir}/${name}"
-  (umask 077 && mkdir -p "$backup_dir")
+  umask 077 # dumps hold every row: readable by the deploy user only
+  mkdir -p "$backup_dir"
   if ! docker exec "$DB_CONTAINER" pg_dump --format custom -U "$DB_USER" -d "$DB_NAME" >"${file}.partial"; then
     rm -f "${file}.partial"
     fail "pg_dump of ${DB_NAME} in ${DB_CONTAINER} failed: no backup written"
   fi
   mv "${file}.partial" "$file"
   log "backup ${name} ($(du -h "$file" | cut -f1)) in ${backup_dir}"
+  # Expired = older than the retention AND not among the newest BACKUP_RETENTION_DAYS daily dumps:
+  # if the dumps stopped for a while, the last good ones are never pruned away.
   local expired
-  expired="$(find "$backup_dir" -maxdepth 1 -name "${ENV_NAME}-*-daily.dump" -mmin +$((BACKUP_RETENTION_DAYS * 1440)) -print)"
+  expired="$(find "$backup_dir" -maxdepth 1 -name "${ENV_NAME}-*-daily.dump" -printf '%T@ %p\n' | sort -rn | tail -n +$((BACKUP_RETENTION_DAYS + 1)) |
+    while read -r mtime path; do
+      ((${mtime%.*} < $(date +%s) - BACKUP_RETENTION_DAYS * 86400)) && printf '%s\n' "$path"
+    done || true)"
   for old in $expired; do
     rm -f "$old"
     log "pruned ${old##*/} (older than ${BACKUP_RETENTION_DAYS} days)"
@@ -350,17 +376,28 @@ backups() {
   find "$backup_dir" -maxdepth 1 -name '*.dump' -printf '%f\t%s bytes\t%TY-%Tm-%TdT%TH:%TM\n' | sort
 }
 
-# restore NAME: a safety backup first, then the dump in one transaction: it applies whole or not at all.
+# restore NAME: a safety backup first; the services stopped (nothing written meanwhile is lost);
+# then, in ONE transaction, the schema is emptied and the dump replayed: the database is exactly
+# the dump (tables a later migration added go too), or unchanged if anything fails.
 restore() {
   require_container_database
-  local name="${1##*/}" file
+  local name="${1##*/}" file running
   file="${backup_dir}/${name}"
-  [[ -f "$file" ]] || fail "no backup ${name} in ${backup_dir} (list them: npm run backup -- list -s ${ENV_NAME})"
+  [[ -f "$file" ]] || fail "no backup ${name} in ${backup_dir} (list them: npm run backup -- -s ${ENV_NAME} --list)"
+  running="$(docker ps --filter "label=${label}" --filter label=permacoop.service --format '{{.Names}}')"
+  if [[ -n "$running" ]]; then
+    log "stopping the services during the restore (the proxy answers 502): ${running//$'\n'/ }"
+    # shellcheck disable=SC2086,SC2064 # one name per word; the names are fixed now
+    { docker stop $running >/dev/null; trap "docker start ${running//$'\n'/ } >/dev/null && log 'services started again'" EXIT; }
+  fi
   log "safety backup of the current data before restoring"
   backup pre-restore
   log "restoring ${name} into ${DB_NAME}"
-  docker exec -i "$DB_CONTAINER" pg_restore --clean --if-exists --no-owner --exit-on-error --single-transaction \
-    -U "$DB_USER" -d "$DB_NAME" <"$file" || fail "pg_restore of ${name} failed: the database is unchanged (single transaction)"
+  {
+    printf '%s\n' "SET client_min_messages = warning; SET lock_timeout = '30s'; DROP SCHEMA public CASCADE; CREATE SCHEMA public;"
+    docker exec -i "$DB_CONTAINER" pg_restore --no-owner -f - <"$file"
+  } | docker exec -i "$DB_CONTAINER" psql -q -X -1 -v ON_ERROR_STOP=1 -U "$DB_USER" -d "$DB_NAME" >/dev/null ||
+    fail "restore of ${name} failed: the database is unchanged (one transaction)"
   log "restored ${name}"
 }
 
@@ -398,7 +435,7 @@ verify() {
       drift "service ${service}: no deployment recorded on this host (${record})"
       continue
     fi
-    read -r container image_id env <"$record"
+    read -r container image_id env _ <"$record"
     live="$(docker exec "$SWITCH" sh -c "sed -n 's/^# live: //p' /etc/nginx/conf.d/${service}.conf 2>/dev/null" || true)"
     [[ "$live" == "$container" ]] || drift "service ${service}: the switch sends traffic to \"${live:-nothing}\", the deployment left ${container}"
     status="$(docker inspect -f '{{.State.Status}} {{.Image}}' "$container" 2>/dev/null || true)"
@@ -410,6 +447,14 @@ verify() {
     [[ "${status#* }" == "$image_id" ]] || drift "service ${service}: ${container} runs image ${status#* }, the deployment started ${image_id}"
     [[ "$(env_hash "$container")" == "$env" ]] || drift "service ${service}: ${container}'s environment differs from the deployed one"
   done
+  if [[ "$DB_MODE" == "container" ]]; then
+    crontab -l 2>/dev/null | grep -qF "# permacoop:${ENV_NAME}:backup" || drift "no daily backup scheduled in $(id -un)'s crontab (install cron, then pulumi up)"
+    local newest
+    newest="$(find "$backup_dir" -maxdepth 1 -name "${ENV_NAME}-*-daily.dump" -printf '%T@\n' 2>/dev/null | sort -rn | head -n 1)"
+    if [[ -n "$newest" ]] && ((${newest%.*} < $(date +%s) - 26 * 3600)); then
+      drift "the newest daily backup is older than 26 hours (see ${state_dir}/backup.log)"
+    fi
+  fi
   local expected=(-e "$SWITCH" -e "$EDGE") stray
   [[ "$DB_MODE" != "container" ]] || expected+=(-e "$DB_CONTAINER")
   for service in $SERVICES; do
@@ -425,6 +470,13 @@ verify() {
   log "host matches the deployment"
 }
 
+# A repair (npm run drift -- --repair) replays the last deployment recorded in the state: when the
+# host has since run another deployment's runtime, leave it alone rather than roll it back.
+if [[ "${PERMACOOP_REPAIR:-0}" == "1" ]] && [[ "$(cat "$runtime_copy" 2>/dev/null)" != "$(printf '%s\n' "${BASH_EXECUTION_STRING:-}")" ]]; then
+  log "repair: the host runs another deployment's runtime: left alone"
+  exit 0
+fi
+
 case "${1:-}" in
   up) up ;;
   down) down ;;
@@ -432,11 +484,11 @@ case "${1:-}" in
   certificate) certificate ;;
   renew) renew ;;
   remove-service) remove_service "${2:?service name}" ;;
-  data) data ;;
+  data) data "${2:-create}" ;;
   drop-data) drop_data ;;
   backup) backup "${2:-}" ;;
   backups) backups ;;
   restore) restore "${2:?backup name}" ;;
   verify) verify ;;
-  *) fail "usage: runtime.sh up|down|proxy|certificate|renew|remove-service NAME|data|drop-data|backup [TAG]|backups|restore NAME|verify" ;;
+  *) fail "usage: runtime.sh up|down|proxy|certificate|renew|remove-service NAME|data [create|update]|drop-data|backup [TAG]|backups|restore NAME|verify" ;;
 esac

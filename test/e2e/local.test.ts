@@ -14,21 +14,23 @@ describe("local environment on this machine's Docker engine", () => {
     env: ENV,
     host: (httpPort) => ({ kind: "local", httpPort }),
     more: ({ test, httpPort, setService }) => {
-      it("schedules the daily pg_dump in the crontab; the scheduled line works and prunes expired daily dumps", () => {
+      it("schedules the daily pg_dump in the crontab; the scheduled line works, keeps the newest 7 and prunes older expired ones", () => {
         const crontab = execFileSync("crontab", ["-l"], { encoding: "utf8" });
         const line = crontab.split("\n").find((l) => l.endsWith(`# permacoop:${ENV}:backup`));
         expect(line).toMatch(/^\d+ 3 \* \* \* bash \S+\/\.permacoop\/e2elocal\/runtime\.sh backup daily >>/);
         const backups = join(homedir(), ".permacoop", ENV, "backups");
-        const expired = join(backups, `${ENV}-20000101T030000Z-daily.dump`);
-        const kept = join(backups, `${ENV}-20000101T030000Z.dump`); // on demand: never pruned
-        execFileSync("bash", ["-c", `touch -d '8 days ago' ${expired} ${kept}`]);
+        // Eight daily dumps from 8 to 15 days ago (a week when the dumps had stopped), and an old on-demand one.
+        const old = [8, 9, 10, 11, 12, 13, 14, 15].map((days) => ({ days, name: `${ENV}-200001${String(days).padStart(2, "0")}T030000Z-daily.dump` }));
+        for (const { days, name } of old) execFileSync("bash", ["-c", `touch -d '${days} days ago' ${join(backups, name)}`]);
+        execFileSync("bash", ["-c", `touch -d '30 days ago' ${join(backups, `${ENV}-20000101T030000Z.dump`)}`]);
 
         execFileSync("bash", ["-c", line!.split(" ").slice(5).join(" ")]); // the command cron runs
-        const files = readdirSync(backups);
-        expect(files.filter((f) => /-\d{8}T\d{6}Z-daily\.dump$/.test(f) && !f.includes("20000101"))).toHaveLength(1);
-        expect(files).not.toContain(`${ENV}-20000101T030000Z-daily.dump`);
-        expect(files).toContain(`${ENV}-20000101T030000Z.dump`);
-        expect(readFileSync(join(homedir(), ".permacoop", ENV, "backup.log"), "utf8")).toMatch(/pruned e2elocal-20000101T030000Z-daily\.dump/);
+        const daily = readdirSync(backups).filter((f) => f.endsWith("-daily.dump"));
+        expect(daily).toHaveLength(7); // the new one and the six newest old ones: never fewer than the retention
+        expect(daily.filter((f) => !f.startsWith(`${ENV}-2000`))).toHaveLength(1);
+        for (const { days, name } of old) expect(daily.includes(name)).toBe(days <= 13);
+        expect(readdirSync(backups)).toContain(`${ENV}-20000101T030000Z.dump`); // on demand: never pruned
+        expect(readFileSync(join(homedir(), ".permacoop", ENV, "backup.log"), "utf8")).toMatch(/pruned e2elocal-20000115T030000Z-daily\.dump/);
       });
 
       it("a protected database refuses `pulumi destroy`, and nothing is touched", async () => {

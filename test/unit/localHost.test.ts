@@ -112,7 +112,8 @@ describe("local host", () => {
   it("gives the database volume its own resource, created before the runtime, protected only when asked", async () => {
     const { byName } = await build();
     const data = byName("runtime-data");
-    expect(data.props.create).toMatch(/runtime data$/);
+    expect(data.props.create).toMatch(/runtime data create$/);
+    expect(data.props.update).toMatch(/runtime data update$/);
     expect(data.props.delete).toMatch(/runtime drop-data$/);
     expect(data.opts.protect).toBe(false);
     const runtimeDeps = (byName("runtime-runtime").opts.dependsOn ?? []) as pulumi.Resource[];

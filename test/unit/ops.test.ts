@@ -63,6 +63,8 @@ describe("npm run drift", () => {
       command("s-runtime-certificate", "certificate"),
       command("s-runtime-proxy", "proxy", "edge"),
       command("s-runtime-data", "data"),
+      { ...command("s-runtime-api-rollout", "rollout api (being deleted)"), delete: true },
+      { ...command("s-runtime-web-rollout", "rollout web (being replaced)"), pendingReplacement: true },
       {
         ...command("s-runtime-runtime", "up"),
         // A secret as `pulumi stack export --show-secrets` prints it.

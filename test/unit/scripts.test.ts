@@ -1,5 +1,6 @@
 import { execFileSync } from "node:child_process";
-import { readdirSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { renderRolloutScript, RolloutSpec, shellQuote } from "../../components/rollout/rollout";
 import { renderRuntimeScript, runtimeCommand, runtimeNames, RuntimeSpec } from "../../components/runtime/runtime";
@@ -87,6 +88,28 @@ describe("rollout script", () => {
     const rendered = execFileSync("bash", ["-c", `${header}\nrender_switch_config pc-prod-app-123-abcdef`], { encoding: "utf8" });
     expect(rendered).toContain("# live: pc-prod-app-123-abcdef");
     expect(rendered).toContain("set $live_upstream http://pc-prod-app-123-abcdef:3000;");
+  });
+
+  it.each([
+    ["another deployment is recorded", "pc-prod-app-9 sha256:9 0123456789abcdef ffffffffffffffff\n"],
+    ["no deployment is recorded", undefined],
+  ])("in repair mode, leaves the host alone when %s (never rolls back a newer one)", (_what, record) => {
+    const home = mkdtempSync(join(tmpdir(), "permacoop-repair-"));
+    try {
+      if (record) {
+        mkdirSync(join(home, ".permacoop", "prod", "services"), { recursive: true });
+        writeFileSync(join(home, ".permacoop", "prod", "services", "app"), record);
+      }
+      const out = execFileSync("bash", ["-c", script], {
+        encoding: "utf8",
+        input: "APP_ENV=1\n",
+        env: { PATH: process.env.PATH, HOME: home, PERMACOOP_REPAIR: "1", PERMACOOP_LOCK_DIR: home },
+      });
+      expect(out).toMatch(/repair: the host's last deployment of app is another one .*: left alone/);
+      expect(out).not.toMatch(/step 2 pull/);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 
   it("changes exactly when the spec changes", () => {

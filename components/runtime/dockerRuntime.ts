@@ -91,7 +91,7 @@ export class DockerRuntime extends pulumi.ComponentResource {
               backupRetentionDays: db.backupRetentionDays,
             }
           : { mode: "none" },
-      services: config.services.map((service) => service.name),
+      services: config.services.map(({ name, port, healthPath }) => ({ name, port, healthPath })),
     };
     const script = renderRuntimeScript(spec);
     // Commands that see secrets keep their output out of the state.

@@ -376,6 +376,30 @@ backups() {
   find "$backup_dir" -maxdepth 1 -name '*.dump' -printf '%f\t%s bytes\t%TY-%Tm-%TdT%TH:%TM\n' | sort
 }
 
+# GET http://<container>:<port><path> answers 2xx.
+answers() {
+  local address
+  address="$(docker inspect -f "{{(index .NetworkSettings.Networks \"${NETWORK}\").IPAddress}}" "$1")"
+  curl --silent --fail --output /dev/null --max-time 5 "http://${address}:$2$3"
+}
+
+# start_services CONTAINER...: start them again, wait until each answers its health check, then
+# reload the switch so that it resolves their (possibly new) addresses afresh.
+start_services() {
+  local container service probe
+  docker start "$@" >/dev/null
+  for container in "$@"; do
+    service="$(docker inspect -f '{{index .Config.Labels "permacoop.service"}}' "$container")"
+    for probe in $SERVICE_PROBES; do
+      [[ "${probe%%=*}" == "$service" ]] || continue
+      probe="${probe#*=}"
+      wait_until "${container}'s health check" 60 answers "$container" "${probe%%/*}" "/${probe#*/}"
+    done
+  done
+  docker exec "$SWITCH" nginx -s reload 2>/dev/null
+  log "services started again and healthy: $*"
+}
+
 # restore NAME: a safety backup first; the services stopped (nothing written meanwhile is lost);
 # then, in ONE transaction, the schema is emptied and the dump replayed: the database is exactly
 # the dump (tables a later migration added go too), or unchanged if anything fails.
@@ -388,7 +412,7 @@ restore() {
   if [[ -n "$running" ]]; then
     log "stopping the services during the restore (the proxy answers 502): ${running//$'\n'/ }"
     # shellcheck disable=SC2086,SC2064 # one name per word; the names are fixed now
-    { docker stop $running >/dev/null; trap "docker start ${running//$'\n'/ } >/dev/null && log 'services started again'" EXIT; }
+    { docker stop $running >/dev/null; trap "start_services ${running//$'\n'/ }" EXIT; }
   fi
   log "safety backup of the current data before restoring"
   backup pre-restore

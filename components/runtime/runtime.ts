@@ -41,8 +41,8 @@ export interface RuntimeSpec {
         /** Days daily backups are kept. */
         readonly backupRetentionDays: number;
       };
-  /** Names of the services rolled out (what `verify` checks). */
-  readonly services: readonly string[];
+  /** The services rolled out: what `verify` checks, and how a restore knows they are back. */
+  readonly services: readonly { readonly name: string; readonly port: number; readonly healthPath: string }[];
 }
 
 const BODY = readFileSync(join(__dirname, "runtime.body.sh"), "utf8");
@@ -90,7 +90,9 @@ export function renderRuntimeScript(spec: RuntimeSpec): string {
     // Environments sharing a host do not dump at the same minute; the minute is stable across renders.
     ["BACKUP_MINUTE", createHash("sha256").update(spec.environment).digest()[0]! % 60],
     ["BACKUP_RETENTION_DAYS", db.mode === "container" ? db.backupRetentionDays : 0],
-    ["SERVICES", spec.services.join(" ")],
+    ["SERVICES", spec.services.map((s) => s.name).join(" ")],
+    // name=port/health-path, one per service (paths hold no spaces: the schema says so).
+    ["SERVICE_PROBES", spec.services.map((s) => `${s.name}=${s.port}${s.healthPath}`).join(" ")],
     ["CERT_NAME", CERT_NAME],
     ["CERT_DOMAINS", spec.certificate?.domains.join(" ") ?? ""],
     ["ACME_EMAIL", spec.certificate?.email ?? ""],

@@ -54,7 +54,10 @@ const runtimeSpec: RuntimeSpec = {
     backupHour: 3,
     backupRetentionDays: 7,
   },
-  services: ["app", "api"],
+  services: [
+    { name: "app", port: 3000, healthPath: "/healthz" },
+    { name: "api", port: 4000, healthPath: "/health" },
+  ],
 };
 
 /** Evaluates the spec header of a rendered script and prints one variable. */

@@ -1,23 +1,26 @@
 /**
  * Backups of a container database (local and SSH hosts, a Scaleway VM's review database):
  *   npm run backup  -- -s <stack>                   take one now; prints its name
+ *   npm run backup  -- -s <stack> --download <dir>  take one and copy it here (off the host), checksum checked
  *   npm run backup  -- -s <stack> --list            the backups on the host
  *   npm run restore -- -s <stack> <backup> [--yes]  restore one (after a safety backup)
  * Dumps live on the host in ~/.permacoop/<stack>/backups; the daily one is scheduled by the
  * deployment. A protected stack (prod by default) asks before a restore; --yes is for scripts.
  */
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
 import { createInterface } from "node:readline/promises";
 import { isDataProtected } from "../components/config/schema";
-import { readStack, runtimeAction } from "./host";
+import { copyFromHost, readStack, runtimeAction } from "./host";
 import { runMain } from "./cli";
 
 export type BackupArgs =
-  | { readonly action: "backup"; readonly stack: string }
+  | { readonly action: "backup"; readonly stack: string; readonly download?: string }
   | { readonly action: "list"; readonly stack: string }
   | { readonly action: "restore"; readonly stack: string; readonly backup: string; readonly yes: boolean };
 
 const USAGE = {
-  backup: "usage: npm run backup -- -s <stack> [--list]",
+  backup: "usage: npm run backup -- -s <stack> [--list | --download <dir>]",
   restore: "usage: npm run restore -- -s <stack> <backup> [--yes]",
 };
 
@@ -36,8 +39,12 @@ export function parseBackupArgs(command: "backup" | "restore", argv: readonly st
   };
   if (command === "backup") {
     const list = flag("--list");
+    const at = rest.indexOf("--download");
+    const download = at >= 0 ? rest.splice(at, 2)[1] : undefined;
+    if (at >= 0 && (!download || download.startsWith("-"))) throw new Error(`${usage}\n(--download needs a directory)`);
     if (rest.length > 0) throw new Error(`${usage}\n(unexpected: ${rest.join(" ")})`);
-    return list ? { action: "list", stack } : { action: "backup", stack };
+    if (list && download) throw new Error(`${usage}\n(--list or --download, not both)`);
+    return list ? { action: "list", stack } : { action: "backup", stack, ...(download ? { download } : {}) };
   }
   const yes = flag("--yes");
   if (rest.length !== 1 || rest[0]!.startsWith("-"))
@@ -76,6 +83,14 @@ async function main(): Promise<void> {
   const result = runtimeAction(args.stack, config, secrets, action);
   process.stdout.write(result.stdout);
   process.exitCode = result.status;
+  if (args.action === "backup" && args.download && result.status === 0) {
+    const name = /backup (\S+\.dump) /.exec(result.stdout)?.[1];
+    if (!name) throw new Error("the host did not say which backup it wrote: nothing downloaded");
+    mkdirSync(args.download, { recursive: true });
+    const target = join(args.download, name);
+    copyFromHost(args.stack, config, secrets, `.permacoop/${args.stack}/backups/${name}`, target);
+    process.stdout.write(`downloaded ${target} (sha256 checked)\n`);
+  }
 }
 
 runMain(module, main);

@@ -2,12 +2,13 @@
  * How the day-2 scripts (ops, backup, drift) reach an environment: its validated configuration
  * read through the CLI, and a shell on its host — this machine, or SSH with the pinned host key.
  */
-import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync, spawnSync, SpawnSyncOptions, SpawnSyncReturns } from "node:child_process";
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseStackConfig } from "../components/config/load";
 import { PROGRAM_SECRETS, StackConfig } from "../components/config/schema";
+import { shellQuote } from "../components/rollout/rollout";
 import { toolchainEnv } from "./toolchainEnv";
 
 const root = join(__dirname, "..");
@@ -70,20 +71,15 @@ function sshTarget(stack: string, config: StackConfig, secrets: Record<string, s
   throw new Error(`host kind ${config.host.kind} has no host to log in to (the platform runs the containers)`);
 }
 
-/** Runs a shell command on the environment's host: here, or over SSH with the pinned host key. */
-export function onHost(
+/** Spawns `command` in a shell on the environment's host: here, or over SSH with the pinned host key. */
+function spawnOnHost(
   stack: string,
   config: StackConfig,
   secrets: Record<string, string>,
   command: string,
-  interactive = false,
-  input?: string,
-): { status: number; stdout: string } {
-  const stdio = interactive ? "inherit" : ([input === undefined ? "ignore" : "pipe", "pipe", "inherit"] as const);
-  if (config.host.kind === "local") {
-    const result = spawnSync("bash", ["-c", command], { stdio: stdio as never, encoding: "utf8", input });
-    return { status: result.status ?? 1, stdout: result.stdout ?? "" };
-  }
+  options: SpawnSyncOptions & { readonly tty?: boolean },
+): SpawnSyncReturns<string | Buffer> {
+  if (config.host.kind === "local") return spawnSync("bash", ["-c", command], options);
   const target = sshTarget(stack, config, secrets);
   const dir = mkdtempSync(join(tmpdir(), "permacoop-ops-"));
   try {
@@ -93,14 +89,50 @@ export function onHost(
     writeFileSync(knownHosts, `${target.port === 22 ? target.host : `[${target.host}]:${target.port}`} ${target.hostKey}\n`);
     const args = [
       ...["-i", key, "-p", String(target.port), "-o", `UserKnownHostsFile=${knownHosts}`, "-o", "StrictHostKeyChecking=yes", "-o", "IdentitiesOnly=yes"],
-      ...(interactive ? ["-t"] : []),
+      ...(options.tty ? ["-t"] : []),
       `${target.user}@${target.host}`,
       command,
     ];
-    const result = spawnSync("ssh", args, { stdio: stdio as never, encoding: "utf8", input });
-    return { status: result.status ?? 1, stdout: result.stdout ?? "" };
+    return spawnSync("ssh", args, options);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Runs a shell command on the environment's host; its output is returned (or the terminal's, interactive). */
+export function onHost(
+  stack: string,
+  config: StackConfig,
+  secrets: Record<string, string>,
+  command: string,
+  interactive = false,
+  input?: string,
+): { status: number; stdout: string } {
+  const stdio = interactive ? "inherit" : ([input === undefined ? "ignore" : "pipe", "pipe", "inherit"] as const);
+  const result = spawnOnHost(stack, config, secrets, command, { stdio: stdio as never, encoding: "utf8", input, tty: interactive });
+  return { status: result.status ?? 1, stdout: String(result.stdout ?? "") };
+}
+
+/**
+ * Copies a file of the host (a path relative to the deploy user's home) to `localPath`, readable by
+ * this user only, streamed straight to disk; the copy's SHA-256 is checked against the host's.
+ */
+export function copyFromHost(stack: string, config: StackConfig, secrets: Record<string, string>, remotePath: string, localPath: string): void {
+  const quoted = `"$HOME"/${shellQuote(remotePath)}`;
+  const fd = openSync(localPath, "wx", 0o600);
+  try {
+    const copied = spawnOnHost(stack, config, secrets, `cat ${quoted}`, { stdio: ["ignore", fd, "inherit"] });
+    if (copied.status !== 0) throw new Error(`cannot read ${remotePath} on the host of ${stack}`);
+  } finally {
+    closeSync(fd);
+  }
+  const remote = String(spawnOnHost(stack, config, secrets, `sha256sum < ${quoted}`, { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).stdout).split(
+    " ",
+  )[0];
+  const local = execFileSync("sha256sum", [localPath], { encoding: "utf8" }).split(" ")[0];
+  if (remote !== local) {
+    rmSync(localPath, { force: true });
+    throw new Error(`the copy of ${remotePath} differs from the host's (sha256 ${local} vs ${remote}): removed, try again`);
   }
 }
 

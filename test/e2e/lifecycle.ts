@@ -1,6 +1,6 @@
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { existsSync, readdirSync } from "node:fs";
-import { homedir } from "node:os";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { startLoad } from "../support/load";
 import { PROJECT_DIR } from "../support/stackFiles";
@@ -176,10 +176,16 @@ export function environmentLifecycle(options: LifecycleOptions): void {
     const before = { rows: tableDigest(options.env, "e2e_rows"), visits: tableDigest(options.env, "visits") };
     expect(before.rows).toMatch(/^5000 [0-9a-f]{32}$/);
 
-    const backup = script("backup", "backup", "-s", options.env);
+    const offHost = mkdtempSync(join(tmpdir(), "permacoop-e2e-dumps-"));
+    const backup = script("backup", "backup", "-s", options.env, "--download", offHost);
     expect(backup).toMatchObject({ status: 0 });
     const name = /backup (\S+\.dump) /.exec(backup.output)?.[1];
     expect(name).toMatch(new RegExp(`^${options.env}-\\d{8}T\\d{6}Z\\.dump$`));
+    // The copy off the host: a pg_dump custom-format archive, readable by this user only.
+    expect(backup.output).toContain(`downloaded ${join(offHost, name!)} (sha256 checked)`);
+    expect(readFileSync(join(offHost, name!)).subarray(0, 5).toString()).toBe("PGDMP");
+    expect(statSync(join(offHost, name!)).mode & 0o777).toBe(0o600);
+    rmSync(offHost, { recursive: true, force: true });
 
     // What a bad release does: a migration adds a table, rows go.
     psql(options.env, "DROP TABLE e2e_rows; DELETE FROM visits; CREATE TABLE e2e_later (id int)");

@@ -24,6 +24,7 @@ describe("npm run backup / restore arguments", () => {
   it("takes a backup, lists them, or restores one by name", () => {
     expect(parseBackupArgs("backup", ["-s", "local"])).toEqual({ action: "backup", stack: "local" });
     expect(parseBackupArgs("backup", ["--list", "-s", "local"])).toEqual({ action: "list", stack: "local" });
+    expect(parseBackupArgs("backup", ["-s", "prod", "--download", "./final"])).toEqual({ action: "backup", stack: "prod", download: "./final" });
     expect(parseBackupArgs("restore", ["-s", "prod", "prod-20261121T030000Z-daily.dump"])).toEqual({
       action: "restore",
       stack: "prod",
@@ -36,6 +37,8 @@ describe("npm run backup / restore arguments", () => {
   it.each([
     ["backup", [], /missing -s <stack>/],
     ["backup", ["-s", "prod", "now"], /unexpected: now/],
+    ["backup", ["-s", "prod", "--download"], /--download needs a directory/],
+    ["backup", ["-s", "prod", "--list", "--download", "d"], /--list or --download, not both/],
     ["restore", ["-s", "prod"], /missing <backup>: list them with npm run backup -- -s prod --list/],
     ["restore", ["-s", "prod", "../../etc/passwd"], /expected a backup name/],
     ["restore", ["-s", "prod", "a.dump", "b.dump"], /unexpected: a.dump b.dump/],

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline/promises";
 import { isDataProtected } from "../components/config/schema";
 import { copyFromHost, readStack, runtimeAction } from "./host";
-import { runMain } from "./cli";
+import { runMain, takeFlag, takeStack } from "./cli";
 
 export type BackupArgs =
   | { readonly action: "backup"; readonly stack: string; readonly download?: string }
@@ -28,17 +28,9 @@ const USAGE = {
 export function parseBackupArgs(command: "backup" | "restore", argv: readonly string[]): BackupArgs {
   const usage = USAGE[command];
   const rest = [...argv];
-  const at = rest.findIndex((a) => a === "-s" || a === "--stack");
-  const stack = at >= 0 ? rest[at + 1] : undefined;
-  if (!stack || stack.startsWith("-")) throw new Error(`${usage}\n(missing -s <stack>)`);
-  rest.splice(at, 2);
-  const flag = (name: string) => {
-    const i = rest.indexOf(name);
-    if (i >= 0) rest.splice(i, 1);
-    return i >= 0;
-  };
+  const stack = takeStack(rest, usage);
   if (command === "backup") {
-    const list = flag("--list");
+    const list = takeFlag(rest, "--list");
     const at = rest.indexOf("--download");
     const download = at >= 0 ? rest.splice(at, 2)[1] : undefined;
     if (at >= 0 && (!download || download.startsWith("-"))) throw new Error(`${usage}\n(--download needs a directory)`);
@@ -46,7 +38,7 @@ export function parseBackupArgs(command: "backup" | "restore", argv: readonly st
     if (list && download) throw new Error(`${usage}\n(--list or --download, not both)`);
     return list ? { action: "list", stack } : { action: "backup", stack, ...(download ? { download } : {}) };
   }
-  const yes = flag("--yes");
+  const yes = takeFlag(rest, "--yes");
   if (rest.length !== 1 || rest[0]!.startsWith("-"))
     throw new Error(
       `${usage}\n(${rest.length === 0 ? "missing <backup>: list them with npm run backup -- -s " + stack + " --list" : `unexpected: ${rest.join(" ")}`})`,

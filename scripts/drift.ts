@@ -12,7 +12,7 @@
 import { spawnSync } from "node:child_process";
 import { StackConfig } from "../components/config/schema";
 import { onHost, pulumiEnv, readStack, runtimeAction } from "./host";
-import { runMain } from "./cli";
+import { runMain, takeFlag, takeStack } from "./cli";
 
 export interface DriftArgs {
   readonly stack: string;
@@ -23,14 +23,10 @@ export interface DriftArgs {
 export function parseDriftArgs(argv: readonly string[]): DriftArgs {
   const usage = "usage: npm run drift -- -s <stack> [--repair]";
   const rest = [...argv];
-  const repairAt = rest.indexOf("--repair");
-  if (repairAt >= 0) rest.splice(repairAt, 1);
-  const at = rest.findIndex((a) => a === "-s" || a === "--stack");
-  const stack = at >= 0 ? rest[at + 1] : undefined;
-  if (!stack || stack.startsWith("-")) throw new Error(`${usage}\n(missing -s <stack>)`);
-  rest.splice(at, 2);
+  const repair = takeFlag(rest, "--repair");
+  const stack = takeStack(rest, usage);
   if (rest.length > 0) throw new Error(`${usage}\n(unexpected: ${rest.join(" ")})`);
-  return { stack, repair: repairAt >= 0 };
+  return { stack, repair };
 }
 
 /** A command resource of the state, as recorded by the last deployment. */

@@ -13,7 +13,7 @@ import { CERT_DIR } from "../components/proxy/nginx";
 import { shellQuote } from "../components/rollout/rollout";
 import { runtimeNames } from "../components/runtime/runtime";
 import { onHost, readStack } from "./host";
-import { runMain } from "./cli";
+import { runMain, takeStack } from "./cli";
 
 const ACTIONS = ["status", "logs", "exec", "psql", "audit"] as const;
 type Action = (typeof ACTIONS)[number];
@@ -30,10 +30,7 @@ export function parseOpsArgs(argv: readonly string[]): OpsArgs {
   const rest = [...argv];
   const action = rest.shift();
   if (!action || !(ACTIONS as readonly string[]).includes(action)) throw new Error(`${usage}\n(unknown action: ${action ?? "none"})`);
-  const at = rest.findIndex((a) => a === "-s" || a === "--stack");
-  const stack = at >= 0 ? rest[at + 1] : undefined;
-  if (!stack) throw new Error(`${usage}\n(missing -s <stack>)`);
-  rest.splice(at, 2);
+  const stack = takeStack(rest, usage);
   if (rest.length > 1) throw new Error(`${usage}\n(unexpected: ${rest.slice(1).join(" ")})`);
   return { action: action as Action, stack, service: rest[0] };
 }

@@ -64,8 +64,7 @@ spec_hash="$( (printf '%s\n' "$IMAGE" "$PORT" "$HEALTH_PATH"; cat "$envfile") | 
 # The container the switch sends this service's traffic to ("" before the first rollout).
 # Not knowing is fatal: the cleanup below would take the live version for a leftover.
 live_container() {
-  docker exec "$SWITCH" sh -c "if [ -f '${switch_file}' ]; then sed -n 's/^# live: //p' '${switch_file}'; fi" ||
-    fail "cannot read the switch's configuration (is ${SWITCH} running?)"
+  switch_live "$SERVICE" || fail "cannot read the switch's configuration (is ${SWITCH} running?)"
 }
 container_running() {
   [[ "$(docker inspect -f '{{.State.Running}}' "$1" 2>/dev/null || true)" == "true" ]]
@@ -75,11 +74,11 @@ container_running() {
 # it was started from, and a hash of its environment.
 record_file="${HOME}/.permacoop/${ENV_NAME}/services/${SERVICE}"
 record_deployment() {
-  local dir="${record_file%/*}" image_id env_hash
+  local dir="${record_file%/*}" image_id env
   image_id="$(docker inspect -f '{{.Image}}' "$1")"
-  env_hash="$(docker inspect -f '{{range .Config.Env}}{{println .}}{{end}}' "$1" | sort | sha256sum | cut -c1-16)"
+  env="$(env_hash "$1")"
   mkdir -p "$dir"
-  printf '%s %s %s %s\n' "$1" "$image_id" "$env_hash" "$spec_hash" >"${record_file}.next"
+  printf '%s %s %s %s\n' "$1" "$image_id" "$env" "$spec_hash" >"${record_file}.next"
   mv "${record_file}.next" "$record_file"
 }
 
@@ -162,7 +161,7 @@ docker run --detach --name "$new_container" \
 rm -f "$envfile"
 
 # --- health-check -------------------------------------------------------------------------
-address="$(docker inspect -f "{{(index .NetworkSettings.Networks \"${NETWORK}\").IPAddress}}" "$new_container")"
+address="$(network_address "$new_container")"
 url="http://${address}:${PORT}${HEALTH_PATH}"
 step health-check "GET ${url} every ${HEALTH_INTERVAL}s, ${HEALTH_TIMEOUT}s timeout, ${HEALTH_DEADLINE}s deadline"
 started=$SECONDS

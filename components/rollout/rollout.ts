@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { renderSwitchConfig } from "../proxy/nginx";
+import { HOST_LIB } from "../runtime/hostLib";
 
 /** Everything a rollout of one service needs to know, fixed at render time. */
 export interface RolloutSpec {
@@ -78,6 +79,7 @@ export function renderRolloutScript(spec: RolloutSpec): string {
     "SWITCH_CONFIG",
     "}",
     "",
+    HOST_LIB,
     BODY,
   ].join("\n");
 }

@@ -229,6 +229,13 @@ save_runtime_copy() {
   mv "${runtime_copy}.next" "$runtime_copy"
 }
 
+# Environments sharing a host edit one crontab: one edit at a time (released with `exec 8>&-`).
+lock_crontab() {
+  mkdir -p "${HOME}/.permacoop"
+  exec 8>"${HOME}/.permacoop/.crontab.lock"
+  flock -w 60 8 || fail "the crontab lock is held by another deployment"
+}
+
 # schedule NAME MINUTE HOURS ACTION: one line in the deploy user's crontab, tagged per environment.
 schedule() {
   local name="$1" minute="$2" hours="$3" action="$4" tag="# permacoop:${ENV_NAME}:$1"
@@ -237,9 +244,7 @@ schedule() {
     return
   fi
   save_runtime_copy
-  # Environments sharing a host edit one crontab: one edit at a time.
-  exec 8>"${HOME}/.permacoop/.crontab.lock"
-  flock -w 60 8 || fail "the crontab lock is held by another deployment"
+  lock_crontab
   { crontab -l 2>/dev/null | grep -vF "$tag" || true
     printf '%s %s * * * bash %q %s >>%q 2>&1 %s\n' "$minute" "$hours" "$runtime_copy" "$action" "${state_dir}/${name}.log" "$tag"
   } | crontab -
@@ -250,9 +255,7 @@ schedule() {
 unschedule() {
   local tag="# permacoop:${ENV_NAME}:$1"
   command -v crontab >/dev/null 2>&1 || return 0
-  mkdir -p "${HOME}/.permacoop"
-  exec 8>"${HOME}/.permacoop/.crontab.lock"
-  flock -w 60 8 || fail "the crontab lock is held by another deployment"
+  lock_crontab
   if crontab -l 2>/dev/null | grep -qF "$tag"; then
     { crontab -l 2>/dev/null | grep -vF "$tag" || true; } | crontab -
     log "$1 schedule removed"
@@ -379,7 +382,7 @@ backups() {
 # GET http://<container>:<port><path> answers 2xx.
 answers() {
   local address
-  address="$(docker inspect -f "{{(index .NetworkSettings.Networks \"${NETWORK}\").IPAddress}}" "$1")"
+  address="$(network_address "$1")"
   curl --silent --fail --output /dev/null --max-time 5 "http://${address}:$2$3"
 }
 
@@ -444,9 +447,6 @@ check_runtime_container() {
   fi
 }
 
-# The environment (one NAME=value a line, sorted) of a container, hashed: env changes by hand show.
-env_hash() { docker inspect -f '{{range .Config.Env}}{{println .}}{{end}}' "$1" | sort | sha256sum | cut -c1-16; }
-
 verify() {
   require_docker
   [[ "$DB_MODE" != "container" ]] || check_runtime_container "$DB_CONTAINER" "$DB_IMAGE" "$DB_SPEC"
@@ -460,7 +460,7 @@ verify() {
       continue
     fi
     read -r container image_id env _ <"$record"
-    live="$(docker exec "$SWITCH" sh -c "sed -n 's/^# live: //p' /etc/nginx/conf.d/${service}.conf 2>/dev/null" || true)"
+    live="$(switch_live "$service" 2>/dev/null || true)"
     [[ "$live" == "$container" ]] || drift "service ${service}: the switch sends traffic to \"${live:-nothing}\", the deployment left ${container}"
     status="$(docker inspect -f '{{.State.Status}} {{.Image}}' "$container" 2>/dev/null || true)"
     if [[ -z "$status" ]]; then

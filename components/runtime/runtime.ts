@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { CERT_NAME } from "../proxy/nginx";
 import { shellQuote } from "../rollout/rollout";
+import { HOST_LIB } from "./hostLib";
 
 /** Names and settings of an environment's runtime on one Docker host. */
 export interface RuntimeSpec {
@@ -105,6 +106,7 @@ export function renderRuntimeScript(spec: RuntimeSpec): string {
     `# Host runtime of ${spec.environment}, rendered by permacoop-infra (components/runtime).`,
     ...variables.map(([n, v]) => `${n}=${shellQuote(v)}`),
     "",
+    HOST_LIB,
     BODY,
   ].join("\n");
 }

@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { ConfigError, parseStackConfig } from "../components/config/load";
 import { NAMESPACE } from "../components/config/schema";
-import { toolchainEnv } from "./toolchainEnv";
+import { pulumiEnv } from "./host";
 import { runMain } from "./cli";
 
 /** The template, in git. */
@@ -255,7 +255,7 @@ function main(): void {
   const stackFile = join(process.cwd(), `Pulumi.${stackName}.yaml`);
 
   if (args.action === "destroy") {
-    const env: NodeJS.ProcessEnv = { ...process.env, ...toolchainEnv(), PULUMI_BACKEND_URL: process.env.PULUMI_BACKEND_URL };
+    const env = pulumiEnv(stackName);
     if (!stackExists(stackName, env)) {
       rmSync(stackFile, { force: true });
       log(`no stack ${stackName}: nothing to destroy`);
@@ -275,9 +275,7 @@ function main(): void {
   const secrets = reviewSecrets(review, process.env);
 
   const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    ...toolchainEnv(),
-    PULUMI_BACKEND_URL: process.env.PULUMI_BACKEND_URL,
+    ...pulumiEnv(stackName),
     // A fresh checkout has no stack file: reuse the encryption salt recorded in the state.
     PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER: "true",
   };

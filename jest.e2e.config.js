@@ -1,4 +1,4 @@
-/** End-to-end tests: the real Pulumi engine (scripts/toolchain.sh) against a local Docker engine. */
+/** End-to-end tests: the real Pulumi engine (tools/toolchain.sh) against a local Docker engine. */
 module.exports = {
   preset: "ts-jest",
   testEnvironment: "node",

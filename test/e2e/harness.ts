@@ -4,14 +4,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { stringify } from "yaml";
-import { toolchainEnv } from "../../scripts/toolchainEnv";
+import { toolchainEnv } from "../../tools/toolchainEnv";
 import { PROJECT_DIR } from "../support/stackFiles";
 
 /** Passphrase of the throwaway stacks the e2e suite creates (never a real stack's). */
 export const TEST_PASSPHRASE = "permacoop-e2e-throwaway";
 
 /** The toolchain's environment, also exported into this process: the Automation API finds `pulumi` on its PATH. */
-export function pulumiEnv(): Record<string, string> {
+export function useToolchain(): Record<string, string> {
   const env = toolchainEnv();
   Object.assign(process.env, env);
   return env;
@@ -51,7 +51,7 @@ export async function createTestStack(name: string, config: Record<string, Confi
   writeFileSync(join(workDir, `Pulumi.${name}.yaml`), stringify({ config: {} }));
 
   const envVars: Record<string, string> = {
-    ...pulumiEnv(),
+    ...useToolchain(),
     PULUMI_BACKEND_URL: `file://${backendDir}`,
     PULUMI_CONFIG_PASSPHRASE: TEST_PASSPHRASE,
     ...extraEnv,

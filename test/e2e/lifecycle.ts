@@ -12,7 +12,13 @@ export const APP_IMAGE = "permacoop/reference-app-e2e";
 export function prepareImages(extra: string[] = []): void {
   execFileSync(
     "bash",
-    [join(PROJECT_DIR, "scripts", "local-images.sh"), "nginx:stable=images/nginx", "postgres:16=images/postgres", "node:20-slim=images/node", ...extra],
+    [
+      join(PROJECT_DIR, "tools", "local-images.sh"),
+      "nginx:stable=tools/images/nginx",
+      "postgres:16=tools/images/postgres",
+      "node:20-slim=tools/images/node",
+      ...extra,
+    ],
     { stdio: "inherit" },
   );
   execFileSync("bash", ["-c", "cd app && { [ -d node_modules ] || npm ci --no-audit --no-fund; }"], { cwd: PROJECT_DIR, stdio: "inherit" });
@@ -34,7 +40,7 @@ export interface LifecycleContext {
   readonly test: () => TestStack;
   readonly httpPort: () => number;
   readonly setService: (service: Record<string, unknown>) => Promise<void>;
-  /** Runs one of the project's scripts (scripts/<name>.ts) against the stack; never throws. */
+  /** Runs one of the project's scripts (cli/<name>.ts) against the stack; never throws. */
   readonly script: (name: string, ...args: string[]) => { status: number; output: string };
 }
 
@@ -162,7 +168,7 @@ export function environmentLifecycle(options: LifecycleOptions): void {
   });
 
   const script = (name: string, ...args: string[]) => {
-    const result = spawnSync("npx", ["ts-node", "--transpile-only", join(PROJECT_DIR, "scripts", `${name}.ts`), ...args], {
+    const result = spawnSync("npx", ["ts-node", "--transpile-only", join(PROJECT_DIR, "cli", `${name}.ts`), ...args], {
       cwd: test.workDir,
       env: { ...process.env, ...test.env },
       encoding: "utf8",

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync }
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PROJECT_DIR } from "../support/stackFiles";
-import { DUMMY_SCALEWAY_ENV, pulumiEnv, TEST_PASSPHRASE } from "./harness";
+import { DUMMY_SCALEWAY_ENV, useToolchain, TEST_PASSPHRASE } from "./harness";
 
 /** `npm run review` as a user runs it, in a throwaway copy of the project with its own file backend. */
 describe("npm run review (real CLI, real Scaleway plugin, offline)", () => {
@@ -16,12 +16,12 @@ describe("npm run review (real CLI, real Scaleway plugin, offline)", () => {
   beforeAll(() => {
     mkdirSync(workDir);
     mkdirSync(backendDir);
-    for (const entry of ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "components", "node_modules", "app", "scripts", "review"]) {
+    for (const entry of ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "components", "node_modules", "app", "cli", "tools"]) {
       symlinkSync(join(PROJECT_DIR, entry), join(workDir, entry));
     }
     env = {
       ...(process.env as Record<string, string>),
-      ...pulumiEnv(),
+      ...useToolchain(),
       ...DUMMY_SCALEWAY_ENV,
       PULUMI_BACKEND_URL: `file://${backendDir}`,
       PULUMI_CONFIG_PASSPHRASE: TEST_PASSPHRASE,

@@ -13,7 +13,7 @@ let server: TestServer;
 let pebble: Pebble | undefined;
 
 beforeAll(async () => {
-  prepareImages(["certbot/certbot:latest=images/certbot"]);
+  prepareImages(["certbot/certbot:latest=tools/images/certbot"]);
   server = startSshd({ port: await freePort() });
 });
 
@@ -42,7 +42,7 @@ describe("existing server over SSH", () => {
     more: ({ test, httpPort }) => {
       it("npm run ops: status, logs and the audit log of the host, over SSH", () => {
         const ops = (...args: string[]) =>
-          execFileSync("npx", ["ts-node", "--transpile-only", join(PROJECT_DIR, "scripts", "ops.ts"), ...args, "-s", "e2essh"], {
+          execFileSync("npx", ["ts-node", "--transpile-only", join(PROJECT_DIR, "cli", "ops.ts"), ...args, "-s", "e2essh"], {
             cwd: test().workDir,
             env: { ...process.env, ...test().env },
             encoding: "utf8",

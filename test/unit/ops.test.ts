@@ -1,6 +1,6 @@
-import { parseBackupArgs } from "../../scripts/backup";
-import { parseDriftArgs, replayableCommands } from "../../scripts/drift";
-import { parseOpsArgs } from "../../scripts/ops";
+import { parseBackupArgs } from "../../cli/backup";
+import { parseDriftArgs, replayableCommands } from "../../cli/drift";
+import { parseOpsArgs } from "../../cli/ops";
 
 describe("npm run ops arguments", () => {
   it("reads an action, a stack and an optional service", () => {

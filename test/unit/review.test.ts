@@ -12,7 +12,7 @@ import {
   reviewSecrets,
   reviewStackConfig,
   secretEnvName,
-} from "../../scripts/review";
+} from "../../cli/review";
 import { parseStackConfig } from "../../components/config/load";
 import { PROJECT_DIR } from "../support/stackFiles";
 
@@ -145,7 +145,7 @@ describe("secrets and environment", () => {
 
 describe("the template and the stack file", () => {
   it("refuses hostnames in the template (the script sets them)", () => {
-    const text = readFileSync(join(PROJECT_DIR, "review", "template.yaml"), "utf8").replace(
+    const text = readFileSync(join(PROJECT_DIR, "cli", "review-template.yaml"), "utf8").replace(
       "provider: scaleway",
       "provider: scaleway\n    hostnames: [a.fairness.coop]",
     );

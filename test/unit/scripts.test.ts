@@ -170,7 +170,7 @@ describe("helpers", () => {
   });
 
   it("every shell script in the repository passes shellcheck", () => {
-    const files = ["scripts", "images/postgres"].flatMap((dir) =>
+    const files = ["tools", "cli", "tools/images/postgres"].flatMap((dir) =>
       readdirSync(join(PROJECT_DIR, dir))
         .filter((f) => f.endsWith(".sh"))
         .map((f) => join(PROJECT_DIR, dir, f)),

@@ -47,7 +47,7 @@ describe("secrets guard", () => {
     const file = join(dir, "Pulumi.prod.yaml");
     writeFileSync(file, planted[0]![1]);
     const run = () =>
-      execFileSync("npx", ["ts-node", "--transpile-only", join(PROJECT_DIR, "scripts", "secrets-guard.ts"), file], {
+      execFileSync("npx", ["ts-node", "--transpile-only", join(PROJECT_DIR, "tools", "secrets-guard.ts"), file], {
         cwd: PROJECT_DIR,
         encoding: "utf8",
         stdio: "pipe",
@@ -61,9 +61,9 @@ describe("secrets guard", () => {
       execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.org", ...args], { cwd: repo, encoding: "utf8", stdio: "pipe" });
     git("init", "-q");
     execFileSync("ln", ["-s", join(PROJECT_DIR, "node_modules"), join(repo, "node_modules")]);
-    execFileSync("mkdir", ["-p", join(repo, "scripts"), join(repo, "components")]);
+    execFileSync("mkdir", ["-p", join(repo, "tools"), join(repo, "components")]);
     execFileSync("cp", ["-r", join(PROJECT_DIR, "components", "config"), join(repo, "components")]);
-    copyFileSync(join(PROJECT_DIR, "scripts", "secrets-guard.ts"), join(repo, "scripts", "secrets-guard.ts"));
+    copyFileSync(join(PROJECT_DIR, "tools", "secrets-guard.ts"), join(repo, "tools", "secrets-guard.ts"));
     copyFileSync(join(PROJECT_DIR, "tsconfig.json"), join(repo, "tsconfig.json"));
     git("config", "core.hooksPath", join(PROJECT_DIR, ".githooks"));
     writeFileSync(join(repo, "Pulumi.prod.yaml"), base);

@@ -8,8 +8,8 @@ import { PROJECT_DIR } from "../support/stackFiles";
 const WORKFLOWS = join(PROJECT_DIR, ".github", "workflows");
 const files = readdirSync(WORKFLOWS).filter((f) => /\.ya?ml$/.test(f));
 
-/** scripts/actionlint.sh builds actionlint once (Go module proxy) into a cache outside the repo. */
-const build = spawnSync("bash", [join(PROJECT_DIR, "scripts", "actionlint.sh"), "--path"], { encoding: "utf8" });
+/** tools/actionlint.sh builds actionlint once (Go module proxy) into a cache outside the repo. */
+const build = spawnSync("bash", [join(PROJECT_DIR, "tools", "actionlint.sh"), "--path"], { encoding: "utf8" });
 const actionlintAvailable = build.status === 0;
 if (!actionlintAvailable) {
   process.stderr.write(`SKIPPED actionlint tests: the actionlint binary could not be built:\n${build.stderr}\n`);
@@ -17,7 +17,7 @@ if (!actionlintAvailable) {
 const withActionlint = actionlintAvailable ? describe : describe.skip;
 
 function actionlint(args: string[], cwd = PROJECT_DIR): { status: number; output: string } {
-  const result = spawnSync("bash", [join(PROJECT_DIR, "scripts", "actionlint.sh"), ...args], { cwd, encoding: "utf8" });
+  const result = spawnSync("bash", [join(PROJECT_DIR, "tools", "actionlint.sh"), ...args], { cwd, encoding: "utf8" });
   return { status: result.status ?? 1, output: `${result.stdout}${result.stderr}` };
 }
 
@@ -77,7 +77,7 @@ describe.each(files)("workflow %s", (file) => {
     const steps = Object.values(workflow.jobs).flatMap((job) => job.steps) as { uses?: string; run?: string; with?: Record<string, unknown> }[];
     expect(steps.find((s) => s.uses?.startsWith("actions/setup-node@"))?.with?.["node-version"]).toBe(20);
     expect(steps.some((s) => s.run?.includes("npm ci"))).toBe(true);
-    const toolchain = readFileSync(join(PROJECT_DIR, "scripts", "toolchain.sh"), "utf8");
+    const toolchain = readFileSync(join(PROJECT_DIR, "tools", "toolchain.sh"), "utf8");
     const cliVersion = /^PTC_PULUMI_VERSION=(\S+)$/m.exec(toolchain)?.[1];
     const pulumiSteps = steps.filter((s) => s.uses?.startsWith("pulumi/actions@"));
     expect(pulumiSteps.length).toBeGreaterThan(0);

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline/promises";
 import { isDataProtected } from "../components/config/schema";
 import { copyFromHost, readStack, runtimeAction } from "./host";
-import { runMain, takeFlag, takeStack } from "./cli";
+import { runMain, takeFlag, takeStack } from "./args";
 
 export type BackupArgs =
   | { readonly action: "backup"; readonly stack: string; readonly download?: string }

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# scripts/actionlint.sh: lint the GitHub Actions workflows with actionlint (pinned), built once
+# tools/actionlint.sh: lint the GitHub Actions workflows with actionlint (pinned), built once
 # from the Go module proxy into a cache outside the repository. actionlint runs shellcheck on the
 # `run:` blocks when shellcheck is on PATH (.ci/run installs it).
 #
-#   bash scripts/actionlint.sh              lint .github/workflows/*.yml
-#   bash scripts/actionlint.sh FILE...      lint these workflow files
-#   bash scripts/actionlint.sh --path       build if missing, print the binary's path
+#   bash tools/actionlint.sh              lint .github/workflows/*.yml
+#   bash tools/actionlint.sh FILE...      lint these workflow files
+#   bash tools/actionlint.sh --path       build if missing, print the binary's path
 #
 # Cache: ${PERMACOOP_TOOLCHAIN_CACHE:-~/.cache/permacoop-toolchain}/actionlint-<version>/actionlint.
 set -euo pipefail

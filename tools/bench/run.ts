@@ -1,15 +1,15 @@
 /**
  * Benchmarks: one JSON object per line, {"metric", "value", "unit"}.
- * Run: npm run bench   (needs the toolchain: scripts/toolchain.sh builds it if missing)
+ * Run: npm run bench   (needs the toolchain: tools/toolchain.sh builds it if missing)
  */
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LocalWorkspace } from "@pulumi/pulumi/automation";
 import { execFileSync } from "node:child_process";
-import { ConfigEntry, createTestStack, DUMMY_SCALEWAY_ENV, freePort, pulumiEnv, TEST_PASSPHRASE } from "../test/e2e/harness";
-import { startLoad } from "../test/support/load";
-import { stackConfig, PROJECT_DIR } from "../test/support/stackFiles";
+import { ConfigEntry, createTestStack, DUMMY_SCALEWAY_ENV, freePort, useToolchain, TEST_PASSPHRASE } from "../../test/e2e/harness";
+import { startLoad } from "../../test/support/load";
+import { stackConfig, PROJECT_DIR } from "../../test/support/stackFiles";
 
 function report(metric: string, value: number, unit: string): void {
   process.stdout.write(`${JSON.stringify({ metric, value: Math.round(value * 1000) / 1000, unit })}\n`);
@@ -53,7 +53,11 @@ async function previewEmpty(): Promise<number> {
     writeFileSync(join(workDir, "Pulumi.yaml"), "name: empty\nruntime:\n  name: nodejs\n  options:\n    typescript: false\nmain: index.js\n");
     writeFileSync(join(workDir, "index.js"), "module.exports = {};\n");
     symlinkSync(join(PROJECT_DIR, "node_modules"), join(workDir, "node_modules"));
-    const envVars: Record<string, string> = { ...pulumiEnv(), PULUMI_BACKEND_URL: `file://${join(dir, "backend")}`, PULUMI_CONFIG_PASSPHRASE: TEST_PASSPHRASE };
+    const envVars: Record<string, string> = {
+      ...useToolchain(),
+      PULUMI_BACKEND_URL: `file://${join(dir, "backend")}`,
+      PULUMI_CONFIG_PASSPHRASE: TEST_PASSPHRASE,
+    };
     const stack = await LocalWorkspace.createStack({ stackName: "empty", workDir }, { envVars, pulumiHome: envVars.PULUMI_HOME });
     return await median(3, () => stack.preview({ color: "never" }));
   } finally {
@@ -89,7 +93,7 @@ async function rollouts(): Promise<void> {
   const env = "benchlocal";
   const port = await freePort();
   const url = `http://127.0.0.1:${port}/`;
-  execFileSync("bash", ["scripts/local-images.sh"], { cwd: PROJECT_DIR, stdio: "ignore" });
+  execFileSync("bash", ["tools/local-images.sh"], { cwd: PROJECT_DIR, stdio: "ignore" });
   execFileSync("docker", ["build", "--quiet", "--tag", "permacoop/reference-app-bench:1", "app"], { cwd: PROJECT_DIR, stdio: "ignore" });
   const services = (version: string, extra: Record<string, unknown> = {}): ConfigEntry => ({
     value: [{ name: "app", image: "permacoop/reference-app-bench:1", pullPolicy: "never", port: 3000, env: { APP_VERSION: version }, ...extra }],

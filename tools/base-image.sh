@@ -2,7 +2,7 @@
 # Builds the Debian base image the test and air-gapped images derive from, when absent:
 # debootstrap a minimal bookworm into a temp dir and `docker import` it.
 # Real deployments pull official images; this exists for machines without a registry.
-# Usage: scripts/base-image.sh [image-name]   (default: permacoop/debian-base:bookworm)
+# Usage: tools/base-image.sh [image-name]   (default: permacoop/debian-base:bookworm)
 set -euo pipefail
 
 image="${1:-${PERMACOOP_BASE_IMAGE:-permacoop/debian-base:bookworm}}"

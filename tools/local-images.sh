@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Makes the images a local environment runs available: the official ones are pulled; where no
 # registry answers (air-gapped sites, CI here) an equivalent is built from the Debian base image
-# (scripts/base-image.sh) and tagged with the official name, and this says so.
-# Usage: scripts/local-images.sh [name=dir ...]   (default: the nginx, postgres and node images)
+# (tools/base-image.sh) and tagged with the official name, and this says so.
+# Usage: tools/local-images.sh [name=dir ...]   (default: the nginx, postgres and node images)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,7 +10,7 @@ log() { printf '[local-images] %s\n' "$*" >&2; }
 
 images=("$@")
 if ((${#images[@]} == 0)); then
-  images=("nginx:stable=images/nginx" "postgres:16=images/postgres" "node:20-slim=images/node")
+  images=("nginx:stable=tools/images/nginx" "postgres:16=tools/images/postgres" "node:20-slim=tools/images/node")
 fi
 
 for entry in "${images[@]}"; do
@@ -24,7 +24,7 @@ for entry in "${images[@]}"; do
     continue
   fi
   log "no registry answered for ${name}: building an equivalent from Debian (${dir})"
-  bash scripts/base-image.sh
+  bash tools/base-image.sh
   docker build --quiet --tag "$name" --build-arg "BASE_IMAGE=${PERMACOOP_BASE_IMAGE:-permacoop/debian-base:bookworm}" "$dir" >/dev/null
   log "built ${name} from ${dir}"
 done

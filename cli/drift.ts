@@ -11,8 +11,9 @@
  */
 import { spawnSync } from "node:child_process";
 import { StackConfig } from "../components/config/schema";
-import { onHost, pulumiEnv, readStack, runtimeAction } from "./host";
-import { runMain, takeFlag, takeStack } from "./cli";
+import { onHost, readStack, runtimeAction } from "./host";
+import { pulumiCliEnv } from "./pulumi";
+import { runMain, takeFlag, takeStack } from "./args";
 
 export interface DriftArgs {
   readonly stack: string;
@@ -80,13 +81,13 @@ function section(title: string): void {
 }
 
 function pulumi(stack: string, args: string[]): number {
-  const result = spawnSync("pulumi", [...args, "--stack", stack, "--non-interactive", "--diff"], { stdio: "inherit", env: pulumiEnv(stack) });
+  const result = spawnSync("pulumi", [...args, "--stack", stack, "--non-interactive", "--diff"], { stdio: "inherit", env: pulumiCliEnv(stack) });
   return result.status ?? 1;
 }
 
 function repair(stack: string, config: StackConfig, secrets: Record<string, string>): void {
   const exported = spawnSync("pulumi", ["stack", "export", "--show-secrets", "--stack", stack], {
-    env: pulumiEnv(stack),
+    env: pulumiCliEnv(stack),
     encoding: "utf8",
     maxBuffer: 256 << 20,
   });

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure a Docker engine answers: installs Debian's docker.io and starts dockerd when
 # none runs (CI and fresh machines have no init system starting it).
-# Usage: scripts/docker-engine.sh [--no-install]
+# Usage: tools/docker-engine.sh [--no-install]
 set -euo pipefail
 
 log() { printf '[docker-engine] %s\n' "$*" >&2; }

@@ -9,25 +9,12 @@ import { join } from "node:path";
 import { parseStackConfig } from "../components/config/load";
 import { PROGRAM_SECRETS, StackConfig } from "../components/config/schema";
 import { shellQuote } from "../components/rollout/rollout";
-import { toolchainEnv } from "./toolchainEnv";
-
-const root = join(__dirname, "..");
-
-/** The CLI's environment for a stack: the toolchain, its backend (the local stack has its own) and passphrase. */
-export function pulumiEnv(stack: string): NodeJS.ProcessEnv {
-  const { PULUMI_BACKEND_URL: defaultBackend, ...toolchain } = toolchainEnv();
-  const env: NodeJS.ProcessEnv = { ...process.env, ...toolchain, PULUMI_BACKEND_URL: process.env.PULUMI_BACKEND_URL ?? defaultBackend };
-  if (stack === "local") {
-    env.PULUMI_BACKEND_URL = process.env.PULUMI_BACKEND_URL ?? `file://${join(root, ".pulumi-local")}`;
-    env.PULUMI_CONFIG_PASSPHRASE = process.env.PULUMI_CONFIG_PASSPHRASE ?? "permacoop-local";
-  }
-  return env;
-}
+import { pulumiCliEnv } from "./pulumi";
 
 /** The stack's validated configuration and secrets, read through the CLI. */
 export function readStack(stack: string): { config: StackConfig; secrets: Record<string, string> } {
   const raw = JSON.parse(
-    execFileSync("pulumi", ["config", "--json", "--show-secrets", "--stack", stack], { cwd: process.cwd(), env: pulumiEnv(stack), encoding: "utf8" }),
+    execFileSync("pulumi", ["config", "--json", "--show-secrets", "--stack", stack], { cwd: process.cwd(), env: pulumiCliEnv(stack), encoding: "utf8" }),
   ) as Record<string, { value: string; secret: boolean }>;
   const values = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, v.value]));
   const secretKeys = new Set(
@@ -61,7 +48,7 @@ function sshTarget(stack: string, config: StackConfig, secrets: Record<string, s
   if (config.host.kind === "scaleway-vm") {
     // Only the two outputs needed: the others (serviceEnv) hold secrets this has no use for.
     const output = (name: string, ...flags: string[]) => {
-      const result = spawnSync("pulumi", ["stack", "output", name, ...flags, "--stack", stack], { env: pulumiEnv(stack), encoding: "utf8" });
+      const result = spawnSync("pulumi", ["stack", "output", name, ...flags, "--stack", stack], { env: pulumiCliEnv(stack), encoding: "utf8" });
       if (result.status !== 0) throw new Error(`stack ${stack} has no ${name} output yet: run pulumi up -s ${stack} first`);
       return result.stdout;
     };

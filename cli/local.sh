@@ -32,7 +32,7 @@ ensure_docker() {
   if ! command -v docker >/dev/null 2>&1 && [[ "$(id -u)" != "0" ]]; then
     die "Docker is not installed. Install Docker Engine (Debian/Ubuntu: sudo apt-get install docker.io), then re-run."
   fi
-  bash scripts/docker-engine.sh || die "Docker is not running. Start it (sudo systemctl start docker), then re-run."
+  bash tools/docker-engine.sh || die "Docker is not running. Start it (sudo systemctl start docker), then re-run."
 }
 
 # The edge publishes host.httpPort; refuse early when something else holds it.
@@ -48,6 +48,14 @@ ensure_port_free() {
   fi
 }
 
+# The pulumi the user installed when there is one; the offline toolchain otherwise (or when
+# PERMACOOP_TOOLCHAIN=offline), as the other commands do (cli/pulumi.ts).
+use_pulumi() {
+  if [[ "${PERMACOOP_TOOLCHAIN:-}" != "offline" ]] && command -v pulumi >/dev/null 2>&1; then return; fi
+  # shellcheck source=/dev/null
+  source <(bash tools/toolchain.sh --print-env)
+}
+
 select_stack() {
   mkdir -p .pulumi-local
   pulumi stack select "$stack" >/dev/null 2>&1 || pulumi stack init "$stack" >/dev/null
@@ -57,17 +65,15 @@ up() {
   ensure_npm_deps
   ensure_docker
   ensure_port_free
-  # shellcheck source=/dev/null
-  source <(bash scripts/toolchain.sh --print-env)
-  bash scripts/local-images.sh
+  use_pulumi
+  bash tools/local-images.sh
   select_stack
   pulumi up --yes --stack "$stack" --skip-preview --color never
   log "serving at $(pulumi stack output url --stack "$stack")"
 }
 
 down() {
-  # shellcheck source=/dev/null
-  source <(bash scripts/toolchain.sh --print-env)
+  use_pulumi
   if [[ "${1:-}" == "--keep-data" ]]; then
     export PERMACOOP_KEEP_DATA=1
   fi
@@ -82,5 +88,5 @@ down() {
 case "${1:-up}" in
   up) up ;;
   down) down "${2:-}" ;;
-  *) die "usage: scripts/local.sh up | down [--keep-data]" ;;
+  *) die "usage: cli/local.sh up | down [--keep-data]" ;;
 esac

@@ -5,7 +5,7 @@
  *   npm run ops -- exec   -s <stack> [service]  a shell in the live container
  *   npm run ops -- psql   -s <stack>            a psql session on the PostgreSQL container
  *   npm run ops -- audit  -s <stack>            the rollout audit log of the host
- * Works on `local`, `ssh` and `scaleway-vm` hosts (scripts/host.ts reaches them).
+ * Works on `local`, `ssh` and `scaleway-vm` hosts (cli/host.ts reaches them).
  * The `local` stack uses .pulumi-local/ and the dev passphrase, as `npm run local` does.
  */
 import { X509Certificate } from "node:crypto";
@@ -13,7 +13,7 @@ import { CERT_DIR } from "../components/proxy/nginx";
 import { shellQuote } from "../components/rollout/rollout";
 import { runtimeNames } from "../components/runtime/runtime";
 import { onHost, readStack } from "./host";
-import { runMain, takeStack } from "./cli";
+import { runMain, takeStack } from "./args";
 
 const ACTIONS = ["status", "logs", "exec", "psql", "audit"] as const;
 type Action = (typeof ACTIONS)[number];

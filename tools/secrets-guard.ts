@@ -1,6 +1,6 @@
 /**
  * Fails when a Pulumi stack file holds a secret in plaintext.
- *   npx ts-node --transpile-only scripts/secrets-guard.ts [Pulumi.<stack>.yaml ...]
+ *   npx ts-node --transpile-only tools/secrets-guard.ts [Pulumi.<stack>.yaml ...]
  * Without arguments: every Pulumi.*.yaml of the project. Used by `npm test` and as a git
  * pre-commit hook (.githooks/pre-commit).
  */

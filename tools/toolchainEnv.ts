@@ -5,7 +5,7 @@ let cached: Record<string, string> | undefined;
 
 /**
  * The environment the Pulumi CLI needs offline (PATH, PULUMI_HOME, no update check, no plugin
- * download, a default file backend), from `scripts/toolchain.sh --print-env`; builds the
+ * download, a default file backend), from `tools/toolchain.sh --print-env`; builds the
  * toolchain first when it is missing.
  */
 export function toolchainEnv(): Record<string, string> {

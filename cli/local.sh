@@ -16,18 +16,6 @@ stack=local
 export PULUMI_BACKEND_URL="file://${PWD}/.pulumi-local"
 export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE:-permacoop-local}"
 
-ensure_npm_deps() {
-  command -v node >/dev/null || die "Node.js is not installed: install Node.js 20 (https://nodejs.org or your package manager)."
-  if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json ]]; then
-    log "installing npm dependencies"
-    npm ci --no-audit --no-fund >/dev/null
-  fi
-  if [[ ! -d app/node_modules || app/package-lock.json -nt app/node_modules/.package-lock.json ]]; then
-    log "installing the reference app's dependencies"
-    (cd app && npm ci --no-audit --no-fund >/dev/null)
-  fi
-}
-
 ensure_docker() {
   if ! command -v docker >/dev/null 2>&1 && [[ "$(id -u)" != "0" ]]; then
     die "Docker is not installed. Install Docker Engine (Debian/Ubuntu: sudo apt-get install docker.io), then re-run."
@@ -62,7 +50,7 @@ select_stack() {
 }
 
 up() {
-  ensure_npm_deps
+  bash tools/setup.sh npm app
   ensure_docker
   ensure_port_free
   use_pulumi

@@ -142,7 +142,7 @@ function zodProblems(error: z.ZodError): ConfigProblem[] {
     if (issue.code === "unrecognized_keys") {
       return issue.keys.map((name) => ({
         key: `${NAMESPACE}:${formatPath([...issue.path, name])}`,
-        expected: "no such key (check its spelling against the README's config reference)",
+        expected: "no such key (check its spelling against docs/config.md)",
         found: "an unknown key",
         fix: `pulumi config rm --path '${NAMESPACE}:${formatPath([...issue.path, name])}'`,
       }));

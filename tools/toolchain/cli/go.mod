@@ -1,0 +1,3 @@
+module permacoop.local/pulumi-cli
+
+go 1.26

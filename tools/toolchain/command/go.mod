@@ -1,0 +1,5 @@
+module permacoop.local/pulumi-resource-command
+
+go 1.26
+
+require github.com/pulumi/pulumi/sdk/v3 v3.259.0

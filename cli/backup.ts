@@ -11,6 +11,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline/promises";
 import { isDataProtected } from "../components/config/schema";
+import { hostContract } from "../components/runtime/contract";
 import { copyFromHost, readStack, runtimeAction } from "./host";
 import { runMain, takeFlag, takeStack } from "./args";
 
@@ -80,7 +81,7 @@ async function main(): Promise<void> {
     if (!name) throw new Error("the host did not say which backup it wrote: nothing downloaded");
     mkdirSync(args.download, { recursive: true });
     const target = join(args.download, name);
-    copyFromHost(args.stack, config, secrets, `.permacoop/${args.stack}/backups/${name}`, target);
+    copyFromHost(args.stack, config, secrets, `${hostContract(args.stack).paths.backups}/${name}`, target);
     process.stdout.write(`downloaded ${target} (sha256 checked)\n`);
   }
 }

@@ -6,11 +6,12 @@
  * Read-only: nothing is changed, not even the state. Exit 0 when all three agree, 1 on drift.
  *
  * npm run drift -- -s <stack> --repair: puts the host's containers back as the last deployment
- * left them, by running again the runtime, proxy and rollout commands recorded in the state
+ * left them, by running again the scripts, runtime, proxy and rollout commands recorded in the state
  * (each is idempotent: what matches is left alone), then checks again.
  */
 import { spawnSync } from "node:child_process";
 import { StackConfig } from "../components/config/schema";
+import { repairSteps } from "../components/runtime/contract";
 import { onHost, readStack, runtimeAction } from "./host";
 import { pulumiCliEnv } from "./pulumi";
 import { runMain, takeFlag, takeStack } from "./args";
@@ -52,21 +53,22 @@ function revealed(value: unknown): unknown {
   return value;
 }
 
-/** The runtime, proxy and rollout commands of a deployment, in the order they run. */
-export function replayableCommands(resources: readonly StateResource[]): RecordedCommand[] {
-  const rank = (urn: string) => (urn.endsWith("-runtime-runtime") ? 0 : urn.endsWith("-runtime-proxy") ? 1 : urn.endsWith("-rollout") ? 2 : -1);
-  return (
-    resources
-      // Resources pending deletion or replacement belong to an interrupted update, not to the deployment.
-      .filter((r) => (r.type === "command:local:Command" || r.type === "command:remote:Command") && rank(r.urn) >= 0 && !r.delete && !r.pendingReplacement)
-      .sort((a, b) => rank(a.urn) - rank(b.urn))
-      .map((r) => {
-        const create = revealed(r.inputs?.create);
-        const stdin = revealed(r.inputs?.stdin);
-        if (typeof create !== "string") throw new Error(`${r.urn}: no create command in the state`);
-        return { urn: r.urn, create, stdin: typeof stdin === "string" ? stdin : undefined };
-      })
-  );
+/**
+ * The commands `--repair` replays (the host contract's `repairSteps`: scripts, runtime, edge, each
+ * service's rollout), found by their exact resource names, in that order. A step missing from the
+ * state is an error, never a silent skip.
+ */
+export function replayableCommands(resources: readonly StateResource[], stack: string, services: readonly string[]): RecordedCommand[] {
+  // Resources pending deletion or replacement belong to an interrupted update, not to the deployment.
+  const commands = resources.filter((r) => (r.type === "command:local:Command" || r.type === "command:remote:Command") && !r.delete && !r.pendingReplacement);
+  return repairSteps(stack, services).map((name) => {
+    const found = commands.find((r) => r.urn.endsWith(`::${name}`));
+    if (!found) throw new Error(`--repair: the state of ${stack} has no step ${name}: deploy first (pulumi up -s ${stack})`);
+    const create = revealed(found.inputs?.create);
+    const stdin = revealed(found.inputs?.stdin);
+    if (typeof create !== "string") throw new Error(`${found.urn}: no create command in the state`);
+    return { urn: found.urn, create, stdin: typeof stdin === "string" ? stdin : undefined };
+  });
 }
 
 /** One check's verdict, for the summary. */
@@ -93,11 +95,15 @@ function repair(stack: string, config: StackConfig, secrets: Record<string, stri
   });
   if (exported.status !== 0) throw new Error(`cannot read the state of ${stack}: ${exported.stderr}`);
   const resources = (JSON.parse(exported.stdout) as { deployment: { resources?: StateResource[] } }).deployment.resources ?? [];
-  for (const command of replayableCommands(resources)) {
+  for (const command of replayableCommands(
+    resources,
+    stack,
+    config.services.map((s) => s.name),
+  )) {
     section(`repair: ${command.urn.split("::").pop()}`);
     // Secrets (the database password, the services' env) travel on stdin, as in a deployment.
     // PERMACOOP_REPAIR: the scripts leave alone what a newer deployment has put there since.
-    const result = onHost(stack, config, secrets, `PERMACOOP_REPAIR=1 ${command.create}`, false, command.stdin ?? "");
+    const result = onHost(stack, config, secrets, `export PERMACOOP_REPAIR=1; ${command.create}`, false, command.stdin ?? "");
     process.stdout.write(result.stdout);
     if (result.status !== 0) throw new Error(`repair of ${command.urn} failed (exit ${result.status}): the steps above say why`);
   }

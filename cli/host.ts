@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseStackConfig } from "../components/config/load";
 import { PROGRAM_SECRETS, StackConfig } from "../components/config/schema";
-import { shellQuote } from "../components/rollout/rollout";
+import { hostContract, homePath } from "../components/runtime/contract";
 import { pulumiCliEnv } from "./pulumi";
 
 /** The stack's validated configuration and secrets, read through the CLI. */
@@ -105,7 +105,7 @@ export function onHost(
  * this user only, streamed straight to disk; the copy's SHA-256 is checked against the host's.
  */
 export function copyFromHost(stack: string, config: StackConfig, secrets: Record<string, string>, remotePath: string, localPath: string): void {
-  const quoted = `"$HOME"/${shellQuote(remotePath)}`;
+  const quoted = homePath(remotePath);
   const fd = openSync(localPath, "wx", 0o600);
   try {
     const copied = spawnOnHost(stack, config, secrets, `cat ${quoted}`, { stdio: ["ignore", fd, "inherit"] });
@@ -123,9 +123,9 @@ export function copyFromHost(stack: string, config: StackConfig, secrets: Record
   }
 }
 
-/** Runs an action of the runtime script the last deployment left on the host (~/.permacoop/<env>/runtime.sh). */
+/** Runs an action of the current runtime script on the host (the host contract's `paths.runtime`, which the last deployment set). */
 export function runtimeAction(stack: string, config: StackConfig, secrets: Record<string, string>, action: string): { status: number; stdout: string } {
-  const copy = `"$HOME/.permacoop/${stack}/runtime.sh"`;
+  const copy = homePath(hostContract(stack).paths.runtime);
   return onHost(
     stack,
     config,

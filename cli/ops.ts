@@ -10,8 +10,8 @@
  */
 import { X509Certificate } from "node:crypto";
 import { CERT_DIR } from "../components/proxy/nginx";
-import { shellQuote } from "../components/rollout/rollout";
-import { runtimeNames } from "../components/runtime/runtime";
+import { hostContract, homePath } from "../components/runtime/contract";
+import { shellQuote } from "../components/runtime/shell";
 import { onHost, readStack } from "./host";
 import { runMain, takeStack } from "./args";
 
@@ -36,13 +36,13 @@ export function parseOpsArgs(argv: readonly string[]): OpsArgs {
 }
 
 function liveContainer(env: string, service: string): string {
-  return `docker exec ${runtimeNames(env).switchContainer} sed -n 's/^# live: //p' /etc/nginx/conf.d/${service}.conf`;
+  return `docker exec ${hostContract(env).switchContainer} sed -n 's/^# live: //p' /etc/nginx/conf.d/${service}.conf`;
 }
 
 function main(): void {
   const args = parseOpsArgs(process.argv.slice(2));
   const { config, secrets } = readStack(args.stack);
-  const names = runtimeNames(args.stack);
+  const names = hostContract(args.stack);
   const service = config.services.find((s) => s.name === (args.service ?? config.services[0]?.name));
   if (!service) throw new Error(`ops: no service ${args.service} in stack ${args.stack} (services: ${config.services.map((s) => s.name).join(", ")})`);
   const run = (command: string, interactive = false) => {
@@ -52,7 +52,7 @@ function main(): void {
   };
   switch (args.action) {
     case "status": {
-      process.stdout.write(run(`docker ps -a --filter label=permacoop.env=${args.stack} --format 'table {{.Names}}\\t{{.Status}}\\t{{.Image}}'`));
+      process.stdout.write(run(`docker ps -a --filter label=${shellQuote(names.envLabel)} --format 'table {{.Names}}\\t{{.Status}}\\t{{.Image}}'`));
       for (const s of config.services) {
         const live = run(liveContainer(args.stack, s.name)).trim();
         const probe = live
@@ -87,7 +87,7 @@ function main(): void {
       run(`docker exec -it ${names.dbContainer} psql -U ${shellQuote(config.database.user)} -d ${shellQuote(config.database.name)}`, true);
       break;
     case "audit":
-      process.stdout.write(run(`cat "$HOME/.permacoop/${args.stack}/audit.log" 2>/dev/null || echo "no rollout recorded on this host yet"`));
+      process.stdout.write(run(`cat ${homePath(names.paths.auditLog)} 2>/dev/null || echo "no rollout recorded on this host yet"`));
       break;
   }
 }

@@ -10,7 +10,7 @@ import { PrivateNetwork } from "./network/privateNetwork";
 import { buildImages } from "./runtime/images";
 import { DockerRuntime } from "./runtime/dockerRuntime";
 import { HostRunner, LocalRunner, sshConnection, SshRunner } from "./runtime/runner";
-import { runtimeNames } from "./runtime/runtime";
+import { hostContract, runtimeComponentName } from "./runtime/contract";
 
 export interface EnvironmentArgs {
   /** Environment name (the stack name). */
@@ -74,7 +74,7 @@ export class Environment extends pulumi.ComponentResource {
     super("permacoop:index:Environment", name, {}, opts);
     const { config } = args;
     const { host, database } = config;
-    const names = runtimeNames(args.name);
+    const names = hostContract(args.name);
     this.dataProtected = isDataProtected(database, args.name);
 
     if (host.kind === "scaleway-container") {
@@ -136,7 +136,7 @@ export class Environment extends pulumi.ComponentResource {
     this.serviceEnv = Object.fromEntries(config.services.map((service) => [service.name, serviceEnvironment(service, args.secrets, databaseEnv)]));
     const images = buildImages(name, config, this);
     this.runtime = new DockerRuntime(
-      `${name}-runtime`,
+      runtimeComponentName(name),
       {
         environment: args.name,
         runner,

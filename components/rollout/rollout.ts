@@ -1,26 +1,30 @@
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { StackConfig } from "../config/schema";
 import { renderSwitchConfig } from "../proxy/nginx";
-import { HOST_LIB } from "../runtime/hostLib";
+import { appContainerPrefix, HostContract, LABELS } from "../runtime/contract";
+import { readHostSource, renderHostScript } from "../runtime/scripts";
+import { shellVariables } from "../runtime/shell";
 
-/** Everything a rollout of one service needs to know, fixed at render time. */
+/**
+ * Everything a rollout of one service knows, fixed at render time, flat: each key becomes the
+ * script's variable of the same name in upper snake case. Built by `rolloutSpec` only.
+ */
 export interface RolloutSpec {
-  readonly environment: string;
+  readonly envName: string;
   readonly service: string;
   /** Image reference to run. */
   readonly image: string;
   /** Port the app listens on inside its container. */
   readonly port: number;
   readonly healthPath: string;
-  readonly healthIntervalSeconds: number;
-  readonly healthTimeoutSeconds: number;
-  readonly healthDeadlineSeconds: number;
+  readonly healthInterval: number;
+  readonly healthTimeout: number;
+  readonly healthDeadline: number;
   /** Docker network of the environment. */
   readonly network: string;
-  /** Prefix of container names (`pc-<env>`). */
+  /** App containers are named `<containerPrefix><time>-<spec>`. */
   readonly containerPrefix: string;
   /** Container name of the switch nginx. */
-  readonly switchContainer: string;
+  readonly switch: string;
   /** Port of this service on the switch. */
   readonly switchPort: number;
   /** `missing` (default): pull only when absent; `always`; `never` (locally built images). */
@@ -30,48 +34,61 @@ export interface RolloutSpec {
   /** Longest wait for in-flight requests of the previous version. */
   readonly drainSeconds: number;
   /** Seconds `docker stop` gives the previous version before killing it. */
-  readonly stopTimeoutSeconds: number;
+  readonly stopTimeout: number;
+  readonly envLabel: string;
+  readonly serviceLabel: string;
+  readonly specLabel: string;
+  readonly imageLabel: string;
+  /** Paths relative to the deploy user's home (the host contract's). */
+  readonly auditLog: string;
+  readonly deploymentsDir: string;
 }
 
-const BODY = readFileSync(join(__dirname, "rollout.body.sh"), "utf8");
+/** The rollout spec of one service from its configuration, the host contract and the image to run. Pure. */
+export function rolloutSpec(
+  service: StackConfig["services"][number],
+  contract: HostContract,
+  image: string,
+  switchPort: number,
+): RolloutSpec {
+  return {
+    envName: contract.environment,
+    service: service.name,
+    image,
+    port: service.port,
+    healthPath: service.healthPath,
+    healthInterval: service.healthCheck.intervalSeconds,
+    healthTimeout: service.healthCheck.timeoutSeconds,
+    healthDeadline: service.healthCheck.deadlineSeconds,
+    network: contract.network,
+    containerPrefix: appContainerPrefix(contract, service.name),
+    switch: contract.switchContainer,
+    switchPort,
+    pullPolicy: service.build ? "never" : service.pullPolicy,
+    keepImages: service.keepImages,
+    drainSeconds: 30,
+    stopTimeout: 10,
+    envLabel: contract.envLabel,
+    serviceLabel: LABELS.service,
+    specLabel: LABELS.spec,
+    imageLabel: LABELS.image,
+    auditLog: contract.paths.auditLog,
+    deploymentsDir: contract.paths.deployments,
+  };
+}
+
+const SOURCES = ["lib.sh", "rollout.sh"].map(readHostSource);
 const LIVE_PLACEHOLDER = "__LIVE_CONTAINER__";
-
-/** Single-quotes a value for bash. */
-export function shellQuote(value: string | number): string {
-  return `'${String(value).replace(/'/g, `'\\''`)}'`;
-}
 
 /**
  * The rollout script of one service: its spec as shell variables, the switch configuration
- * template, then the runbook body. Pure: the same spec always renders the same script, so the
- * command that runs it changes exactly when the service's spec changes.
+ * template, then the runbook. Pure: the same spec always renders the same script, so its
+ * installed file (named by content hash) changes exactly when the service's spec changes.
  */
 export function renderRolloutScript(spec: RolloutSpec): string {
   if (!/^[a-z][a-z0-9-]*$/.test(spec.service)) throw new Error(`renderRolloutScript: invalid service name ${spec.service}`);
-  const variables: [string, string | number][] = [
-    ["ENV_NAME", spec.environment],
-    ["SERVICE", spec.service],
-    ["IMAGE", spec.image],
-    ["PORT", spec.port],
-    ["HEALTH_PATH", spec.healthPath],
-    ["HEALTH_INTERVAL", spec.healthIntervalSeconds],
-    ["HEALTH_TIMEOUT", spec.healthTimeoutSeconds],
-    ["HEALTH_DEADLINE", spec.healthDeadlineSeconds],
-    ["NETWORK", spec.network],
-    ["CONTAINER_PREFIX", spec.containerPrefix],
-    ["SWITCH", spec.switchContainer],
-    ["SWITCH_PORT", spec.switchPort],
-    ["PULL_POLICY", spec.pullPolicy],
-    ["KEEP_IMAGES", spec.keepImages],
-    ["DRAIN_SECONDS", spec.drainSeconds],
-    ["STOP_TIMEOUT", spec.stopTimeoutSeconds],
-  ];
   const switchTemplate = renderSwitchConfig({ service: spec.service, listenPort: spec.switchPort, container: LIVE_PLACEHOLDER, containerPort: spec.port });
-  return [
-    "#!/usr/bin/env bash",
-    `# Rollout of ${spec.environment}/${spec.service}, rendered by permacoop-infra (components/rollout).`,
-    ...variables.map(([name, value]) => `${name}=${shellQuote(value)}`),
-    "",
+  return renderHostScript(`Rollout of ${spec.envName}/${spec.service}`, shellVariables({ ...spec }), [
     "# The switch's file for this service, with the live container's name filled in.",
     "render_switch_config() {",
     `  sed "s/${LIVE_PLACEHOLDER}/$1/g" <<'SWITCH_CONFIG'`,
@@ -79,7 +96,6 @@ export function renderRolloutScript(spec: RolloutSpec): string {
     "SWITCH_CONFIG",
     "}",
     "",
-    HOST_LIB,
-    BODY,
-  ].join("\n");
+    ...SOURCES,
+  ]);
 }

@@ -2,7 +2,7 @@
 export const EXPECTED: Record<string, Record<string, number>> = {
   prod: {
     "random:index/randomId:RandomId": 1,
-    "command:remote:Command": 5,
+    "command:remote:Command": 6,
     "random:index/randomBytes:RandomBytes": 2,
     "random:index/randomPassword:RandomPassword": 2,
     "scaleway:databases/acl:Acl": 1,
@@ -17,7 +17,7 @@ export const EXPECTED: Record<string, Record<string, number>> = {
   },
   rewrite: {
     "random:index/randomId:RandomId": 1,
-    "command:remote:Command": 5,
+    "command:remote:Command": 6,
     "random:index/randomBytes:RandomBytes": 2,
     "random:index/randomPassword:RandomPassword": 2,
     "scaleway:databases/acl:Acl": 1,
@@ -33,7 +33,7 @@ export const EXPECTED: Record<string, Record<string, number>> = {
 
 EXPECTED.local = {
   "random:index/randomId:RandomId": 1,
-  "command:local:Command": 4,
+  "command:local:Command": 5,
   "docker:index/remoteImage:RemoteImage": 1,
   "random:index/randomPassword:RandomPassword": 1,
 };

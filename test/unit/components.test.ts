@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Environment } from "../../components/environment";
 import { inboundRules } from "../../components/host/scalewayVm";
 import { relativeName } from "../../components/dns/records";
+import { installedScript } from "../support/hostScripts";
 import { Declared, installMocks, parse, recorder, validConfigInput, valueOf } from "./harness";
 
 type Mutable = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -25,7 +26,12 @@ async function build(stack: string, mutate: (c: Mutable) => void = () => undefin
     expect(found).toHaveLength(1);
     return found[0]!;
   };
-  return { env, declared, ofType, one };
+  /** The installed script a remote step's command runs. */
+  const scriptOf = async (step: Declared) => {
+    const scripts = ofType("command:remote:Command").find((c) => c.name === `${stack}-runtime-scripts`)!;
+    return installedScript(await valueOf(scripts.props.stdin as pulumi.Input<string>), await valueOf(step.props.create as pulumi.Input<string>));
+  };
+  return { env, declared, ofType, one, scriptOf };
 }
 
 describe("Scaleway VM host", () => {
@@ -94,6 +100,7 @@ describe("Scaleway VM as an SSH host", () => {
       "rewrite-runtime-certificate",
       "rewrite-runtime-proxy",
       "rewrite-runtime-runtime",
+      "rewrite-runtime-scripts",
     ]);
   });
 
@@ -117,18 +124,18 @@ describe("Scaleway VM as an SSH host", () => {
   });
 
   it("keeps the managed database out of the runtime: no PostgreSQL container", async () => {
-    const { ofType } = await build("rewrite");
+    const { ofType, scriptOf } = await build("rewrite");
     const runtime = ofType("command:remote:Command").find((c) => c.name === "rewrite-runtime-runtime")!;
-    expect(await valueOf(runtime.props.create as pulumi.Input<string>)).toContain("DB_MODE='\\''none'\\''");
+    expect(await scriptOf(runtime)).toContain("DB_MODE='none'");
   });
 });
 
 describe("Scaleway VM with an ephemeral container database (review environments)", () => {
   it("runs PostgreSQL in a container on the VM, declares no managed instance, and hands its password on stdin", async () => {
-    const { ofType } = await build("review-pr-7", (c) => (c.database = { kind: "container" }));
+    const { ofType, scriptOf } = await build("review-pr-7", (c) => (c.database = { kind: "container" }));
     expect(ofType("scaleway:databases/instance:Instance")).toHaveLength(0);
     const runtime = ofType("command:remote:Command").find((c) => c.name === "review-pr-7-runtime-runtime")!;
-    expect(await valueOf(runtime.props.create as pulumi.Input<string>)).toContain("DB_MODE='\\''container'\\''");
+    expect(await scriptOf(runtime)).toContain("DB_MODE='container'");
     expect(await valueOf(runtime.props.stdin as pulumi.Input<string>)).toBe("POSTGRES_PASSWORD=pw-review-pr-7-db-password\n");
   });
 });

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Environment } from "../../components/environment";
+import { installedScript } from "../support/hostScripts";
 import { Declared, installMocks, parse, recorder, valueOf } from "./harness";
 
 beforeAll(() => installMocks());
@@ -37,7 +38,10 @@ async function build(database: Record<string, unknown> = localConfig.database) {
     if (!found) throw new Error(`no command ${suffix} among ${commands.map((c) => c.name).join(", ")}`);
     return found;
   };
-  return { env, declared, commands, byName };
+  /** The installed script a step's command runs. */
+  const scriptOf = async (command: pulumi.Input<string>) =>
+    installedScript(await valueOf(byName("runtime-scripts").props.stdin as pulumi.Input<string>), await valueOf(command));
+  return { env, declared, commands, byName, scriptOf };
 }
 
 describe("local host", () => {
@@ -49,6 +53,7 @@ describe("local host", () => {
       "dev-runtime-data",
       "dev-runtime-proxy",
       "dev-runtime-runtime",
+      "dev-runtime-scripts",
     ]);
   });
 
@@ -81,17 +86,17 @@ describe("local host", () => {
   });
 
   it("rolls out the built image for built services and the configured one otherwise", async () => {
-    const { byName } = await build();
-    expect(await valueOf(byName("app-rollout").props.create as pulumi.Input<string>)).toMatch(/^IMAGE='permacoop\/reference-app:[0-9a-f]{12}'$/m);
-    expect(await valueOf(byName("api-rollout").props.create as pulumi.Input<string>)).toMatch(/^IMAGE='ghcr.io\/example\/api:1'$/m);
+    const { byName, scriptOf } = await build();
+    expect(await scriptOf(byName("app-rollout").props.create as pulumi.Input<string>)).toMatch(/^IMAGE='permacoop\/reference-app:[0-9a-f]{12}'$/m);
+    expect(await scriptOf(byName("api-rollout").props.create as pulumi.Input<string>)).toMatch(/^IMAGE='ghcr.io\/example\/api:1'$/m);
   });
 
   it("runs the same script for create and update, and removes the service on delete", async () => {
     const { byName } = await build();
     const rollout = byName("api-rollout");
     expect(await valueOf(rollout.props.update as pulumi.Input<string>)).toBe(await valueOf(rollout.props.create as pulumi.Input<string>));
-    expect(rollout.props.delete).toMatch(/runtime remove-service api$/);
-    expect(byName("runtime-runtime").props.delete).toMatch(/runtime down$/);
+    expect(rollout.props.delete).toMatch(/'remove-service' 'api'$/);
+    expect(byName("runtime-runtime").props.delete).toMatch(/'down'$/);
   });
 
   it("routes / and /api/ through the edge to the switch ports", async () => {
@@ -112,9 +117,9 @@ describe("local host", () => {
   it("gives the database volume its own resource, created before the runtime, protected only when asked", async () => {
     const { byName } = await build();
     const data = byName("runtime-data");
-    expect(data.props.create).toMatch(/runtime data create$/);
-    expect(data.props.update).toMatch(/runtime data update$/);
-    expect(data.props.delete).toMatch(/runtime drop-data$/);
+    expect(data.props.create).toMatch(/'data' 'create'$/);
+    expect(data.props.update).toMatch(/'data' 'update'$/);
+    expect(data.props.delete).toMatch(/'drop-data'$/);
     expect(data.opts.protect).toBe(false);
     const runtimeDeps = (byName("runtime-runtime").opts.dependsOn ?? []) as pulumi.Resource[];
     const urns = await Promise.all(runtimeDeps.map((r) => valueOf((r as pulumi.CustomResource).urn)));
@@ -124,10 +129,25 @@ describe("local host", () => {
   });
 
   it("schedules the daily backup at the configured hour with the configured retention", async () => {
-    const { byName } = await build({ kind: "container", backupHour: 4, backupRetentionDays: 14 });
-    const script = byName("runtime-data").props.create as string;
-    expect(script).toMatch(/^BACKUP_HOUR='\\''4'\\''$/m);
-    expect(script).toMatch(/^BACKUP_RETENTION_DAYS='\\''14'\\''$/m);
+    const { byName, scriptOf } = await build({ kind: "container", backupHour: 4, backupRetentionDays: 14 });
+    const script = await scriptOf(byName("runtime-data").props.create as string);
+    expect(script).toMatch(/^BACKUP_HOUR='4'$/m);
+    expect(script).toMatch(/^BACKUP_RETENTION_DAYS='14'$/m);
+  });
+
+  it("runs every step as a short command of an installed script, after the scripts step", async () => {
+    const { commands, scriptOf } = await build();
+    for (const step of commands.filter((c) => !c.name.endsWith("-scripts"))) {
+      for (const key of ["create", "update", "delete"] as const) {
+        const command = step.props[key] as pulumi.Input<string> | undefined;
+        if (command !== undefined) expect((await valueOf(command)).length).toBeLessThan(600);
+      }
+      expect(await scriptOf(step.props.create as pulumi.Input<string>)).toMatch(/^#!\/usr\/bin\/env bash\n# (Host runtime|Rollout) of dev/);
+      const dependsOn = (step.opts.dependsOn ?? []) as pulumi.Resource[];
+      const upstream = await Promise.all(dependsOn.map((r) => valueOf((r as pulumi.CustomResource).urn)));
+      // Directly, or through the runtime step that depends on it.
+      expect([step.name, upstream.some((urn) => urn.endsWith("::dev-runtime-scripts") || urn.endsWith("::dev-runtime-runtime"))]).toEqual([step.name, true]);
+    }
   });
 
   it("publishes its URL on the bind address and port", async () => {

@@ -55,30 +55,53 @@ describe("npm run drift", () => {
     expect(() => parseDriftArgs(["prod"])).toThrow(/usage: npm run drift -- -s <stack> \[--repair\]/);
   });
 
-  it("replays the runtime, then the proxy, then the rollouts, with their recorded stdin; nothing else", () => {
+  it("replays the scripts, the runtime, then the proxy, then the rollouts, with their recorded stdin; nothing else", () => {
     const command = (name: string, create: string, stdin?: string) => ({
       urn: `urn:pulumi:s::permacoop::permacoop:index:Environment$command:local:Command::${name}`,
       type: "command:local:Command",
       inputs: { create, ...(stdin ? { stdin } : {}) },
     });
-    const replayed = replayableCommands([
-      command("s-runtime-app-rollout", "rollout app", "APP_ENV=1\n"),
-      command("s-runtime-certificate", "certificate"),
-      command("s-runtime-proxy", "proxy", "edge"),
-      command("s-runtime-data", "data"),
-      { ...command("s-runtime-api-rollout", "rollout api (being deleted)"), delete: true },
-      { ...command("s-runtime-web-rollout", "rollout web (being replaced)"), pendingReplacement: true },
-      {
-        ...command("s-runtime-runtime", "up"),
-        // A secret as `pulumi stack export --show-secrets` prints it.
-        inputs: { create: "up", stdin: { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", plaintext: '"POSTGRES_PASSWORD=x\\n"' } },
-      },
-      { urn: "urn:pulumi:s::permacoop::random:index/randomPassword:RandomPassword::s-db-password", type: "random:index/randomPassword:RandomPassword" },
-    ]);
+    const replayed = replayableCommands(
+      [
+        command("s-runtime-app-rollout", "rollout app", "APP_ENV=1\n"),
+        command("s-runtime-scripts", "install", "bundle"),
+        command("s-runtime-certificate", "certificate"),
+        command("s-runtime-proxy", "proxy", "edge"),
+        command("s-runtime-data", "data"),
+        { ...command("s-runtime-api-rollout", "rollout api (being deleted)"), delete: true },
+        { ...command("s-runtime-web-rollout", "rollout web (being replaced)"), pendingReplacement: true },
+        {
+          ...command("s-runtime-runtime", "up"),
+          // A secret as `pulumi stack export --show-secrets` prints it.
+          inputs: { create: "up", stdin: { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", plaintext: '"POSTGRES_PASSWORD=x\\n"' } },
+        },
+        { urn: "urn:pulumi:s::permacoop::random:index/randomPassword:RandomPassword::s-db-password", type: "random:index/randomPassword:RandomPassword" },
+      ],
+      "s",
+      ["app"],
+    );
     expect(replayed.map((c) => [c.create, c.stdin])).toEqual([
+      ["install", "bundle"],
       ["up", "POSTGRES_PASSWORD=x\n"],
       ["proxy", "edge"],
       ["rollout app", "APP_ENV=1\n"],
     ]);
+  });
+
+  it("finds the steps by the host contract's names: a step missing from the state fails, never skipped", () => {
+    const command = (name: string) => ({
+      urn: `urn:pulumi:s::permacoop::command:remote:Command::${name}`,
+      type: "command:remote:Command",
+      inputs: { create: name },
+    });
+    const state = ["s-runtime-scripts", "s-runtime-runtime", "s-runtime-proxy", "s-runtime-app-rollout"].map(command);
+    expect(replayableCommands(state, "s", ["app"]).map((c) => c.create)).toEqual([
+      "s-runtime-scripts",
+      "s-runtime-runtime",
+      "s-runtime-proxy",
+      "s-runtime-app-rollout",
+    ]);
+    expect(() => replayableCommands(state.slice(1), "s", ["app"])).toThrow(/has no step s-runtime-scripts: deploy first \(pulumi up -s s\)/);
+    expect(() => replayableCommands(state, "s", ["app", "api"])).toThrow(/has no step s-runtime-api-rollout/);
   });
 });

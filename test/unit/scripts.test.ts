@@ -1,64 +1,33 @@
-import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { renderRolloutScript, RolloutSpec, shellQuote } from "../../components/rollout/rollout";
-import { renderRuntimeScript, runtimeCommand, runtimeNames, RuntimeSpec } from "../../components/runtime/runtime";
+import { renderRolloutScript, rolloutSpec as buildRolloutSpec, RolloutSpec } from "../../components/rollout/rollout";
+import { hostContract } from "../../components/runtime/contract";
 import { envFile } from "../../components/runtime/dockerRuntime";
+import { renderRuntimeScript, runtimeSpec as buildRuntimeSpec, RuntimeSpec } from "../../components/runtime/runtime";
+import { hostScript, installBundle, installCommand, runCurrentRuntimeCommand, runScriptCommand } from "../../components/runtime/scripts";
+import { shellQuote } from "../../components/runtime/shell";
 import { PROJECT_DIR } from "../support/stackFiles";
 import { shellcheck } from "../support/validators";
+import { parse, validConfigInput } from "./harness";
 
-const names = runtimeNames("prod");
-const rolloutSpec: RolloutSpec = {
-  environment: "prod",
-  service: "app",
-  image: "ghcr.io/fairnesscoop/permacoop:main",
-  port: 3000,
-  healthPath: "/healthz",
-  healthIntervalSeconds: 1,
-  healthTimeoutSeconds: 5,
-  healthDeadlineSeconds: 30,
-  network: names.network,
-  containerPrefix: names.prefix,
-  switchContainer: names.switchContainer,
-  switchPort: 8001,
-  pullPolicy: "missing",
-  keepImages: 3,
-  drainSeconds: 30,
-  stopTimeoutSeconds: 10,
-};
-const runtimeSpec: RuntimeSpec = {
-  environment: "prod",
-  prefix: names.prefix,
-  network: names.network,
-  nginxImage: "nginx:stable",
-  edgeContainer: names.edgeContainer,
-  switchContainer: names.switchContainer,
-  bindAddress: "0.0.0.0",
-  httpPort: 80,
-  httpsPort: 443,
-  certificate: {
-    domains: ["permacoop.example.org", "www.example.org"],
-    email: "ops@example.org",
-    acmeDirectory: "https://acme-staging-v02.api.letsencrypt.org/directory",
-    certbotImage: "certbot/certbot:latest",
-    deadlineSeconds: 120,
+const contract = hostContract("prod");
+const config = parse(
+  {
+    ...validConfigInput(),
+    database: { kind: "container" },
+    dns: { provider: "scaleway", zone: "example.org", hostnames: ["permacoop.example.org", "www.example.org"] },
+    tls: { enabled: true, email: "ops@example.org", acmeDirectory: "https://acme-staging-v02.api.letsencrypt.org/directory" },
+    services: [
+      { name: "app", image: "ghcr.io/fairnesscoop/permacoop:main", port: 3000, healthPath: "/healthz" },
+      { name: "api", image: "ghcr.io/fairnesscoop/permacoop-api:main", port: 4000, healthPath: "/health", route: "/api/" },
+    ],
   },
-  database: {
-    mode: "container",
-    image: "postgres:16",
-    container: names.dbContainer,
-    volume: names.dbVolume,
-    name: "permacoop",
-    user: "permacoop",
-    backupHour: 3,
-    backupRetentionDays: 7,
-  },
-  services: [
-    { name: "app", port: 3000, healthPath: "/healthz" },
-    { name: "api", port: 4000, healthPath: "/health" },
-  ],
-};
+  {},
+);
+const rolloutSpec: RolloutSpec = buildRolloutSpec(config.services[0]!, contract, "ghcr.io/fairnesscoop/permacoop:main", 8001);
+const runtimeSpec: RuntimeSpec = buildRuntimeSpec(config, contract, { bindAddress: "0.0.0.0", httpPort: 80, httpsPort: 443 });
 
 /** Evaluates the spec header of a rendered script and prints one variable. */
 function variable(script: string, name: string): string {
@@ -148,12 +117,65 @@ describe("runtime script", () => {
     expect(() => execFileSync("bash", ["-c", script, "runtime", "explode"], { encoding: "utf8", stdio: "pipe" })).toThrow(/usage: runtime.sh/);
   });
 
-  it("is run with the action as an argument", () => {
-    expect(runtimeCommand("echo", "up")).toBe("bash -c 'echo' runtime up");
+  it("carries the host contract's names and paths as shell variables", () => {
+    expect(variable(script, "DB_VOLUME")).toBe(contract.dbVolume);
+    expect(variable(script, "ENV_LABEL")).toBe("permacoop.env=prod");
+    expect(variable(script, "BACKUPS_DIR")).toBe(".permacoop/prod/backups");
+    expect(variable(script, "CERT_DOMAINS")).toBe("permacoop.example.org www.example.org");
+    expect(variable(script, "SERVICE_PROBES")).toBe("app=3000/healthz api=4000/health");
   });
 
   it("matches the snapshot", () => {
     expect(script).toMatchSnapshot();
+  });
+});
+
+describe("installed host scripts", () => {
+  const runtime = hostScript("runtime", renderRuntimeScript(runtimeSpec));
+  const rollout = hostScript("rollout-app", renderRolloutScript(rolloutSpec));
+
+  it("are named by their content hash under the contract's scripts directory", () => {
+    expect(runtime.file).toMatch(/^runtime-[0-9a-f]{12}\.sh$/);
+    expect(rollout.file).toMatch(/^rollout-app-[0-9a-f]{12}\.sh$/);
+    expect(hostScript("runtime", renderRuntimeScript({ ...runtimeSpec, httpPort: 8080 })).file).not.toBe(runtime.file);
+    expect(runScriptCommand(contract, rollout)).toContain(`s="$HOME"/'.permacoop/prod/scripts/${rollout.file}';`);
+  });
+
+  it("are run by short commands: a failed step's error quotes a few hundred characters, not the script", () => {
+    for (const command of [
+      installCommand(contract, [runtime, rollout]),
+      runScriptCommand(contract, runtime, "remove-service", "a-long-service-name"),
+      runScriptCommand(contract, rollout),
+      runCurrentRuntimeCommand(contract, "drop-data"),
+    ]) {
+      expect(command.length).toBeLessThan(600);
+    }
+  });
+
+  it("install with POSIX sh into the contract's directory, then run from there (and say so when missing)", () => {
+    const home = mkdtempSync(join(tmpdir(), "permacoop-install-"));
+    const env = { PATH: process.env.PATH, HOME: home };
+    try {
+      const missing = spawnSync("sh", ["-c", runScriptCommand(contract, runtime, "backups")], { encoding: "utf8", env });
+      expect(missing.status).toBe(1);
+      expect(missing.stderr).toContain(`${runtime.file} is not installed on this host: npm run drift -- -s prod --repair installs it`);
+
+      const installed = execFileSync("sh", ["-c", installCommand(contract, [runtime, rollout])], {
+        encoding: "utf8",
+        env,
+        input: installBundle([runtime, rollout]),
+      });
+      expect(installed).toContain(`${runtime.file} ${rollout.file}`);
+      expect(readFileSync(join(home, contract.paths.scripts, runtime.file), "utf8")).toBe(runtime.content);
+      expect(readFileSync(join(home, contract.paths.scripts, rollout.file), "utf8")).toBe(rollout.content);
+
+      const backups = execFileSync("sh", ["-c", runScriptCommand(contract, runtime, "backups")], { encoding: "utf8", env });
+      expect(backups).toContain(`no backup in ${join(home, contract.paths.backups)} yet`);
+      // Deletions run the current runtime; before any `up` there is none, and nothing to undo.
+      expect(execFileSync("sh", ["-c", runCurrentRuntimeCommand(contract, "down")], { encoding: "utf8", env })).toContain("no runtime of prod on this host");
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 });
 

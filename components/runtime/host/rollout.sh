@@ -1,4 +1,5 @@
-# Body of the rollout script (components/rollout/rollout.ts prepends the typed spec).
+# The rollout of one service (entry point; components/rollout/rollout.ts renders it with the typed
+# spec, the switch file template and lib.sh). Installed under ~/.permacoop/<env>/scripts by content hash.
 # Zero-downtime, health-gated rollout of one service, read as a runbook:
 #   lock -> pull -> clean up -> start -> health-check -> switch -> drain -> stop -> prune
 # The service's environment (NAME=value lines, secrets included) arrives on stdin and only
@@ -19,8 +20,8 @@ fail() {
   exit 1
 }
 
-label_env="permacoop.env=${ENV_NAME}"
-label_service="permacoop.service=${SERVICE}"
+label_env="${ENV_LABEL}"
+label_service="${SERVICE_LABEL}=${SERVICE}"
 switch_file="/etc/nginx/conf.d/${SERVICE}.conf"
 
 workdir="$(mktemp -d)"
@@ -29,7 +30,7 @@ new_container=""
 from_image="none"
 audit_outcome="failed"
 # Every rollout leaves a line on the host: who, when, from which image to which, and how it ended.
-audit_log="${PERMACOOP_AUDIT_LOG:-${HOME}/.permacoop/${ENV_NAME}/audit.log}"
+audit_log="${PERMACOOP_AUDIT_LOG:-${HOME}/${AUDIT_LOG}}"
 audit() {
   mkdir -p "$(dirname "$audit_log")"
   local actor="${PERMACOOP_ACTOR:-${SUDO_USER:-$(id -un)}}${SSH_CLIENT:+ from ${SSH_CLIENT%% *}}"
@@ -72,7 +73,7 @@ container_running() {
 
 # What `runtime.sh verify` (npm run drift) compares the host with: the live container, the image
 # it was started from, and a hash of its environment.
-record_file="${HOME}/.permacoop/${ENV_NAME}/services/${SERVICE}"
+record_file="${HOME}/${DEPLOYMENTS_DIR}/${SERVICE}"
 record_deployment() {
   local dir="${record_file%/*}" image_id env
   image_id="$(docker inspect -f '{{.Image}}' "$1")"
@@ -116,9 +117,9 @@ if [[ "${PERMACOOP_REPAIR:-0}" == "1" ]]; then
 fi
 
 live="$(live_container)" || exit 1
-if [[ -n "$live" ]]; then from_image="$(docker inspect -f '{{index .Config.Labels "permacoop.image"}}' "$live" 2>/dev/null || echo unknown)"; fi
+if [[ -n "$live" ]]; then from_image="$(docker inspect -f '{{index .Config.Labels "${IMAGE_LABEL}"}}' "$live" 2>/dev/null || echo unknown)"; fi
 if [[ -n "$live" ]] && container_running "$live" &&
-  [[ "$(docker inspect -f '{{index .Config.Labels "permacoop.spec"}}' "$live")" == "$spec_hash" ]]; then
+  [[ "$(docker inspect -f '{{index .Config.Labels "${SPEC_LABEL}"}}' "$live")" == "$spec_hash" ]]; then
   log "${live} already runs this image and environment: nothing to do"
   # The switch file as this version renders it (an upgrade of the program may change it).
   if ! render_switch_config "$live" | docker exec -i "$SWITCH" cmp -s - "$switch_file"; then
@@ -148,13 +149,13 @@ for container in $(docker ps -a --filter "label=${label_env}" --filter "label=${
 done
 
 # --- start --------------------------------------------------------------------------------
-new_container="${CONTAINER_PREFIX}-${SERVICE}-$(date +%s)-${spec_hash:0:6}"
+new_container="${CONTAINER_PREFIX}$(date +%s)-${spec_hash:0:6}"
 step start "$new_container"
 docker run --detach --name "$new_container" \
   --network "$NETWORK" \
   --env-file "$envfile" \
-  --label "$label_env" --label "$label_service" --label "permacoop.spec=${spec_hash}" \
-  --label "permacoop.image=${IMAGE}" \
+  --label "$label_env" --label "$label_service" --label "${SPEC_LABEL}=${spec_hash}" \
+  --label "${IMAGE_LABEL}=${IMAGE}" \
   --restart unless-stopped \
   --log-opt max-size=10m --log-opt max-file=3 \
   "$IMAGE" >/dev/null

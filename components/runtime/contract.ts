@@ -1,0 +1,134 @@
+/**
+ * The host contract: everything an environment owns on a Docker host — container, volume and
+ * network names, labels, paths under the deploy user's home, crontab tags — and the names of the
+ * resources that act on it. The renderers, the day-2 commands (cli/) and the tests take them from
+ * here (as Kamal's `Configuration` does), so a rename is one edit.
+ */
+import { shellQuote } from "./shell";
+
+/** Root of every environment's files on a host, relative to the deploy user's home. */
+export const HOST_ROOT = ".permacoop";
+
+/** Container labels the runtime and the rollouts set and read. */
+export const LABELS = {
+  /** The environment a container, network or volume belongs to. */
+  env: "permacoop.env",
+  /** The service an app container runs. */
+  service: "permacoop.service",
+  /** What a container was started with: a change recreates it, `verify` checks it. */
+  spec: "permacoop.spec",
+  /** The image reference an app container was started from (audit log, rollback). */
+  image: "permacoop.image",
+} as const;
+
+/** Names and paths of one environment on its host. */
+export interface HostContract {
+  readonly environment: string;
+  /** Prefix of every container, volume and network name. */
+  readonly prefix: string;
+  /** `permacoop.env=<environment>`: what `docker … --filter label=` selects. */
+  readonly envLabel: string;
+  readonly network: string;
+  readonly edgeContainer: string;
+  readonly switchContainer: string;
+  readonly dbContainer: string;
+  readonly dbVolume: string;
+  /** The proxies' volumes: configurations, ACME challenges, certificates. */
+  readonly volumes: { readonly switchConf: string; readonly edgeConf: string; readonly acme: string; readonly certs: string };
+  /** Tags the environment's lines in the deploy user's crontab (`<tag><schedule name>`). */
+  readonly crontabTag: string;
+  /** Paths relative to the deploy user's home. */
+  readonly paths: {
+    /** Shared by every environment of the host (the crontab lock). */
+    readonly root: string;
+    /** The environment's directory. */
+    readonly state: string;
+    /** Installed host scripts, one file per content hash. */
+    readonly scripts: string;
+    /** The current runtime script (a link into `scripts`): schedules and the day-2 commands run it. */
+    readonly runtime: string;
+    readonly backups: string;
+    /** One record per service of what its last rollout left (what `verify` compares with). */
+    readonly deployments: string;
+    /** One line per rollout: who, when, from which image to which, how it ended. */
+    readonly auditLog: string;
+  };
+}
+
+/** The contract of `environment` (a stack name). */
+export function hostContract(environment: string): HostContract {
+  const prefix = `pc-${environment}`;
+  const state = `${HOST_ROOT}/${environment}`;
+  return {
+    environment,
+    prefix,
+    envLabel: `${LABELS.env}=${environment}`,
+    crontabTag: `# permacoop:${environment}:`,
+    network: prefix,
+    edgeContainer: `${prefix}-edge`,
+    switchContainer: `${prefix}-switch`,
+    dbContainer: `${prefix}-db`,
+    dbVolume: `${prefix}-pgdata`,
+    volumes: { switchConf: `${prefix}-switch-conf`, edgeConf: `${prefix}-edge-conf`, acme: `${prefix}-acme`, certs: `${prefix}-certs` },
+    paths: {
+      root: HOST_ROOT,
+      state,
+      scripts: `${state}/scripts`,
+      runtime: `${state}/runtime.sh`,
+      backups: `${state}/backups`,
+      deployments: `${state}/services`,
+      auditLog: `${state}/audit.log`,
+    },
+  };
+}
+
+/** Names of a service's app containers start with this (`<prefix>-<service>-<time>-<spec>`). */
+export function appContainerPrefix(contract: HostContract, service: string): string {
+  return `${contract.prefix}-${service}-`;
+}
+
+/** A path of the contract as a shell word (`"$HOME"/'…'`): safe whatever the environment's name. */
+export function homePath(relative: string): string {
+  return `"$HOME"/${shellQuote(relative)}`;
+}
+
+/** Names of the runtime's command resources, derived from the runtime component's name. */
+export interface StepNames {
+  /** Installs the host scripts (every other step runs one of them). */
+  readonly scripts: string;
+  /** The database volume and its backup schedule (container database). */
+  readonly data: string;
+  /** Network, database container, switch and edge. */
+  readonly runtime: string;
+  /** The edge's configuration. */
+  readonly proxy: string;
+  /** The certificate (TLS on). */
+  readonly certificate: string;
+  /** The rollout of one service. */
+  rollout(service: string): string;
+}
+
+/** The name of an environment's runtime component (its children are named from it). */
+export function runtimeComponentName(environmentComponent: string): string {
+  return `${environmentComponent}-runtime`;
+}
+
+export function stepNames(runtimeComponent: string): StepNames {
+  return {
+    scripts: `${runtimeComponent}-scripts`,
+    data: `${runtimeComponent}-data`,
+    runtime: `${runtimeComponent}-runtime`,
+    proxy: `${runtimeComponent}-proxy`,
+    certificate: `${runtimeComponent}-certificate`,
+    rollout: (service) => `${runtimeComponent}-${service}-rollout`,
+  };
+}
+
+/**
+ * What `npm run drift -- --repair` replays, in order: the scripts first (a rebuilt host has none),
+ * then the runtime, the edge and each service's rollout. Each is idempotent on the host.
+ */
+export function repairSteps(environment: string, services: readonly string[]): string[] {
+  const steps = stepNames(runtimeComponentName(environment));
+  return [steps.scripts, steps.runtime, steps.proxy, ...services.map((service) => steps.rollout(service))];
+}

@@ -1,0 +1,143 @@
+# Data: the PostgreSQL container and its volume, backups (pg_dump) and restores.
+up_database() {
+  [[ "$DB_MODE" == "container" ]] || return 0
+  local envfile password
+  envfile="$(mktemp)"
+  chmod 600 "$envfile"
+  # shellcheck disable=SC2064 # the file name is fixed now
+  trap "rm -f '${envfile}'" EXIT
+  # POSTGRES_PASSWORD arrives on stdin.
+  cat >"$envfile"
+  password="$(sed -n 's/^POSTGRES_PASSWORD=//p' "$envfile")"
+  # The volume belongs to the data resource (protected on prod); up only uses it.
+  docker volume inspect "$DB_VOLUME" >/dev/null 2>&1 || fail "the database volume ${DB_VOLUME} is missing (the data step creates it)"
+  start_container "$DB_CONTAINER" "$DB_IMAGE" "$DB_SPEC" \
+    --env-file "$envfile" -e "POSTGRES_USER=${DB_USER}" -e "POSTGRES_DB=${DB_NAME}" \
+    -v "${DB_VOLUME}:/var/lib/postgresql/data" \
+    "$DB_IMAGE"
+  rm -f "$envfile"
+  wait_until "PostgreSQL" 60 docker exec "$DB_CONTAINER" pg_isready -q -U "$DB_USER" -d "$DB_NAME" -h 127.0.0.1
+  # The image applies POSTGRES_PASSWORD to an empty volume only: a kept volume gets the
+  # stack's current password too (through stdin, never argv).
+  printf "ALTER ROLE \"%s\" PASSWORD '%s';\n" "$DB_USER" "$password" |
+    docker exec -i "$DB_CONTAINER" psql -q -v ON_ERROR_STOP=1 -U "$DB_USER" -d "$DB_NAME" >/dev/null ||
+    fail "cannot set the database password in ${DB_CONTAINER}"
+}
+
+require_container_database() {
+  [[ "$DB_MODE" == "container" ]] ||
+    fail "the database is managed by Scaleway: it keeps its own backups (console, or: scw rdb backup list)"
+}
+
+# data create: the volume (new environment). data update: the volume must already be there: a
+# volume gone missing is never silently replaced by an empty database.
+data() {
+  require_container_database
+  require_docker
+  make_current
+  if [[ "${1:-create}" == "create" ]]; then
+    ensure_volume "$DB_VOLUME"
+  elif ! docker volume inspect "$DB_VOLUME" >/dev/null 2>&1; then
+    fail "the database volume ${DB_VOLUME} is missing on this host (removed by hand?). To start again from a backup: docker volume create --label ${label} ${DB_VOLUME}, pulumi up, then npm run restore -- -s ${ENV_NAME} <backup> (backups: ${backup_dir})"
+  fi
+  schedule backup "$BACKUP_MINUTE" "$BACKUP_HOUR" "backup daily"
+}
+
+drop_data() {
+  require_container_database
+  unschedule backup
+  if [[ "${PERMACOOP_KEEP_DATA:-0}" == "1" ]]; then
+    log "keeping data volume ${DB_VOLUME} (PERMACOOP_KEEP_DATA=1)"
+  elif docker volume inspect "$DB_VOLUME" >/dev/null 2>&1; then
+    log "removing volume ${DB_VOLUME}"
+    docker volume rm "$DB_VOLUME" >/dev/null
+  fi
+  rm -f "$runtime_link"
+  if compgen -G "${backup_dir}/*.dump" >/dev/null; then log "backups stay in ${backup_dir}"; fi
+}
+
+# backup [TAG]: a custom-format pg_dump (what pg_restore reads), written whole or not at all.
+# Daily backups older than BACKUP_RETENTION_DAYS are pruned; tagged ones stay until removed by hand.
+backup() {
+  require_container_database
+  local tag="${1:-}" name file
+  name="${ENV_NAME}-$(date -u +%Y%m%dT%H%M%SZ)${tag:+-${tag}}.dump"
+  file="${backup_dir}/${name}"
+  umask 077 # dumps hold every row: readable by the deploy user only
+  mkdir -p "$backup_dir"
+  if ! docker exec "$DB_CONTAINER" pg_dump --format custom -U "$DB_USER" -d "$DB_NAME" >"${file}.partial"; then
+    rm -f "${file}.partial"
+    fail "pg_dump of ${DB_NAME} in ${DB_CONTAINER} failed: no backup written"
+  fi
+  mv "${file}.partial" "$file"
+  log "backup ${name} ($(du -h "$file" | cut -f1)) in ${backup_dir}"
+  # Expired = older than the retention AND not among the newest BACKUP_RETENTION_DAYS daily dumps:
+  # if the dumps stopped for a while, the last good ones are never pruned away.
+  local expired
+  expired="$(find "$backup_dir" -maxdepth 1 -name "${ENV_NAME}-*-daily.dump" -printf '%T@ %p\n' | sort -rn | tail -n +$((BACKUP_RETENTION_DAYS + 1)) |
+    while read -r mtime path; do
+      ((${mtime%.*} < $(date +%s) - BACKUP_RETENTION_DAYS * 86400)) && printf '%s\n' "$path"
+    done || true)"
+  for old in $expired; do
+    rm -f "$old"
+    log "pruned ${old##*/} (older than ${BACKUP_RETENTION_DAYS} days)"
+  done
+}
+
+backups() {
+  require_container_database
+  if ! compgen -G "${backup_dir}/*.dump" >/dev/null; then
+    log "no backup in ${backup_dir} yet"
+    return
+  fi
+  find "$backup_dir" -maxdepth 1 -name '*.dump' -printf '%f\t%s bytes\t%TY-%Tm-%TdT%TH:%TM\n' | sort
+}
+
+# GET http://<container>:<port><path> answers 2xx.
+answers() {
+  local address
+  address="$(network_address "$1")"
+  curl --silent --fail --output /dev/null --max-time 5 "http://${address}:$2$3"
+}
+
+# start_services CONTAINER...: start them again, wait until each answers its health check, then
+# reload the switch so that it resolves their (possibly new) addresses afresh.
+start_services() {
+  local container service probe
+  docker start "$@" >/dev/null
+  for container in "$@"; do
+    service="$(docker inspect -f '{{index .Config.Labels "${SERVICE_LABEL}"}}' "$container")"
+    for probe in $SERVICE_PROBES; do
+      [[ "${probe%%=*}" == "$service" ]] || continue
+      probe="${probe#*=}"
+      wait_until "${container}'s health check" 60 answers "$container" "${probe%%/*}" "/${probe#*/}"
+    done
+  done
+  docker exec "$SWITCH" nginx -s reload 2>/dev/null
+  log "services started again and healthy: $*"
+}
+
+# restore NAME: a safety backup first; the services stopped (nothing written meanwhile is lost);
+# then, in ONE transaction, the schema is emptied and the dump replayed: the database is exactly
+# the dump (tables a later migration added go too), or unchanged if anything fails.
+restore() {
+  require_container_database
+  local name="${1##*/}" file running
+  file="${backup_dir}/${name}"
+  [[ -f "$file" ]] || fail "no backup ${name} in ${backup_dir} (list them: npm run backup -- -s ${ENV_NAME} --list)"
+  running="$(docker ps --filter "label=${label}" --filter "label=${SERVICE_LABEL}" --format '{{.Names}}')"
+  if [[ -n "$running" ]]; then
+    log "stopping the services during the restore (the proxy answers 502): ${running//$'\n'/ }"
+    # shellcheck disable=SC2086,SC2064 # one name per word; the names are fixed now
+    { docker stop $running >/dev/null; trap "start_services ${running//$'\n'/ }" EXIT; }
+  fi
+  log "safety backup of the current data before restoring"
+  backup pre-restore
+  log "restoring ${name} into ${DB_NAME}"
+  {
+    printf '%s\n' "SET client_min_messages = warning; SET lock_timeout = '30s'; DROP SCHEMA public CASCADE; CREATE SCHEMA public;"
+    docker exec -i "$DB_CONTAINER" pg_restore --no-owner -f - <"$file"
+  } | docker exec -i "$DB_CONTAINER" psql -q -X -1 -v ON_ERROR_STOP=1 -U "$DB_USER" -d "$DB_NAME" >/dev/null ||
+    fail "restore of ${name} failed: the database is unchanged (one transaction)"
+  log "restored ${name}"
+}

@@ -1,0 +1,65 @@
+# Proxies: the switch (one server per service, traffic moves between versions there) and the edge
+# (hostnames, routes, TLS). The edge keeps its HTTP and HTTPS variants side by side.
+nginx_command=(sh -c 'rm -f /etc/nginx/conf.d/default.conf; exec nginx -g "daemon off;"')
+# The proxies open a connection per request to one address (the switch, the live app): let
+# them reuse TIME_WAIT ports, or a few hundred requests a second exhaust them within a minute.
+proxy_sysctls=(--sysctl net.ipv4.tcp_tw_reuse=1 --sysctl "net.ipv4.ip_local_port_range=1024 65000")
+
+up_proxy() {
+  ensure_volume "${SWITCH_CONF_VOLUME}"
+  ensure_volume "${EDGE_CONF_VOLUME}"
+  ensure_volume "${ACME_VOLUME}"
+  ensure_volume "${CERTS_VOLUME}"
+  start_container "$SWITCH" "$NGINX_IMAGE" "$SWITCH_SPEC" "${proxy_sysctls[@]}" \
+    -v "${SWITCH_CONF_VOLUME}:/etc/nginx/conf.d" \
+    --entrypoint "" "$NGINX_IMAGE" "${nginx_command[@]}"
+  local ports=(-p "${BIND_ADDRESS}:${HTTP_PORT}:80")
+  if [[ "$HTTPS_PORT" != "0" ]]; then ports+=(-p "${BIND_ADDRESS}:${HTTPS_PORT}:443"); fi
+  start_container "$EDGE" "$NGINX_IMAGE" "$EDGE_SPEC" "${proxy_sysctls[@]}" \
+    "${ports[@]}" \
+    -v "${EDGE_CONF_VOLUME}:/etc/nginx/conf.d" -v "${ACME_VOLUME}:/var/www/acme" -v "${CERTS_VOLUME}:/etc/letsencrypt" \
+    --entrypoint "" "$NGINX_IMAGE" "${nginx_command[@]}"
+  wait_until "switch nginx" 30 docker exec "$SWITCH" nginx -t -q
+  wait_until "edge nginx" 30 docker exec "$EDGE" nginx -t -q
+}
+
+# The edge keeps both variants of its configuration next to the active one; the HTTPS one is
+# active only once a certificate exists, so a failed issuance leaves HTTP serving.
+edge_dir=/etc/nginx/conf.d
+cert_live="/etc/letsencrypt/live/${CERT_NAME}"
+
+# Makes the right variant active: nginx -t inside the edge, then reload. An invalid
+# configuration is put back and fails the command; the running one stays.
+activate_edge() {
+  docker exec "$EDGE" sh -c "
+    set -e
+    variant=${edge_dir}/permacoop.http
+    if [ -f ${edge_dir}/permacoop.https ] && [ -f ${cert_live}/fullchain.pem ]; then variant=${edge_dir}/permacoop.https; fi
+    if [ -f ${edge_dir}/permacoop.conf ] && cmp -s \"\$variant\" ${edge_dir}/permacoop.conf; then exit 0; fi
+    [ -f ${edge_dir}/permacoop.conf ] && cp ${edge_dir}/permacoop.conf ${edge_dir}/permacoop.prev
+    cp \"\$variant\" ${edge_dir}/permacoop.conf
+    if ! nginx -t -q; then
+      if [ -f ${edge_dir}/permacoop.prev ]; then mv ${edge_dir}/permacoop.prev ${edge_dir}/permacoop.conf; else rm -f ${edge_dir}/permacoop.conf; fi
+      exit 1
+    fi
+    nginx -s reload
+    echo \"edge serves \${variant##*.}\"
+  " || fail "nginx -t rejected the new edge configuration; the running one is unchanged"
+}
+
+# Reads the HTTP variant, a line "---", then the HTTPS variant (empty when TLS is off).
+proxy() {
+  local http https
+  http="$(mktemp)"
+  https="$(mktemp)"
+  awk -v http="$http" -v https="$https" '$0 == "---" { part = 1; next } { print > (part ? https : http) }' && touch "$https"
+  docker exec -i "$EDGE" sh -c "cat > ${edge_dir}/permacoop.http" <"$http"
+  if [[ -s "$https" ]]; then
+    docker exec -i "$EDGE" sh -c "cat > ${edge_dir}/permacoop.https" <"$https"
+  else
+    docker exec "$EDGE" rm -f "${edge_dir}/permacoop.https"
+  fi
+  rm -f "$http" "$https"
+  activate_edge
+  log "edge configuration applied"
+}

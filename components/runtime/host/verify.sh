@@ -1,0 +1,64 @@
+# Verify: the host against what the last deployment left (npm run drift).
+drift_count=0
+drift() {
+  drift_count=$((drift_count + 1))
+  printf 'drift: %s\n' "$*"
+}
+
+# check_runtime_container NAME IMAGE SPEC
+check_runtime_container() {
+  local state
+  state="$(docker inspect -f '{{.State.Status}} {{.Config.Image}} {{index .Config.Labels "${SPEC_LABEL}"}}' "$1" 2>/dev/null || true)"
+  if [[ -z "$state" ]]; then
+    drift "$1 is missing (expected ${2})"
+  elif [[ "$state" != "running $2 $3" ]]; then
+    drift "$1: found \"${state}\", expected \"running $2 $3\" (status, image, spec)"
+  fi
+}
+
+verify() {
+  require_docker
+  [[ "$DB_MODE" != "container" ]] || check_runtime_container "$DB_CONTAINER" "$DB_IMAGE" "$DB_SPEC"
+  check_runtime_container "$SWITCH" "$NGINX_IMAGE" "$SWITCH_SPEC"
+  check_runtime_container "$EDGE" "$NGINX_IMAGE" "$EDGE_SPEC"
+  local service record live container image_id env status
+  for service in $SERVICES; do
+    record="${deployments_dir}/${service}"
+    if [[ ! -f "$record" ]]; then
+      drift "service ${service}: no deployment recorded on this host (${record})"
+      continue
+    fi
+    read -r container image_id env _ <"$record"
+    live="$(switch_live "$service" 2>/dev/null || true)"
+    [[ "$live" == "$container" ]] || drift "service ${service}: the switch sends traffic to \"${live:-nothing}\", the deployment left ${container}"
+    status="$(docker inspect -f '{{.State.Status}} {{.Image}}' "$container" 2>/dev/null || true)"
+    if [[ -z "$status" ]]; then
+      drift "service ${service}: container ${container} is missing"
+      continue
+    fi
+    [[ "${status%% *}" == "running" ]] || drift "service ${service}: ${container} is ${status%% *}, expected running"
+    [[ "${status#* }" == "$image_id" ]] || drift "service ${service}: ${container} runs image ${status#* }, the deployment started ${image_id}"
+    [[ "$(env_hash "$container")" == "$env" ]] || drift "service ${service}: ${container}'s environment differs from the deployed one"
+  done
+  if [[ "$DB_MODE" == "container" ]]; then
+    crontab -l 2>/dev/null | grep -qF "${CRONTAB_TAG}backup" || drift "no daily backup scheduled in $(id -un)'s crontab (install cron, then pulumi up)"
+    local newest
+    newest="$(find "$backup_dir" -maxdepth 1 -name "${ENV_NAME}-*-daily.dump" -printf '%T@\n' 2>/dev/null | sort -rn | head -n 1)"
+    if [[ -n "$newest" ]] && ((${newest%.*} < $(date +%s) - 26 * 3600)); then
+      drift "the newest daily backup is older than 26 hours (see ${state_dir}/backup.log)"
+    fi
+  fi
+  local expected=(-e "$SWITCH" -e "$EDGE") stray
+  [[ "$DB_MODE" != "container" ]] || expected+=(-e "$DB_CONTAINER")
+  for service in $SERVICES; do
+    [[ ! -f "${deployments_dir}/${service}" ]] || expected+=(-e "$(cut -d' ' -f1 "${deployments_dir}/${service}")")
+  done
+  for stray in $(docker ps -a --filter "label=${label}" --format '{{.Names}}' | grep -vxF "${expected[@]}" || true); do
+    drift "container ${stray} is not part of the deployment"
+  done
+  if ((drift_count > 0)); then
+    log "${drift_count} difference(s) between the host and the deployment"
+    exit 3
+  fi
+  log "host matches the deployment"
+}

@@ -1,0 +1,19 @@
+/** Shell rendering shared by the host scripts' renderers. */
+
+/** Single-quotes a value for bash. */
+export function shellQuote(value: string | number): string {
+  return `'${String(value).replace(/'/g, `'\\''`)}'`;
+}
+
+/** A spec value: lists become one space-separated word list (their items hold no spaces). */
+export type SpecValue = string | number | readonly (string | number)[];
+
+/** `someSetting` → `SOME_SETTING`: the spec's keys name the scripts' variables, one spelling. */
+export function variableName(key: string): string {
+  return key.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase();
+}
+
+/** The spec as `NAME='value'` lines: every setting reaches a script through here, none by hand. */
+export function shellVariables(spec: Readonly<Record<string, SpecValue>>): string[] {
+  return Object.entries(spec).map(([key, value]) => `${variableName(key)}=${shellQuote(Array.isArray(value) ? value.join(" ") : (value as string | number))}`);
+}

@@ -45,12 +45,7 @@ export interface RolloutSpec {
 }
 
 /** The rollout spec of one service from its configuration, the host contract and the image to run. Pure. */
-export function rolloutSpec(
-  service: StackConfig["services"][number],
-  contract: HostContract,
-  image: string,
-  switchPort: number,
-): RolloutSpec {
+export function rolloutSpec(service: StackConfig["services"][number], contract: HostContract, image: string, switchPort: number): RolloutSpec {
   return {
     envName: contract.environment,
     service: service.name,

@@ -10,22 +10,31 @@ export const NAMESPACE = "permacoop";
 
 const dnsLabel = "[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?";
 const hostnamePattern = new RegExp(`^(${dnsLabel}\\.)+[a-z]{2,63}$`);
-const hostname = z.string({ error: "expected a lower-case DNS name" }).regex(hostnamePattern, { error: "expected a lower-case fully qualified DNS name" });
+const hostname = z
+  .string({ error: "expected a lower-case DNS name" })
+  .regex(hostnamePattern, { error: "expected a lower-case fully qualified DNS name" })
+  .meta({ title: "DNS name" });
 const servedName = z.union([hostname, z.literal("localhost")], { error: "expected a lower-case fully qualified DNS name, or localhost" });
 
-const cidr = z.union([z.cidrv4(), z.cidrv6()], {
-  error: "expected an IPv4 or IPv6 CIDR block",
-});
+const cidr = z
+  .union([z.cidrv4(), z.cidrv6()], {
+    error: "expected an IPv4 or IPv6 CIDR block",
+  })
+  .meta({ title: "CIDR block" });
 
-const sshPublicKey = z.string({ error: "expected an OpenSSH public key" }).regex(/^(ssh-(ed25519|rsa)|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+( .*)?$/, {
-  error: "expected an OpenSSH public key (ssh-ed25519 AAAA… comment)",
-});
+const sshPublicKey = z
+  .string({ error: "expected an OpenSSH public key" })
+  .regex(/^(ssh-(ed25519|rsa)|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+( .*)?$/, {
+    error: "expected an OpenSSH public key (ssh-ed25519 AAAA… comment)",
+  })
+  .meta({ title: "OpenSSH public key" });
 
 const port = z
   .number({ error: "expected a TCP port number" })
   .int({ error: "expected a whole TCP port number" })
   .min(1, { error: "expected a TCP port between 1 and 65535" })
-  .max(65535, { error: "expected a TCP port between 1 and 65535" });
+  .max(65535, { error: "expected a TCP port between 1 and 65535" })
+  .meta({ title: "TCP port" });
 
 /** An image reference (registry/name:tag or @digest). */
 const imageRef = (example: string) =>
@@ -34,18 +43,20 @@ const imageRef = (example: string) =>
     .regex(/^[a-z0-9][a-z0-9._/:@-]*$/i, { error: `expected an image reference such as ${example}` })
     .refine((ref) => !ref.includes("@") || /^[^@]+@sha256:[0-9a-f]{64}$/.test(ref), {
       error: "expected a digest reference of the form name@sha256:<64 hex digits>",
-    });
+    })
+    .meta({ title: "image reference" });
 
-const pgIdentifier = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, { error: "expected a PostgreSQL identifier" });
+const pgIdentifier = z
+  .string()
+  .regex(/^[a-z_][a-z0-9_]{0,62}$/, { error: "expected a PostgreSQL identifier" })
+  .meta({ title: "PostgreSQL identifier" });
 
 /** Fields every database kind has. */
 const databaseIdentity = {
   /** Logical database name. Default `permacoop`. */
-  name: pgIdentifier
-    .default("permacoop")
-    .meta({
-      description: "Logical database name: a PostgreSQL identifier (lower-case letters, digits and `_`, not starting with a digit). Default `permacoop`.",
-    }),
+  name: pgIdentifier.default("permacoop").meta({
+    description: "Logical database name: a PostgreSQL identifier (lower-case letters, digits and `_`, not starting with a digit). Default `permacoop`.",
+  }),
   /** Application user. Default `permacoop`. */
   user: pgIdentifier.default("permacoop").meta({ description: "Application user: a PostgreSQL identifier. Default `permacoop`." }),
   /** Refuse to delete the data on `pulumi destroy`. Default: true on the `prod` stack, false elsewhere. */
@@ -76,7 +87,7 @@ export const scalewayVmHostSchema = z
       .string()
       .regex(/^[a-z]{2}-[a-z]{3}-[1-9]$/, { error: "expected a Scaleway zone such as fr-par-1" })
       .default("fr-par-1")
-      .meta({ description: "Availability zone of the VM, such as `fr-par-1` or `nl-ams-1`. Default `fr-par-1`." }),
+      .meta({ title: "Scaleway zone", description: "Availability zone of the VM, such as `fr-par-1` or `nl-ams-1`. Default `fr-par-1`." }),
     /** Commercial type. Default `DEV1-S`. */
     type: z
       .string()
@@ -112,7 +123,7 @@ export const scalewayVmHostSchema = z
       .string()
       .regex(/^[a-z_][a-z0-9_-]{0,31}$/, { error: "expected a Unix user name" })
       .default("deploy")
-      .meta({ description: "Unix user that deploys (member of the docker group). Default `deploy`." }),
+      .meta({ title: "Unix user name", description: "Unix user that deploys (member of the docker group). Default `deploy`." }),
     /** Public keys allowed to log in as the deploy user. Required. */
     sshPublicKeys: z
       .array(sshPublicKey, { error: "expected a list of OpenSSH public keys" })
@@ -165,6 +176,7 @@ export const sshHostSchema = z
       .regex(/^[a-z_][a-z0-9_-]{0,31}$/, { error: "expected a Unix user name" })
       .default("deploy")
       .meta({
+        title: "Unix user name",
         description: "Unix user that deploys (must be allowed to use Docker); its private key is the secret `permacoop:sshPrivateKey`. Default `deploy`.",
       }),
     /** The server's SSH host public key, pinned (ssh-keyscan it once, check it out of band). */
@@ -188,7 +200,10 @@ export const sshHostSchema = z
     examples: [{ kind: "ssh", address: "203.0.113.20", hostKey: exampleSshKey }],
   });
 
-const serviceName = z.string({ error: "expected a service name" }).regex(/^[a-z][a-z0-9-]{0,30}$/, { error: "expected a lower-case name such as app or api" });
+const serviceName = z
+  .string({ error: "expected a service name" })
+  .regex(/^[a-z][a-z0-9-]{0,30}$/, { error: "expected a lower-case name such as app or api" })
+  .meta({ title: "service name" });
 const minScale = z.number({ error: "expected a number of instances" }).int({ error: "expected a whole number of instances" }).min(0).max(100);
 const maxScale = z.number({ error: "expected a number of instances" }).int({ error: "expected a whole number of instances" }).min(1).max(100);
 const cpuLimit = z
@@ -217,12 +232,10 @@ export const containerServiceSchema = z
         examples: [["api.example.org"]],
       }),
     /** Instances kept running. Default the host's `minScale`. */
-    minScale: minScale
-      .optional()
-      .meta({
-        description: "Instances kept running; at most this service's `maxScale`. Default the host's `minScale`.",
-        computedDefault: "the host's `minScale`",
-      }),
+    minScale: minScale.optional().meta({
+      description: "Instances kept running; at most this service's `maxScale`. Default the host's `minScale`.",
+      computedDefault: "the host's `minScale`",
+    }),
     /** Most instances. Default the host's `maxScale`. */
     maxScale: maxScale.optional().meta({ description: "Most instances. Default the host's `maxScale`.", computedDefault: "the host's `maxScale`" }),
     /** CPU per instance, in mvCPU. Default the host's `cpuLimit`. */
@@ -248,6 +261,7 @@ export const scalewayContainerHostSchema = z
       .regex(/^[a-z]{2}-[a-z]{3}$/, { error: "expected a Scaleway region such as fr-par" })
       .default("fr-par")
       .meta({
+        title: "Scaleway region",
         description: "Region of the containers, the registry and the Private Network, such as `fr-par`; the database must be in it too. Default `fr-par`.",
       }),
     /** Container Registry namespace the built images are pushed to; unique across all of Scaleway. Default `permacoop-<stack>`. */
@@ -302,7 +316,7 @@ export const PROGRAM_SECRETS = {
 /** What each of PROGRAM_SECRETS holds and when it is required: the generated docs list them. */
 export const PROGRAM_SECRET_DESCRIPTIONS = {
   sshPrivateKey:
-    "Private key (OpenSSH PEM) of `host.user` on an `ssh` host; required by host kind `ssh`. Set it from the file: `pulumi config set --secret permacoop:sshPrivateKey < ~/.ssh/deploy_ed25519`.",
+    "Private key of `host.user` on an `ssh` host (the whole key file); required by host kind `ssh`. Set it from the file: `pulumi config set --secret permacoop:sshPrivateKey < ~/.ssh/deploy_ed25519`.",
 } as const satisfies Record<keyof typeof PROGRAM_SECRETS, string>;
 
 const backupRetentionDays = z
@@ -320,7 +334,10 @@ export const managedDatabaseSchema = z
       .string()
       .regex(/^[a-z]{2}-[a-z]{3}$/, { error: "expected a Scaleway region such as fr-par" })
       .default("fr-par")
-      .meta({ description: "Region of the instance, such as `fr-par`; on a `scaleway-container` host, the host's `region`. Default `fr-par`." }),
+      .meta({
+        title: "Scaleway region",
+        description: "Region of the instance, such as `fr-par`; on a `scaleway-container` host, the host's `region`. Default `fr-par`.",
+      }),
     /** Node type. Default `DB-DEV-S`. */
     nodeType: z
       .string()
@@ -424,12 +441,9 @@ export const dnsSchema = z
 export const tlsSchema = z
   .strictObject({
     /** Serve HTTPS with an ACME certificate. Default true. */
-    enabled: z
-      .boolean()
-      .default(true)
-      .meta({
-        description: "Serve HTTPS with an ACME certificate. Default true; must stay true on a `scaleway-container` host (the platform serves HTTPS only).",
-      }),
+    enabled: z.boolean().default(true).meta({
+      description: "Serve HTTPS with an ACME certificate. Default true; must stay true on a `scaleway-container` host (the platform serves HTTPS only).",
+    }),
     /** ACME account e-mail (expiry notices). Required when enabled, except on `scaleway-container` (the platform issues the certificates). */
     email: z
       .email({ error: "expected an e-mail address" })
@@ -565,7 +579,10 @@ export const serviceSchema = z
       .meta({ description: "Health-check timings. Defaults as kamal-proxy: 1 s interval, 5 s timeout, 30 s deadline." }),
     /** Plain environment variables. Names that look secret are refused here: use `secretEnv`. */
     env: z
-      .record(z.string().regex(envName, { error: "expected an upper-case environment variable name" }), z.string({ error: "expected a string value" }))
+      .record(
+        z.string().regex(envName, { error: "expected an upper-case environment variable name" }).meta({ title: "variable name" }),
+        z.string({ error: "expected a string value" }),
+      )
       .default({})
       .meta({
         description:
@@ -575,8 +592,12 @@ export const serviceSchema = z
     /** Secret environment variables: variable name → name of a secret `permacoop:` config key. */
     secretEnv: z
       .record(
-        z.string().regex(envName, { error: "expected an upper-case environment variable name" }),
-        z.string().regex(secretKeyName, { error: "expected the name of a permacoop: config key such as calendarToken" }),
+        z.string().regex(envName, { error: "expected an upper-case environment variable name" }).meta({ title: "variable name" }),
+        z.string().regex(secretKeyName, { error: "expected the name of a permacoop: config key such as calendarToken" }).meta({
+          title: "secret key name",
+          description:
+            "A secret `permacoop:` config key named in lower camelCase (such as `calendarToken`), whose value the service receives in the environment variable that names it. Set it with `pulumi config set --secret permacoop:<name>`, typed at the prompt or piped on stdin, never on the command line. It is refused in plaintext, and a secret no service reads is refused too.",
+        }),
       )
       .default({})
       .meta({
@@ -783,18 +804,13 @@ export const stackConfigSchema = z
         description:
           "HTTPS: a certificate per hostname from an ACME server (Let's Encrypt by default), renewed by certbot; on `scaleway-container`, the platform's own. Default: enabled, with Let's Encrypt production; `email` is then required.",
       }),
-    proxy: proxySchema
-      .default({ image: "nginx:stable", clientMaxBodySize: "10m" })
-      .meta({
-        description:
-          "The nginx edge (TLS, routes) and switch (zero-downtime rollouts) in front of the services; not used on `scaleway-container`. Default: each field's default.",
-      }),
-    services: z
-      .array(serviceSchema, { error: "expected a list of services" })
-      .min(1, { error: "expected at least one service" })
-      .meta({
-        description: "The application's services: a list of at least one, with unique names and (except on `scaleway-container`) unique routes. Required.",
-      }),
+    proxy: proxySchema.default({ image: "nginx:stable", clientMaxBodySize: "10m" }).meta({
+      description:
+        "The nginx edge (TLS, routes) and switch (zero-downtime rollouts) in front of the services; not used on `scaleway-container`. Default: each field's default.",
+    }),
+    services: z.array(serviceSchema, { error: "expected a list of services" }).min(1, { error: "expected at least one service" }).meta({
+      description: "The application's services: a list of at least one, with unique names and (except on `scaleway-container`) unique routes. Required.",
+    }),
   })
   .superRefine((config, ctx) => {
     if ((config.host.kind === "local" || config.host.kind === "ssh") && config.database.kind === "scaleway-managed") {

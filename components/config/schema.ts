@@ -10,22 +10,31 @@ export const NAMESPACE = "permacoop";
 
 const dnsLabel = "[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?";
 const hostnamePattern = new RegExp(`^(${dnsLabel}\\.)+[a-z]{2,63}$`);
-const hostname = z.string({ error: "expected a lower-case DNS name" }).regex(hostnamePattern, { error: "expected a lower-case fully qualified DNS name" });
+const hostname = z
+  .string({ error: "expected a lower-case DNS name" })
+  .regex(hostnamePattern, { error: "expected a lower-case fully qualified DNS name" })
+  .meta({ title: "DNS name" });
 const servedName = z.union([hostname, z.literal("localhost")], { error: "expected a lower-case fully qualified DNS name, or localhost" });
 
-const cidr = z.union([z.cidrv4(), z.cidrv6()], {
-  error: "expected an IPv4 or IPv6 CIDR block",
-});
+const cidr = z
+  .union([z.cidrv4(), z.cidrv6()], {
+    error: "expected an IPv4 or IPv6 CIDR block",
+  })
+  .meta({ title: "CIDR block" });
 
-const sshPublicKey = z.string({ error: "expected an OpenSSH public key" }).regex(/^(ssh-(ed25519|rsa)|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+( .*)?$/, {
-  error: "expected an OpenSSH public key (ssh-ed25519 AAAA… comment)",
-});
+const sshPublicKey = z
+  .string({ error: "expected an OpenSSH public key" })
+  .regex(/^(ssh-(ed25519|rsa)|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+( .*)?$/, {
+    error: "expected an OpenSSH public key (ssh-ed25519 AAAA… comment)",
+  })
+  .meta({ title: "OpenSSH public key" });
 
 const port = z
   .number({ error: "expected a TCP port number" })
   .int({ error: "expected a whole TCP port number" })
   .min(1, { error: "expected a TCP port between 1 and 65535" })
-  .max(65535, { error: "expected a TCP port between 1 and 65535" });
+  .max(65535, { error: "expected a TCP port between 1 and 65535" })
+  .meta({ title: "TCP port" });
 
 /** An image reference (registry/name:tag or @digest). */
 const imageRef = (example: string) =>
@@ -34,18 +43,27 @@ const imageRef = (example: string) =>
     .regex(/^[a-z0-9][a-z0-9._/:@-]*$/i, { error: `expected an image reference such as ${example}` })
     .refine((ref) => !ref.includes("@") || /^[^@]+@sha256:[0-9a-f]{64}$/.test(ref), {
       error: "expected a digest reference of the form name@sha256:<64 hex digits>",
-    });
+    })
+    .meta({ title: "image reference" });
 
-const pgIdentifier = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, { error: "expected a PostgreSQL identifier" });
+const pgIdentifier = z
+  .string()
+  .regex(/^[a-z_][a-z0-9_]{0,62}$/, { error: "expected a PostgreSQL identifier" })
+  .meta({ title: "PostgreSQL identifier" });
 
 /** Fields every database kind has. */
 const databaseIdentity = {
   /** Logical database name. Default `permacoop`. */
-  name: pgIdentifier.default("permacoop"),
+  name: pgIdentifier.default("permacoop").meta({
+    description: "Logical database name: a PostgreSQL identifier (lower-case letters, digits and `_`, not starting with a digit). Default `permacoop`.",
+  }),
   /** Application user. Default `permacoop`. */
-  user: pgIdentifier.default("permacoop"),
+  user: pgIdentifier.default("permacoop").meta({ description: "Application user: a PostgreSQL identifier. Default `permacoop`." }),
   /** Refuse to delete the data on `pulumi destroy`. Default: true on the `prod` stack, false elsewhere. */
-  protect: z.boolean({ error: "expected true or false" }).optional(),
+  protect: z.boolean({ error: "expected true or false" }).optional().meta({
+    description: "Refuse to delete the data on `pulumi destroy`. Default: true on the `prod` stack, false elsewhere.",
+    computedDefault: "true on the `prod` stack, false elsewhere",
+  }),
 };
 
 const seconds = (fallback: number) =>
@@ -57,70 +75,135 @@ export const SECRET_KEY_PATTERN = /(secret|token|password|passphrase|privatekey|
 const envName = /^[A-Z_][A-Z0-9_]*$/;
 const secretKeyName = /^[a-z][A-Za-z0-9]*$/;
 
+/** An OpenSSH public key, as the examples give it. */
+const exampleSshKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHc2p5Zb0Q9y8m7x3kVt4Jb9qW1eR6tY2uI8oP0aS4dF ops@example.org";
+
 /** An existing server reached over SSH is issue #5; a Scaleway VM is declared here. */
-export const scalewayVmHostSchema = z.strictObject({
-  kind: z.literal("scaleway-vm"),
-  /** Availability zone of the VM. Default `fr-par-1`. */
-  zone: z
-    .string()
-    .regex(/^[a-z]{2}-[a-z]{3}-[1-9]$/, { error: "expected a Scaleway zone such as fr-par-1" })
-    .default("fr-par-1"),
-  /** Commercial type. Default `DEV1-S`. */
-  type: z
-    .string()
-    .regex(/^[A-Z0-9][A-Z0-9-]*$/, { error: "expected a Scaleway commercial type such as DEV1-S" })
-    .default("DEV1-S"),
-  /** Image label or UUID. Default `debian_bookworm`. */
-  image: z.string().min(1).default("debian_bookworm"),
-  /** Root volume size in GB. Default 20. */
-  rootVolumeGb: z.number().int({ error: "expected a whole number of GB" }).min(10, { error: "expected at least 10 GB" }).max(10000).default(20),
-  /** Attach a routed IPv6 address too (and publish AAAA records). Default false. */
-  ipv6: z.boolean({ error: "expected true or false" }).default(false),
-  /** Networks allowed to reach SSH (port 22). Everything else is dropped. Required. */
-  adminCidrs: z.array(cidr, { error: "expected a list of CIDR blocks" }).min(1, { error: "expected at least one CIDR block allowed to reach SSH" }),
-  /** Unix user that deploys (member of the docker group). Default `deploy`. */
-  deployUser: z
-    .string()
-    .regex(/^[a-z_][a-z0-9_-]{0,31}$/, { error: "expected a Unix user name" })
-    .default("deploy"),
-  /** Public keys allowed to log in as the deploy user. Required. */
-  sshPublicKeys: z.array(sshPublicKey, { error: "expected a list of OpenSSH public keys" }).min(1, { error: "expected at least one SSH public key" }),
-});
+export const scalewayVmHostSchema = z
+  .strictObject({
+    kind: z.literal("scaleway-vm").meta({ description: "`scaleway-vm`: a Scaleway Instance (VM) this stack creates." }),
+    /** Availability zone of the VM. Default `fr-par-1`. */
+    zone: z
+      .string()
+      .regex(/^[a-z]{2}-[a-z]{3}-[1-9]$/, { error: "expected a Scaleway zone such as fr-par-1" })
+      .default("fr-par-1")
+      .meta({ title: "Scaleway zone", description: "Availability zone of the VM, such as `fr-par-1` or `nl-ams-1`. Default `fr-par-1`." }),
+    /** Commercial type. Default `DEV1-S`. */
+    type: z
+      .string()
+      .regex(/^[A-Z0-9][A-Z0-9-]*$/, { error: "expected a Scaleway commercial type such as DEV1-S" })
+      .default("DEV1-S")
+      .meta({ description: "Commercial type (size) of the VM, in upper case, such as `DEV1-S` or `DEV1-M`. Default `DEV1-S`." }),
+    /** Image label or UUID. Default `debian_bookworm`. */
+    image: z.string().min(1).default("debian_bookworm").meta({ description: "Image label or UUID the VM boots from. Default `debian_bookworm`." }),
+    /** Root volume size in GB. Default 20. */
+    rootVolumeGb: z
+      .number()
+      .int({ error: "expected a whole number of GB" })
+      .min(10, { error: "expected at least 10 GB" })
+      .max(10000)
+      .default(20)
+      .meta({ description: "Root volume size in GB. Default 20." }),
+    /** Attach a routed IPv6 address too (and publish AAAA records). Default false. */
+    ipv6: z
+      .boolean({ error: "expected true or false" })
+      .default(false)
+      .meta({ description: "Attach a routed IPv6 address too (and publish AAAA records). Default false." }),
+    /** Networks allowed to reach SSH (port 22). Everything else is dropped. Required. */
+    adminCidrs: z
+      .array(cidr, { error: "expected a list of CIDR blocks" })
+      .min(1, { error: "expected at least one CIDR block allowed to reach SSH" })
+      .meta({
+        description:
+          "Networks allowed to reach SSH (port 22), as IPv4 or IPv6 CIDR blocks (`203.0.113.7/32` for one address, not `203.0.113.7`). Everything else is dropped. Required, at least one.",
+        examples: [["203.0.113.7/32"]],
+      }),
+    /** Unix user that deploys (member of the docker group). Default `deploy`. */
+    deployUser: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_-]{0,31}$/, { error: "expected a Unix user name" })
+      .default("deploy")
+      .meta({ title: "Unix user name", description: "Unix user that deploys (member of the docker group). Default `deploy`." }),
+    /** Public keys allowed to log in as the deploy user. Required. */
+    sshPublicKeys: z
+      .array(sshPublicKey, { error: "expected a list of OpenSSH public keys" })
+      .min(1, { error: "expected at least one SSH public key" })
+      .meta({
+        description:
+          "OpenSSH public keys (`ssh-ed25519 AAAA… comment`; ed25519, RSA or ECDSA) allowed to log in as the deploy user. Never a private key. Required, at least one.",
+        examples: [[exampleSshKey]],
+      }),
+  })
+  .meta({
+    description:
+      "A Scaleway Instance (VM) this stack creates, running Docker, the nginx edge and the services. Needs `dns.provider` `scaleway` or `external` (it is public). Its database is `scaleway-managed`, or a `container` one that dies with the VM (refused when the data is protected, as on `prod`).",
+    examples: [{ kind: "scaleway-vm", type: "DEV1-M", rootVolumeGb: 40, ipv6: true, adminCidrs: ["198.51.100.0/24"], sshPublicKeys: [exampleSshKey] }],
+  });
 
 /** This machine's Docker engine: the whole runtime in containers, no cloud account. */
-export const localHostSchema = z.strictObject({
-  kind: z.literal("local"),
-  /** Port the edge nginx publishes HTTP on. Default 8080. */
-  httpPort: port.default(8080),
-  /** Port the edge publishes HTTPS on when TLS is on. Default 8443. */
-  httpsPort: port.default(8443),
-  /** Address the ports are published on. Default 127.0.0.1 (not reachable from other machines). */
-  bindAddress: z.union([z.ipv4(), z.ipv6()], { error: "expected an IP address such as 127.0.0.1" }).default("127.0.0.1"),
-});
+export const localHostSchema = z
+  .strictObject({
+    kind: z.literal("local").meta({ description: "`local`: this machine's Docker engine." }),
+    /** Port the edge nginx publishes HTTP on. Default 8080. */
+    httpPort: port.default(8080).meta({ description: "Port the edge nginx publishes HTTP on. Default 8080." }),
+    /** Port the edge publishes HTTPS on when TLS is on. Default 8443. */
+    httpsPort: port.default(8443).meta({ description: "Port the edge publishes HTTPS on when TLS is on. Default 8443." }),
+    /** Address the ports are published on. Default 127.0.0.1 (not reachable from other machines). */
+    bindAddress: z
+      .union([z.ipv4(), z.ipv6()], { error: "expected an IP address such as 127.0.0.1" })
+      .default("127.0.0.1")
+      .meta({ description: "IP address the ports are published on. Default `127.0.0.1` (not reachable from other machines)." }),
+  })
+  .meta({
+    description:
+      "This machine's Docker engine: the whole runtime in containers, no cloud account (`npm run local`). Takes a `container` database; `dns.provider` `none` with the hostname `localhost` is enough.",
+    examples: [{ kind: "local", httpPort: 8080, bindAddress: "127.0.0.1" }],
+  });
 
 /** An existing server (a VPS, a Vagrant VM) with Docker, reached over SSH. */
-export const sshHostSchema = z.strictObject({
-  kind: z.literal("ssh"),
-  /** Host name or IP address of the server. */
-  address: z.union([z.ipv4(), z.ipv6(), hostname, z.literal("localhost")], { error: "expected the server's IP address or DNS name" }),
-  /** SSH port. Default 22. */
-  port: port.default(22),
-  /** User that deploys (must be allowed to use Docker). Default `deploy`. */
-  user: z
-    .string()
-    .regex(/^[a-z_][a-z0-9_-]{0,31}$/, { error: "expected a Unix user name" })
-    .default("deploy"),
-  /** The server's SSH host public key, pinned (ssh-keyscan it once, check it out of band). */
-  hostKey: sshPublicKey,
-  /** Port the edge publishes HTTP on. Default 80. */
-  httpPort: port.default(80),
-  /** Port the edge publishes HTTPS on. Default 443. */
-  httpsPort: port.default(443),
-  /** Address the ports are published on. Default 0.0.0.0 (all interfaces). */
-  bindAddress: z.union([z.ipv4(), z.ipv6()], { error: "expected an IP address such as 0.0.0.0" }).default("0.0.0.0"),
-});
+export const sshHostSchema = z
+  .strictObject({
+    kind: z.literal("ssh").meta({ description: "`ssh`: an existing server reached over SSH." }),
+    /** Host name or IP address of the server. */
+    address: z
+      .union([z.ipv4(), z.ipv6(), hostname, z.literal("localhost")], { error: "expected the server's IP address or DNS name" })
+      .meta({ description: "The server's IPv4 or IPv6 address, lower-case DNS name, or `localhost`. Required.", examples: ["203.0.113.20"] }),
+    /** SSH port. Default 22. */
+    port: port.default(22).meta({ description: "SSH port. Default 22." }),
+    /** User that deploys (must be allowed to use Docker). Default `deploy`. */
+    user: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_-]{0,31}$/, { error: "expected a Unix user name" })
+      .default("deploy")
+      .meta({
+        title: "Unix user name",
+        description: "Unix user that deploys (must be allowed to use Docker); its private key is the secret `permacoop:sshPrivateKey`. Default `deploy`.",
+      }),
+    /** The server's SSH host public key, pinned (ssh-keyscan it once, check it out of band). */
+    hostKey: sshPublicKey.meta({
+      description: "The server's SSH host public key, pinned: `ssh-keyscan` it once and check it out of band. Required.",
+      examples: [exampleSshKey],
+    }),
+    /** Port the edge publishes HTTP on. Default 80. */
+    httpPort: port.default(80).meta({ description: "Port the edge publishes HTTP on. Default 80." }),
+    /** Port the edge publishes HTTPS on. Default 443. */
+    httpsPort: port.default(443).meta({ description: "Port the edge publishes HTTPS on. Default 443." }),
+    /** Address the ports are published on. Default 0.0.0.0 (all interfaces). */
+    bindAddress: z
+      .union([z.ipv4(), z.ipv6()], { error: "expected an IP address such as 0.0.0.0" })
+      .default("0.0.0.0")
+      .meta({ description: "IP address the ports are published on. Default `0.0.0.0` (all interfaces)." }),
+  })
+  .meta({
+    description:
+      "An existing server (a VPS, a Vagrant VM) with Docker, reached over SSH. Takes a `container` database. The deploy user's private key is the secret `permacoop:sshPrivateKey` (see below).",
+    examples: [{ kind: "ssh", address: "203.0.113.20", hostKey: exampleSshKey }],
+  });
 
-const serviceName = z.string({ error: "expected a service name" }).regex(/^[a-z][a-z0-9-]{0,30}$/, { error: "expected a lower-case name such as app or api" });
+const serviceName = z
+  .string({ error: "expected a service name" })
+  .regex(/^[a-z][a-z0-9-]{0,30}$/, { error: "expected a lower-case name such as app or api" })
+  .meta({ title: "service name" });
 const minScale = z.number({ error: "expected a number of instances" }).int({ error: "expected a whole number of instances" }).min(0).max(100);
 const maxScale = z.number({ error: "expected a number of instances" }).int({ error: "expected a whole number of instances" }).min(1).max(100);
 const cpuLimit = z
@@ -135,47 +218,90 @@ const memoryLimitMb = z
   .max(32768, { error: "expected at most 32768 MB" });
 
 /** Settings of one service on Serverless Containers; each field left out takes the host-level value. */
-export const containerServiceSchema = z.strictObject({
-  /** Hostnames (from `dns.hostnames`) this service answers on. Default: the first service gets every hostname no other service lists; the others none. */
-  hostnames: z.array(hostname, { error: "expected a list of hostnames" }).min(1, { error: "expected at least one hostname" }).optional(),
-  /** Instances kept running. Default the host's `minScale`. */
-  minScale: minScale.optional(),
-  /** Most instances. Default the host's `maxScale`. */
-  maxScale: maxScale.optional(),
-  /** CPU per instance, in mvCPU. Default the host's `cpuLimit`. */
-  cpuLimit: cpuLimit.optional(),
-  /** Memory per instance, in MB. Default the host's `memoryLimitMb`. */
-  memoryLimitMb: memoryLimitMb.optional(),
-});
+export const containerServiceSchema = z
+  .strictObject({
+    /** Hostnames (from `dns.hostnames`) this service answers on. Default: the first service gets every hostname no other service lists; the others none. */
+    hostnames: z
+      .array(hostname, { error: "expected a list of hostnames" })
+      .min(1, { error: "expected at least one hostname" })
+      .optional()
+      .meta({
+        description:
+          "Hostnames this service answers on, each one of `dns.hostnames` and listed by no other service. Default: the first service gets every hostname no other service lists; the others none.",
+        computedDefault: "first service: every hostname no other service lists; others: none",
+        examples: [["api.example.org"]],
+      }),
+    /** Instances kept running. Default the host's `minScale`. */
+    minScale: minScale.optional().meta({
+      description: "Instances kept running; at most this service's `maxScale`. Default the host's `minScale`.",
+      computedDefault: "the host's `minScale`",
+    }),
+    /** Most instances. Default the host's `maxScale`. */
+    maxScale: maxScale.optional().meta({ description: "Most instances. Default the host's `maxScale`.", computedDefault: "the host's `maxScale`" }),
+    /** CPU per instance, in mvCPU. Default the host's `cpuLimit`. */
+    cpuLimit: cpuLimit.optional().meta({ description: "CPU per instance, in mvCPU. Default the host's `cpuLimit`.", computedDefault: "the host's `cpuLimit`" }),
+    /** Memory per instance, in MB. Default the host's `memoryLimitMb`. */
+    memoryLimitMb: memoryLimitMb
+      .optional()
+      .meta({ description: "Memory per instance, in MB. Default the host's `memoryLimitMb`.", computedDefault: "the host's `memoryLimitMb`" }),
+  })
+  .meta({ description: "Settings of one service on Serverless Containers; each field left out takes the host-level value." });
 
 /**
  * Scaleway Serverless Containers (scale-out): one container per service, scaled by the platform,
  * TLS and routing by hostname by the platform; no VM, no nginx. Needs a `scaleway-managed` database,
  * reached over a Private Network.
  */
-export const scalewayContainerHostSchema = z.strictObject({
-  kind: z.literal("scaleway-container"),
-  /** Region of the containers, the registry and the Private Network (the database must be in it too). Default `fr-par`. */
-  region: z
-    .string()
-    .regex(/^[a-z]{2}-[a-z]{3}$/, { error: "expected a Scaleway region such as fr-par" })
-    .default("fr-par"),
-  /** Container Registry namespace the built images are pushed to; unique across all of Scaleway. Default `permacoop-<stack>`. */
-  registryNamespace: z
-    .string()
-    .regex(/^[a-z0-9][a-z0-9-]{2,52}[a-z0-9]$/, { error: "expected a registry namespace name: 4 to 54 lower-case letters, digits and dashes" })
-    .optional(),
-  /** Instances of each service kept running (0 allows cold starts). Default 1. */
-  minScale: minScale.default(1),
-  /** Most instances of each service the platform scales out to. Default 5. */
-  maxScale: maxScale.default(5),
-  /** CPU per instance, in mvCPU (1000 = one vCPU). Default 560. */
-  cpuLimit: cpuLimit.default(560),
-  /** Memory per instance, in MB. Default 1024. */
-  memoryLimitMb: memoryLimitMb.default(1024),
-  /** Per-service hostnames and overrides, by service name. Default none. */
-  services: z.record(serviceName, containerServiceSchema).default({}),
-});
+export const scalewayContainerHostSchema = z
+  .strictObject({
+    kind: z.literal("scaleway-container").meta({ description: "`scaleway-container`: Scaleway Serverless Containers." }),
+    /** Region of the containers, the registry and the Private Network (the database must be in it too). Default `fr-par`. */
+    region: z
+      .string()
+      .regex(/^[a-z]{2}-[a-z]{3}$/, { error: "expected a Scaleway region such as fr-par" })
+      .default("fr-par")
+      .meta({
+        title: "Scaleway region",
+        description: "Region of the containers, the registry and the Private Network, such as `fr-par`; the database must be in it too. Default `fr-par`.",
+      }),
+    /** Container Registry namespace the built images are pushed to; unique across all of Scaleway. Default `permacoop-<stack>`. */
+    registryNamespace: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]{2,52}[a-z0-9]$/, { error: "expected a registry namespace name: 4 to 54 lower-case letters, digits and dashes" })
+      .optional()
+      .meta({
+        description:
+          "Container Registry namespace the built images are pushed to: 4 to 54 lower-case letters, digits and dashes, unique across all of Scaleway. Default `permacoop-<stack>`.",
+        computedDefault: "`permacoop-<stack>`",
+        examples: ["permacoop-staging"],
+      }),
+    /** Instances of each service kept running (0 allows cold starts). Default 1. */
+    minScale: minScale.default(1).meta({ description: "Instances of each service kept running (0 allows cold starts); at most `maxScale`. Default 1." }),
+    /** Most instances of each service the platform scales out to. Default 5. */
+    maxScale: maxScale.default(5).meta({ description: "Most instances of each service the platform scales out to. Default 5." }),
+    /** CPU per instance, in mvCPU (1000 = one vCPU). Default 560. */
+    cpuLimit: cpuLimit.default(560).meta({ description: "CPU per instance, in mvCPU (1000 = one vCPU). Default 560." }),
+    /** Memory per instance, in MB. Default 1024. */
+    memoryLimitMb: memoryLimitMb.default(1024).meta({ description: "Memory per instance, in MB. Default 1024." }),
+    /** Per-service hostnames and overrides, by service name. Default none. */
+    services: z
+      .record(serviceName, containerServiceSchema)
+      .default({})
+      .meta({ description: "Per-service hostnames and overrides, by service name (a `name` from `permacoop:services`). Default none." }),
+  })
+  .meta({
+    description:
+      "Scaleway Serverless Containers (scale-out): one container per service, scaled by the platform; TLS and routing by hostname by the platform; no VM, no nginx. Needs a `scaleway-managed` database in the same region (reached over a Private Network), `dns.provider` `scaleway` with hostnames below the zone (each is a CNAME, so not the apex), `tls.enabled` true (no `tls.email`: the platform issues the certificates), and every service's `route` at `/`: give a second service a hostname of its own in `services`.",
+    examples: [
+      {
+        kind: "scaleway-container",
+        region: "fr-par",
+        minScale: 1,
+        maxScale: 5,
+        services: { api: { hostnames: ["api.example.org"], minScale: 0 } },
+      },
+    ],
+  });
 
 export const hostSchema = z.discriminatedUnion("kind", [scalewayVmHostSchema, localHostSchema, sshHostSchema, scalewayContainerHostSchema], {
   error: 'expected host.kind to be "scaleway-vm", "scaleway-container", "ssh" or "local"',
@@ -187,6 +313,12 @@ export const PROGRAM_SECRETS = {
   sshPrivateKey: "sshPrivateKey",
 } as const;
 
+/** What each of PROGRAM_SECRETS holds and when it is required: the generated docs list them. */
+export const PROGRAM_SECRET_DESCRIPTIONS = {
+  sshPrivateKey:
+    "Private key of `host.user` on an `ssh` host (the whole key file); required by host kind `ssh`. Set it from the file: `pulumi config set --secret permacoop:sshPrivateKey < ~/.ssh/deploy_ed25519`.",
+} as const satisfies Record<keyof typeof PROGRAM_SECRETS, string>;
+
 const backupRetentionDays = z
   .number({ error: "expected a number of days" })
   .int({ error: "expected a whole number of days" })
@@ -194,52 +326,76 @@ const backupRetentionDays = z
   .max(365, { error: "expected between 1 and 365 days" })
   .default(7);
 
-export const managedDatabaseSchema = z.strictObject({
-  kind: z.literal("scaleway-managed"),
-  /** Region of the instance. Default `fr-par`. */
-  region: z
-    .string()
-    .regex(/^[a-z]{2}-[a-z]{3}$/, { error: "expected a Scaleway region such as fr-par" })
-    .default("fr-par"),
-  /** Node type. Default `DB-DEV-S`. */
-  nodeType: z
-    .string()
-    .regex(/^(DB|db)-[A-Za-z0-9-]+$/, { error: "expected a Scaleway database node type such as DB-DEV-S" })
-    .default("DB-DEV-S"),
-  /** Engine. Only PostgreSQL 16 is supported. */
-  engine: z.literal("PostgreSQL-16", { error: 'expected "PostgreSQL-16"' }).default("PostgreSQL-16"),
-  /** Volume size in GB (SBS volume). Default 10. */
-  volumeSizeGb: z.number().int().min(5).max(10000).default(10),
-  /** Two nodes with automatic failover. Default false. */
-  highAvailability: z.boolean().default(false),
-  /** Hours between automatic backups. Default 24 (daily). */
-  backupFrequencyHours: z
-    .number()
-    .int()
-    .min(1)
-    .max(24 * 7)
-    .default(24),
-  /** Days automatic backups are kept. Default 7. */
-  backupRetentionDays,
-  ...databaseIdentity,
-});
+export const managedDatabaseSchema = z
+  .strictObject({
+    kind: z.literal("scaleway-managed").meta({ description: "`scaleway-managed`: a Scaleway Managed Database for PostgreSQL." }),
+    /** Region of the instance. Default `fr-par`. */
+    region: z
+      .string()
+      .regex(/^[a-z]{2}-[a-z]{3}$/, { error: "expected a Scaleway region such as fr-par" })
+      .default("fr-par")
+      .meta({
+        title: "Scaleway region",
+        description: "Region of the instance, such as `fr-par`; on a `scaleway-container` host, the host's `region`. Default `fr-par`.",
+      }),
+    /** Node type. Default `DB-DEV-S`. */
+    nodeType: z
+      .string()
+      .regex(/^(DB|db)-[A-Za-z0-9-]+$/, { error: "expected a Scaleway database node type such as DB-DEV-S" })
+      .default("DB-DEV-S")
+      .meta({ description: "Node type (size), such as `DB-DEV-S` or `DB-DEV-M`. Default `DB-DEV-S`." }),
+    /** Engine. Only PostgreSQL 16 is supported. */
+    engine: z
+      .literal("PostgreSQL-16", { error: 'expected "PostgreSQL-16"' })
+      .default("PostgreSQL-16")
+      .meta({ description: "Engine. Only PostgreSQL 16 is supported. Default `PostgreSQL-16`." }),
+    /** Volume size in GB (SBS volume). Default 10. */
+    volumeSizeGb: z.number().int().min(5).max(10000).default(10).meta({ description: "Volume size in GB (SBS volume). Default 10." }),
+    /** Two nodes with automatic failover. Default false. */
+    highAvailability: z.boolean().default(false).meta({ description: "Two nodes with automatic failover. Default false." }),
+    /** Hours between automatic backups. Default 24 (daily). */
+    backupFrequencyHours: z
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 7)
+      .default(24)
+      .meta({ description: "Hours between automatic backups (at most a week). Default 24 (daily)." }),
+    /** Days automatic backups are kept. Default 7. */
+    backupRetentionDays: backupRetentionDays.meta({ description: "Days automatic backups are kept. Default 7." }),
+    ...databaseIdentity,
+  })
+  .meta({
+    description:
+      "A Scaleway Managed Database for PostgreSQL, backed up by the platform. For `scaleway-vm` and `scaleway-container` hosts; refused on `local` and `ssh` hosts (it admits the Scaleway VM's address, or the Private Network, only).",
+    examples: [{ kind: "scaleway-managed", region: "fr-par", nodeType: "DB-DEV-M", volumeSizeGb: 20, protect: true }],
+  });
 
 /** PostgreSQL in a container on the host, its data in a named volume that survives re-runs. */
-export const containerDatabaseSchema = z.strictObject({
-  kind: z.literal("container"),
-  /** Image. Default the official `postgres:16`. */
-  image: imageRef("postgres:16").default("postgres:16"),
-  /** Hour of the host's clock at which the daily `pg_dump` runs (deploy user's crontab). Default 3. */
-  backupHour: z
-    .number({ error: "expected an hour between 0 and 23" })
-    .int({ error: "expected a whole hour between 0 and 23" })
-    .min(0, { error: "expected an hour between 0 and 23" })
-    .max(23, { error: "expected an hour between 0 and 23" })
-    .default(3),
-  /** Days daily backups are kept on the host (on-demand ones stay until removed). Default 7. */
-  backupRetentionDays,
-  ...databaseIdentity,
-});
+export const containerDatabaseSchema = z
+  .strictObject({
+    kind: z.literal("container").meta({ description: "`container`: PostgreSQL in a container on the host." }),
+    /** Image. Default the official `postgres:16`. */
+    image: imageRef("postgres:16")
+      .default("postgres:16")
+      .meta({ description: "PostgreSQL image (`name:tag` or `name@sha256:…`). Default the official `postgres:16`." }),
+    /** Hour of the host's clock at which the daily `pg_dump` runs (deploy user's crontab). Default 3. */
+    backupHour: z
+      .number({ error: "expected an hour between 0 and 23" })
+      .int({ error: "expected a whole hour between 0 and 23" })
+      .min(0, { error: "expected an hour between 0 and 23" })
+      .max(23, { error: "expected an hour between 0 and 23" })
+      .default(3)
+      .meta({ description: "Hour of the host's clock at which the daily `pg_dump` runs (deploy user's crontab). Default 3." }),
+    /** Days daily backups are kept on the host (on-demand ones stay until removed). Default 7. */
+    backupRetentionDays: backupRetentionDays.meta({ description: "Days daily backups are kept on the host (on-demand ones stay until removed). Default 7." }),
+    ...databaseIdentity,
+  })
+  .meta({
+    description:
+      "PostgreSQL in a container on the host, its data in a named volume that survives re-runs. For `local` and `ssh` hosts; on a `scaleway-vm` host an ephemeral one, refused when the data is protected (`protect`, by default on `prod`): it dies with the VM. Not on `scaleway-container`.",
+    examples: [{ kind: "container", image: "postgres:16", backupHour: 3 }],
+  });
 
 export const databaseSchema = z.discriminatedUnion("kind", [managedDatabaseSchema, containerDatabaseSchema], {
   error: 'expected database.kind to be "scaleway-managed" or "container"',
@@ -248,13 +404,25 @@ export const databaseSchema = z.discriminatedUnion("kind", [managedDatabaseSchem
 export const dnsSchema = z
   .strictObject({
     /** `scaleway`: records are created in a Scaleway Domains zone; `external`: the stack exports the records to create by hand. */
-    provider: z.enum(["scaleway", "external", "none"], { error: 'expected "scaleway", "external" or "none" (local environments)' }),
+    provider: z.enum(["scaleway", "external", "none"], { error: 'expected "scaleway", "external" or "none" (local environments)' }).meta({
+      description:
+        "`scaleway`: records are created in a Scaleway Domains zone; `external`: the stack exports the records to create by hand; `none`: no records (local environments, not on a `scaleway-vm` host). A `scaleway-container` host needs `scaleway`. Required.",
+    }),
     /** The zone (domain) the hostnames live in, e.g. `fairness.coop`. Required with provider `scaleway`. */
-    zone: hostname.optional(),
+    zone: hostname
+      .optional()
+      .meta({ description: "The zone (domain) the hostnames live in, e.g. `fairness.coop`. Required with provider `scaleway`.", examples: ["fairness.coop"] }),
     /** Hostnames served by this environment; the first is the canonical one. Required. */
-    hostnames: z.array(servedName, { error: "expected a list of hostnames" }).min(1, { error: "expected at least one hostname" }),
+    hostnames: z
+      .array(servedName, { error: "expected a list of hostnames" })
+      .min(1, { error: "expected at least one hostname" })
+      .meta({
+        description:
+          "Hostnames served by this environment, lower-case fully qualified DNS names (or `localhost`); the first is the canonical one. With provider `scaleway`, each inside `zone`. Required, at least one.",
+        examples: [["permacoop.fairness.coop"]],
+      }),
     /** Record TTL in seconds. Default 300. */
-    ttl: z.number().int().min(60).max(86400).default(300),
+    ttl: z.number().int().min(60).max(86400).default(300).meta({ description: "Record TTL in seconds. Default 300." }),
   })
   .superRefine((dns, ctx) => {
     if (dns.provider !== "scaleway") return;
@@ -267,55 +435,105 @@ export const dnsSchema = z
         ctx.addIssue({ code: "custom", path: ["hostnames", i], message: `expected a hostname inside zone ${dns.zone}`, input: name });
       }
     });
-  });
+  })
+  .meta({ examples: [{ provider: "scaleway", zone: "fairness.coop", hostnames: ["permacoop.fairness.coop"], ttl: 300 }] });
 
-export const tlsSchema = z.strictObject({
-  /** Serve HTTPS with an ACME certificate. Default true. */
-  enabled: z.boolean().default(true),
-  /** ACME account e-mail (expiry notices). Required when enabled, except on `scaleway-container` (the platform issues the certificates). */
-  email: z.email({ error: "expected an e-mail address" }).optional(),
-  /** ACME directory URL. Default Let's Encrypt production (staging: https://acme-staging-v02.api.letsencrypt.org/directory). */
-  acmeDirectory: z.url({ error: "expected an https:// ACME directory URL" }).default("https://acme-v02.api.letsencrypt.org/directory"),
-  /** PEM bundle of the CA that signs the ACME server's own HTTPS certificate (a private or test CA). Default none. */
-  caBundle: z
-    .string()
-    .regex(/^-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----\s*$/, { error: "expected PEM certificates (-----BEGIN CERTIFICATE-----…)" })
-    .optional(),
-  /** certbot image. Default the official `certbot/certbot:latest`. */
-  certbotImage: imageRef("certbot/certbot:latest").default("certbot/certbot:latest"),
-  /** Seconds an issuance may take before it fails (HTTP keeps serving). Default 120. */
-  deadlineSeconds: z.number().int().min(10).max(3600).default(120),
-});
+export const tlsSchema = z
+  .strictObject({
+    /** Serve HTTPS with an ACME certificate. Default true. */
+    enabled: z.boolean().default(true).meta({
+      description: "Serve HTTPS with an ACME certificate. Default true; must stay true on a `scaleway-container` host (the platform serves HTTPS only).",
+    }),
+    /** ACME account e-mail (expiry notices). Required when enabled, except on `scaleway-container` (the platform issues the certificates). */
+    email: z
+      .email({ error: "expected an e-mail address" })
+      .optional()
+      .meta({
+        description: "ACME account e-mail (expiry notices). Required when enabled, except on `scaleway-container` (the platform issues the certificates).",
+        examples: ["ops@example.org"],
+      }),
+    /** ACME directory URL. Default Let's Encrypt production (staging: https://acme-staging-v02.api.letsencrypt.org/directory). */
+    acmeDirectory: z.url({ error: "expected an https:// ACME directory URL" }).default("https://acme-v02.api.letsencrypt.org/directory").meta({
+      description:
+        "ACME directory URL. Default Let's Encrypt production, `https://acme-v02.api.letsencrypt.org/directory`; staging is `https://acme-staging-v02.api.letsencrypt.org/directory`.",
+    }),
+    /** PEM bundle of the CA that signs the ACME server's own HTTPS certificate (a private or test CA). Default none. */
+    caBundle: z
+      .string()
+      .regex(/^-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----\s*$/, { error: "expected PEM certificates (-----BEGIN CERTIFICATE-----…)" })
+      .optional()
+      .meta({
+        description:
+          "PEM bundle (`-----BEGIN CERTIFICATE-----…`) of the CA that signs the ACME server's own HTTPS certificate (a private or test CA). Default none.",
+      }),
+    /** certbot image. Default the official `certbot/certbot:latest`. */
+    certbotImage: imageRef("certbot/certbot:latest")
+      .default("certbot/certbot:latest")
+      .meta({ description: "certbot image. Default the official `certbot/certbot:latest`." }),
+    /** Seconds an issuance may take before it fails (HTTP keeps serving). Default 120. */
+    deadlineSeconds: z
+      .number()
+      .int()
+      .min(10)
+      .max(3600)
+      .default(120)
+      .meta({ description: "Seconds an issuance may take before it fails (HTTP keeps serving). Default 120." }),
+  })
+  .meta({ examples: [{ enabled: true, email: "tech@fairness.coop" }] });
 
-export const proxySchema = z.strictObject({
-  /** nginx image of the edge and the switch. Default the official `nginx:stable`. */
-  image: imageRef("nginx:stable").default("nginx:stable"),
-  /** Largest accepted request body (nginx `client_max_body_size`). Default `10m`. */
-  clientMaxBodySize: z
-    .string()
-    .regex(/^[0-9]+[kmg]?$/, { error: "expected an nginx size such as 10m" })
-    .default("10m"),
-});
+export const proxySchema = z
+  .strictObject({
+    /** nginx image of the edge and the switch. Default the official `nginx:stable`. */
+    image: imageRef("nginx:stable")
+      .default("nginx:stable")
+      .meta({ description: "nginx image of the edge and the switch. Default the official `nginx:stable`." }),
+    /** Largest accepted request body (nginx `client_max_body_size`). Default `10m`. */
+    clientMaxBodySize: z
+      .string()
+      .regex(/^[0-9]+[kmg]?$/, { error: "expected an nginx size such as 10m" })
+      .default("10m")
+      .meta({ description: "Largest accepted request body (nginx `client_max_body_size`): a number with an optional `k`, `m` or `g` suffix. Default `10m`." }),
+  })
+  .meta({ examples: [{ clientMaxBodySize: "50m" }] });
 
 export const healthCheckSchema = z.strictObject({
   /** Seconds between probes. Default 1. */
-  intervalSeconds: seconds(1),
+  intervalSeconds: seconds(1).meta({ description: "Seconds between probes. Default 1." }),
   /** Seconds one probe may take. Default 5. */
-  timeoutSeconds: seconds(5),
+  timeoutSeconds: seconds(5).meta({ description: "Seconds one probe may take. Default 5." }),
   /** Seconds the new container has to become healthy. Default 30. */
-  deadlineSeconds: seconds(30),
+  deadlineSeconds: seconds(30).meta({ description: "Seconds the new container has to become healthy. Default 30." }),
 });
 
 export const serviceSchema = z
   .strictObject({
     /** Service name (container name prefix). */
-    name: z.string({ error: "expected a service name" }).regex(/^[a-z][a-z0-9-]{0,30}$/, { error: "expected a lower-case name such as app or api" }),
+    name: z
+      .string({ error: "expected a service name" })
+      .regex(/^[a-z][a-z0-9-]{0,30}$/, { error: "expected a lower-case name such as app or api" })
+      .meta({
+        description:
+          "Service name (container name prefix): a lower-case letter, then up to 30 lower-case letters, digits and dashes; unique across services. Required.",
+        examples: ["app"],
+      }),
     /** Image reference (registry/name:tag or @digest). */
-    image: imageRef("ghcr.io/org/app:main"),
+    image: imageRef("ghcr.io/org/app:main").meta({
+      description: "Image reference: `registry/name:tag`, or `name@sha256:<64 hex digits>`. With `build`, the name of the image built. Required.",
+      examples: ["ghcr.io/org/app:main"],
+    }),
     /** Port the container listens on. */
-    port,
+    port: port.meta({ description: "Port the container listens on. Required.", examples: [3000] }),
     /** Build the image from this directory (relative to the project) instead of pulling it; `image` names the result. */
-    build: z.strictObject({ context: z.string().min(1), dockerfile: z.string().default("Dockerfile") }).optional(),
+    build: z
+      .strictObject({
+        context: z.string().min(1).meta({ description: "Directory the image is built from, relative to the project. Required with `build`." }),
+        dockerfile: z.string().default("Dockerfile").meta({ description: "Name of the Dockerfile in `context`. Default `Dockerfile`." }),
+      })
+      .optional()
+      .meta({
+        description:
+          "Build the image from a directory of the project instead of pulling it; `image` names the result. Not with `fromStack`. Default none (the image is pulled).",
+      }),
     /**
      * Ship the image another stack pushed (host kind `scaleway-container`): that stack's `images` output
      * for this service, by digest, so staging → prod deploys the same bytes. A fully qualified stack
@@ -326,34 +544,67 @@ export const serviceSchema = z
       .regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, {
         error: "expected a fully qualified stack name such as fairnesscoop/permacoop-infra/staging",
       })
-      .optional(),
+      .optional()
+      .meta({
+        description:
+          "Ship the image another stack pushed (host kind `scaleway-container` only): that stack's `images` output for this service, by digest, so staging → prod deploys the same bytes. A fully qualified stack name (`org/project/stack`); not with `build`. Default none.",
+        examples: ["fairnesscoop/permacoop-infra/staging"],
+      }),
     /** When to pull: `missing` (default), `always`, `never`. */
-    pullPolicy: z.enum(["missing", "always", "never"], { error: 'expected "missing", "always" or "never"' }).default("missing"),
+    pullPolicy: z
+      .enum(["missing", "always", "never"], { error: 'expected "missing", "always" or "never"' })
+      .default("missing")
+      .meta({ description: "When to pull the image: `missing` (default), `always`, `never`. A built image is never pulled." }),
     /** Previous images kept on the host for fast rollbacks. Default 3. */
-    keepImages: z.number().int().min(1).max(50).default(3),
+    keepImages: z.number().int().min(1).max(50).default(3).meta({ description: "Previous images kept on the host for fast rollbacks. Default 3." }),
     /** URL path prefix nginx routes to this service. Default `/`. */
     route: z
       .string()
       .regex(/^\/([A-Za-z0-9._~-]+\/)*$/, { error: "expected a path prefix starting and ending with / such as /api/" })
-      .default("/"),
+      .default("/")
+      .meta({
+        description:
+          "URL path prefix nginx routes to this service, starting and ending with `/` (such as `/api/`); unique across services. Must be `/` on a `scaleway-container` host (it routes by hostname). Default `/`.",
+        examples: ["/api/"],
+      }),
     /** Path answering 2xx when the service is healthy. Default `/healthz`. */
     healthPath: z
       .string()
       .regex(/^\/[^\s]*$/, { error: "expected an absolute path such as /healthz" })
-      .default("/healthz"),
+      .default("/healthz")
+      .meta({ description: "Absolute path answering 2xx when the service is healthy. Default `/healthz`." }),
     /** Health-check timings. Defaults as kamal-proxy: 1 s interval, 5 s timeout, 30 s deadline. */
-    healthCheck: healthCheckSchema.default({ intervalSeconds: 1, timeoutSeconds: 5, deadlineSeconds: 30 }),
+    healthCheck: healthCheckSchema
+      .default({ intervalSeconds: 1, timeoutSeconds: 5, deadlineSeconds: 30 })
+      .meta({ description: "Health-check timings. Defaults as kamal-proxy: 1 s interval, 5 s timeout, 30 s deadline." }),
     /** Plain environment variables. Names that look secret are refused here: use `secretEnv`. */
     env: z
-      .record(z.string().regex(envName, { error: "expected an upper-case environment variable name" }), z.string({ error: "expected a string value" }))
-      .default({}),
+      .record(
+        z.string().regex(envName, { error: "expected an upper-case environment variable name" }).meta({ title: "variable name" }),
+        z.string({ error: "expected a string value" }),
+      )
+      .default({})
+      .meta({
+        description:
+          "Plain environment variables: upper-case name → string value. Names that look secret (`…_TOKEN`, `…_SECRET`, `…_PASSWORD`…) are refused here: use `secretEnv`. `DATABASE_*` are refused too: the program provides them from the database it manages. Default none.",
+        examples: [{ NODE_ENV: "production", TZ: "Europe/Paris" }],
+      }),
     /** Secret environment variables: variable name → name of a secret `permacoop:` config key. */
     secretEnv: z
       .record(
-        z.string().regex(envName, { error: "expected an upper-case environment variable name" }),
-        z.string().regex(secretKeyName, { error: "expected the name of a permacoop: config key such as calendarToken" }),
+        z.string().regex(envName, { error: "expected an upper-case environment variable name" }).meta({ title: "variable name" }),
+        z.string().regex(secretKeyName, { error: "expected the name of a permacoop: config key such as calendarToken" }).meta({
+          title: "secret key name",
+          description:
+            "A secret `permacoop:` config key named in lower camelCase (such as `calendarToken`), whose value the service receives in the environment variable that names it. Set it with `pulumi config set --secret permacoop:<name>`, typed at the prompt or piped on stdin, never on the command line. It is refused in plaintext, and a secret no service reads is refused too.",
+        }),
       )
-      .default({}),
+      .default({})
+      .meta({
+        description:
+          "Secret environment variables: upper-case variable name → name of a secret `permacoop:` config key (lower camelCase, such as `calendarToken`), set with `pulumi config set --secret`. Default none.",
+        examples: [{ CALENDAR_TOKEN: "calendarToken" }],
+      }),
   })
   .superRefine((service, ctx) => {
     for (const name of Object.keys(service.env)) {
@@ -374,6 +625,18 @@ export const serviceSchema = z
         });
       }
     }
+  })
+  .meta({
+    description: "One service: a container image, the port it listens on, its route and its health check.",
+    examples: [
+      {
+        name: "app",
+        image: "ghcr.io/fairnesscoop/permacoop:main",
+        port: 3000,
+        env: { NODE_ENV: "production" },
+        secretEnv: { CALENDAR_TOKEN: "calendarToken" },
+      },
+    ],
   });
 
 /** The parts of a stack's configuration the cross-key rules read. */
@@ -521,17 +784,33 @@ function refineServerlessContainers(config: StackView, ctx: z.RefinementCtx): vo
 /** Structured keys of the contract; any other `permacoop:` key is a secret referenced by name. */
 export const stackConfigSchema = z
   .strictObject({
-    host: hostSchema,
-    database: databaseSchema,
-    dns: dnsSchema,
-    tls: tlsSchema.default({
-      enabled: true,
-      acmeDirectory: "https://acme-v02.api.letsencrypt.org/directory",
-      certbotImage: "certbot/certbot:latest",
-      deadlineSeconds: 120,
+    host: hostSchema.meta({
+      description:
+        "Where the environment runs, chosen by `kind`: a Scaleway VM this stack creates (`scaleway-vm`), this machine's Docker engine (`local`), an existing server reached over SSH (`ssh`), or Scaleway Serverless Containers (`scaleway-container`). Required.",
     }),
-    proxy: proxySchema.default({ image: "nginx:stable", clientMaxBodySize: "10m" }),
-    services: z.array(serviceSchema, { error: "expected a list of services" }).min(1, { error: "expected at least one service" }),
+    database: databaseSchema.meta({
+      description:
+        "The PostgreSQL database, chosen by `kind`: a Scaleway Managed Database (`scaleway-managed`) or PostgreSQL in a container on the host (`container`). The program hands it to the services as `DATABASE_*` variables. Required.",
+    }),
+    dns: dnsSchema.meta({ description: "The hostnames this environment serves, and who creates their DNS records. Required." }),
+    tls: tlsSchema
+      .default({
+        enabled: true,
+        acmeDirectory: "https://acme-v02.api.letsencrypt.org/directory",
+        certbotImage: "certbot/certbot:latest",
+        deadlineSeconds: 120,
+      })
+      .meta({
+        description:
+          "HTTPS: a certificate per hostname from an ACME server (Let's Encrypt by default), renewed by certbot; on `scaleway-container`, the platform's own. Default: enabled, with Let's Encrypt production; `email` is then required.",
+      }),
+    proxy: proxySchema.default({ image: "nginx:stable", clientMaxBodySize: "10m" }).meta({
+      description:
+        "The nginx edge (TLS, routes) and switch (zero-downtime rollouts) in front of the services; not used on `scaleway-container`. Default: each field's default.",
+    }),
+    services: z.array(serviceSchema, { error: "expected a list of services" }).min(1, { error: "expected at least one service" }).meta({
+      description: "The application's services: a list of at least one, with unique names and (except on `scaleway-container`) unique routes. Required.",
+    }),
   })
   .superRefine((config, ctx) => {
     if ((config.host.kind === "local" || config.host.kind === "ssh") && config.database.kind === "scaleway-managed") {
@@ -576,6 +855,10 @@ export const stackConfigSchema = z
       routes.set(service.route, i);
     });
     refineServerlessContainers(config, ctx);
+  })
+  .meta({
+    description:
+      "The configuration of a stack: the structured `permacoop:` keys below, and secrets referenced by name. The program checks all of it before declaring any resource, and a bad configuration fails with one message listing every problem, each with the command that fixes it.",
   });
 
 /** Whether the stack's data refuses `pulumi destroy`: `database.protect`, by default on the `prod` stack only. */

@@ -1,0 +1,36 @@
+import { parseDriftArgs, replayableCommands } from "../../../cli/drift";
+
+describe("npm run drift", () => {
+  it("reads -s <stack> and --repair", () => {
+    expect(parseDriftArgs(["-s", "prod"])).toEqual({ stack: "prod", repair: false });
+    expect(parseDriftArgs(["--repair", "-s", "prod"])).toEqual({ stack: "prod", repair: true });
+    expect(() => parseDriftArgs(["prod"])).toThrow(/usage: npm run drift -- -s <stack> \[--repair\]/);
+  });
+
+  it("replays the runtime, then the proxy, then the rollouts, with their recorded stdin; nothing else", () => {
+    const command = (name: string, create: string, stdin?: string) => ({
+      urn: `urn:pulumi:s::permacoop::permacoop:index:Environment$command:local:Command::${name}`,
+      type: "command:local:Command",
+      inputs: { create, ...(stdin ? { stdin } : {}) },
+    });
+    const replayed = replayableCommands([
+      command("s-runtime-app-rollout", "rollout app", "APP_ENV=1\n"),
+      command("s-runtime-certificate", "certificate"),
+      command("s-runtime-proxy", "proxy", "edge"),
+      command("s-runtime-data", "data"),
+      { ...command("s-runtime-api-rollout", "rollout api (being deleted)"), delete: true },
+      { ...command("s-runtime-web-rollout", "rollout web (being replaced)"), pendingReplacement: true },
+      {
+        ...command("s-runtime-runtime", "up"),
+        // A secret as `pulumi stack export --show-secrets` prints it.
+        inputs: { create: "up", stdin: { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", plaintext: '"POSTGRES_PASSWORD=x\\n"' } },
+      },
+      { urn: "urn:pulumi:s::permacoop::random:index/randomPassword:RandomPassword::s-db-password", type: "random:index/randomPassword:RandomPassword" },
+    ]);
+    expect(replayed.map((c) => [c.create, c.stdin])).toEqual([
+      ["up", "POSTGRES_PASSWORD=x\n"],
+      ["proxy", "edge"],
+      ["rollout app", "APP_ENV=1\n"],
+    ]);
+  });
+});

@@ -5,16 +5,20 @@ import { join } from "node:path";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { stringify } from "yaml";
 import { toolchainEnv } from "../../tools/toolchainEnv";
-import { PROJECT_DIR } from "../support/stackFiles";
+import { PROJECT_DIR, stackConfig } from "../support/stackFiles";
 
 /** Passphrase of the throwaway stacks the e2e suite creates (never a real stack's). */
 export const TEST_PASSPHRASE = "permacoop-e2e-throwaway";
 
-/** The toolchain's environment, also exported into this process: the Automation API finds `pulumi` on its PATH. */
-export function useToolchain(): Record<string, string> {
-  const env = toolchainEnv();
-  Object.assign(process.env, env);
-  return env;
+/**
+ * The Pulumi CLI's environment for a test stack (what cli/pulumi.ts's `pulumiCliEnv` gives a real
+ * one): the offline toolchain, a file backend in `backendDir`, the test passphrase. The toolchain's
+ * part is also exported into this process: the Automation API finds `pulumi` on its PATH.
+ */
+export function testPulumiCliEnv(backendDir: string): Record<string, string> {
+  const toolchain = toolchainEnv();
+  Object.assign(process.env, toolchain);
+  return { ...toolchain, PULUMI_BACKEND_URL: `file://${backendDir}`, PULUMI_CONFIG_PASSPHRASE: TEST_PASSPHRASE };
 }
 
 /** Files of the project a throwaway workspace links to (stack files are written fresh). */
@@ -25,14 +29,26 @@ export interface ConfigEntry {
   readonly secret?: boolean;
 }
 
+type Mutable = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** A stack file's configuration with its secrets replaced by dummy secrets, `change` applied to its structured values. */
+export function configOf(stack: string, change: (config: Mutable) => void = () => undefined): Record<string, ConfigEntry> {
+  const { structured, secretKeys } = stackConfig(stack);
+  const values = structuredClone(structured) as Mutable;
+  change(values);
+  return Object.fromEntries(
+    Object.entries(values).map(([key, value]) => [key, secretKeys.includes(key) ? { value: `dummy-${key}`, secret: true } : { value }]),
+  );
+}
+
 /** A throwaway stack: its own file backend and work dir, linked to this project's program. */
 export interface TestStack {
   readonly stack: Stack;
   readonly dir: string;
   /** The project directory the stack runs in. */
   readonly workDir: string;
-  /** Environment the CLI runs with (toolchain, backend, passphrase). */
-  readonly env: Record<string, string>;
+  /** The Pulumi CLI's environment for the stack (toolchain, backend, passphrase): see testPulumiCliEnv. */
+  readonly pulumiCliEnv: Record<string, string>;
   /** Destroys whatever the stack holds (best effort) and removes its directories. */
   dispose(): Promise<void>;
 }
@@ -50,12 +66,7 @@ export async function createTestStack(name: string, config: Record<string, Confi
   for (const entry of PROJECT_ENTRIES) symlinkSync(join(PROJECT_DIR, entry), join(workDir, entry));
   writeFileSync(join(workDir, `Pulumi.${name}.yaml`), stringify({ config: {} }));
 
-  const envVars: Record<string, string> = {
-    ...useToolchain(),
-    PULUMI_BACKEND_URL: `file://${backendDir}`,
-    PULUMI_CONFIG_PASSPHRASE: TEST_PASSPHRASE,
-    ...extraEnv,
-  };
+  const envVars: Record<string, string> = { ...testPulumiCliEnv(backendDir), ...extraEnv };
   const stack = await LocalWorkspace.createStack({ stackName: name, workDir }, { envVars, pulumiHome: envVars.PULUMI_HOME });
   const plain = Object.fromEntries(
     Object.entries(config).map(([key, entry]) => [
@@ -69,7 +80,7 @@ export async function createTestStack(name: string, config: Record<string, Confi
     stack,
     dir,
     workDir,
-    env: envVars,
+    pulumiCliEnv: envVars,
     async dispose() {
       try {
         await stack.destroy({ color: "never" });

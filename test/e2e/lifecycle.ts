@@ -135,7 +135,7 @@ export function environmentLifecycle(options: LifecycleOptions): void {
 
   it("a rollout killed half-way converges on the next up, with no orphan container", async () => {
     await setService({ image: `${APP_IMAGE}:v2`, env: { APP_VERSION: "v4" } });
-    const env = { ...process.env, ...test.env };
+    const env = { ...process.env, ...test.pulumiCliEnv };
     const child = spawn("pulumi", ["up", "--yes", "--skip-preview", "--stack", options.env, "--color", "never"], {
       cwd: test.workDir,
       env,
@@ -170,7 +170,7 @@ export function environmentLifecycle(options: LifecycleOptions): void {
   const script = (name: string, ...args: string[]) => {
     const result = spawnSync("npx", ["ts-node", "--transpile-only", join(PROJECT_DIR, "cli", `${name}.ts`), ...args], {
       cwd: test.workDir,
-      env: { ...process.env, ...test.env },
+      env: { ...process.env, ...test.pulumiCliEnv },
       encoding: "utf8",
     });
     return { status: result.status ?? 1, output: `${result.stdout}${result.stderr}` };

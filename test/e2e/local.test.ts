@@ -55,7 +55,7 @@ describe("local environment on this machine's Docker engine", () => {
         const up = (collect: (text: string) => void) => {
           const child = spawn("pulumi", ["up", "--yes", "--skip-preview", "--stack", ENV, "--color", "never"], {
             cwd: t.workDir,
-            env: { ...process.env, ...t.env },
+            env: { ...process.env, ...t.pulumiCliEnv },
             stdio: ["ignore", "pipe", "pipe"],
           });
           child.stdout.on("data", (chunk: Buffer) => collect(chunk.toString()));

@@ -1,22 +1,10 @@
 import { join } from "node:path";
 import { EngineEvent, PolicyEvent } from "@pulumi/pulumi/automation";
-import { PROJECT_DIR, stackConfig } from "../support/stackFiles";
-import { ConfigEntry, createTestStack, DUMMY_SCALEWAY_ENV, TestStack } from "./harness";
+import { PROJECT_DIR } from "../support/stackFiles";
+import { configOf, createTestStack, DUMMY_SCALEWAY_ENV, TestStack } from "./harness";
 
 /** The pack CI runs: pulumi preview --policy-pack policy. */
 const POLICY_PACK = join(PROJECT_DIR, "policy");
-
-type Mutable = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-/** A stack file's configuration with dummy secrets, `change` applied to its structured values. */
-function configOf(stack: string, change: (config: Mutable) => void = () => undefined): Record<string, ConfigEntry> {
-  const { structured, secretKeys } = stackConfig(stack);
-  const values = structuredClone(structured) as Mutable;
-  change(values);
-  return Object.fromEntries(
-    Object.entries(values).map(([key, value]) => [key, secretKeys.includes(key) ? { value: `dummy-${key}`, secret: true } : { value }]),
-  );
-}
 
 const policyEvents = (events: readonly EngineEvent[]): PolicyEvent[] => events.flatMap((e) => (e.policyEvent ? [e.policyEvent] : []));
 

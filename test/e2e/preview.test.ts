@@ -2,16 +2,7 @@ import { execFileSync } from "node:child_process";
 import { EngineEvent } from "@pulumi/pulumi/automation";
 import { EXPECTED } from "../support/expected";
 import { SERVERLESS_SECRETS, SERVERLESS_STACK, serverlessConfigInput } from "../support/serverlessStack";
-import { stackConfig } from "../support/stackFiles";
-import { ConfigEntry, createTestStack, DUMMY_SCALEWAY_ENV, plannedTypes, TestStack } from "./harness";
-
-/** A stack file's configuration, with its secrets replaced by dummy secrets. */
-function configOf(stack: string): Record<string, ConfigEntry> {
-  const { structured, secretKeys } = stackConfig(stack);
-  return Object.fromEntries(
-    Object.entries(structured).map(([key, value]) => [key, secretKeys.includes(key) ? { value: `dummy-${key}`, secret: true } : { value }]),
-  );
-}
+import { ConfigEntry, configOf, createTestStack, DUMMY_SCALEWAY_ENV, plannedTypes, TestStack } from "./harness";
 
 describe.each(["prod", "rewrite"])("pulumi preview of %s (real engine, real Scaleway plugin, offline)", (name) => {
   let test: TestStack;

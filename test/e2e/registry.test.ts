@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { pushImage, registryProvider } from "../../components/registry/images";
 import { PROJECT_DIR } from "../support/stackFiles";
-import { freePort, useToolchain, TEST_PASSPHRASE } from "./harness";
+import { freePort, testPulumiCliEnv } from "./harness";
 import { prepareImages } from "./lifecycle";
 
 /**
@@ -71,7 +71,7 @@ describe("image build and push to a registry (real engine, real Docker plugin, d
     registry.stderr?.on("data", (chunk: Buffer) => (registryLog += chunk.toString()));
     await waitForRegistry(`http://${address}/v2/`, registry, () => registryLog);
 
-    const env: Record<string, string> = { ...useToolchain(), PULUMI_BACKEND_URL: `file://${join(dir, "backend")}`, PULUMI_CONFIG_PASSPHRASE: TEST_PASSPHRASE };
+    const env: Record<string, string> = testPulumiCliEnv(join(dir, "backend"));
     const program = async () => {
       const parent = new pulumi.ComponentResource("permacoop:test:Registry", "registry");
       // A plain-HTTP registry on loopback is named with its scheme; Scaleway's is `rg.<region>.scw.cloud`.

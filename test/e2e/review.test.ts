@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync }
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PROJECT_DIR } from "../support/stackFiles";
-import { DUMMY_SCALEWAY_ENV, useToolchain, TEST_PASSPHRASE } from "./harness";
+import { DUMMY_SCALEWAY_ENV, testPulumiCliEnv } from "./harness";
 
 /** `npm run review` as a user runs it, in a throwaway copy of the project with its own file backend. */
 describe("npm run review (real CLI, real Scaleway plugin, offline)", () => {
@@ -21,10 +21,8 @@ describe("npm run review (real CLI, real Scaleway plugin, offline)", () => {
     }
     env = {
       ...(process.env as Record<string, string>),
-      ...useToolchain(),
       ...DUMMY_SCALEWAY_ENV,
-      PULUMI_BACKEND_URL: `file://${backendDir}`,
-      PULUMI_CONFIG_PASSPHRASE: TEST_PASSPHRASE,
+      ...testPulumiCliEnv(backendDir),
     };
     for (const key of Object.keys(env)) if (key.startsWith("PERMACOOP_SECRET_") || key.startsWith("PERMACOOP_IMAGE_")) delete env[key];
   });

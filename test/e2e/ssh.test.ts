@@ -44,7 +44,7 @@ describe("existing server over SSH", () => {
         const ops = (...args: string[]) =>
           execFileSync("npx", ["ts-node", "--transpile-only", join(PROJECT_DIR, "cli", "ops.ts"), ...args, "-s", "e2essh"], {
             cwd: test().workDir,
-            env: { ...process.env, ...test().env },
+            env: { ...process.env, ...test().pulumiCliEnv },
             encoding: "utf8",
           });
         const status = ops("status");

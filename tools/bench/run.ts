@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LocalWorkspace } from "@pulumi/pulumi/automation";
 import { execFileSync } from "node:child_process";
-import { ConfigEntry, createTestStack, DUMMY_SCALEWAY_ENV, freePort, useToolchain, TEST_PASSPHRASE } from "../../test/e2e/harness";
+import { ConfigEntry, createTestStack, DUMMY_SCALEWAY_ENV, freePort, testPulumiCliEnv } from "../../test/e2e/harness";
 import { startLoad } from "../../test/support/load";
 import { stackConfig, PROJECT_DIR } from "../../test/support/stackFiles";
 
@@ -53,11 +53,7 @@ async function previewEmpty(): Promise<number> {
     writeFileSync(join(workDir, "Pulumi.yaml"), "name: empty\nruntime:\n  name: nodejs\n  options:\n    typescript: false\nmain: index.js\n");
     writeFileSync(join(workDir, "index.js"), "module.exports = {};\n");
     symlinkSync(join(PROJECT_DIR, "node_modules"), join(workDir, "node_modules"));
-    const envVars: Record<string, string> = {
-      ...useToolchain(),
-      PULUMI_BACKEND_URL: `file://${join(dir, "backend")}`,
-      PULUMI_CONFIG_PASSPHRASE: TEST_PASSPHRASE,
-    };
+    const envVars = testPulumiCliEnv(join(dir, "backend"));
     const stack = await LocalWorkspace.createStack({ stackName: "empty", workDir }, { envVars, pulumiHome: envVars.PULUMI_HOME });
     return await median(3, () => stack.preview({ color: "never" }));
   } finally {

@@ -1,8 +1,8 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { EdgeConfigArgs, renderEdgeConfig, renderSwitchConfig } from "../../components/proxy/nginx";
-import { nginxTest, selfSignedCertificate } from "../support/validators";
+import { EdgeConfigArgs, renderEdgeConfig, renderSwitchConfig } from "../../../../components/proxy/nginx";
+import { nginxTest, selfSignedCertificate } from "../../../support/validators";
 
 const routes = [
   { service: "app", prefix: "/", switchPort: 8001 },

@@ -1,7 +1,7 @@
 import { parse as parseYaml } from "yaml";
-import { CLOUD_INIT_DONE_MARKER, renderCloudInit } from "../../components/host/cloudInit";
-import { ed25519KeyPair } from "../../components/host/sshKeys";
-import { cloudInitSchema } from "../support/validators";
+import { CLOUD_INIT_DONE_MARKER, renderCloudInit } from "../../../../components/host/cloudInit";
+import { ed25519KeyPair } from "../../../../components/host/sshKeys";
+import { cloudInitSchema } from "../../../support/validators";
 
 const args = {
   deployUser: "deploy",

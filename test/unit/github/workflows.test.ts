@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
-import { PROJECT_DIR } from "../support/stackFiles";
+import { PROJECT_DIR } from "../../support/stackFiles";
 
 const WORKFLOWS = join(PROJECT_DIR, ".github", "workflows");
 const files = readdirSync(WORKFLOWS).filter((f) => /\.ya?ml$/.test(f));

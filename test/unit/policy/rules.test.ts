@@ -1,9 +1,7 @@
-import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { parseStackConfig } from "../../components/config/load";
-import { StackConfig } from "../../components/config/schema";
-import { Environment } from "../../components/environment";
-import { plainProps, policies, viewOf } from "../../policy/policies";
+import { parseStackConfig } from "../../../components/config/load";
+import { StackConfig } from "../../../components/config/schema";
+import { Environment } from "../../../components/environment";
 import {
   databaseNotPublic,
   holdsData,
@@ -15,23 +13,15 @@ import {
   tlsOnPublicHosts,
   TYPES,
   UNKNOWN,
-} from "../../policy/rules";
-import { EXPECTED } from "../support/expected";
-import { SERVERLESS_SECRETS, SERVERLESS_STACK, serverlessConfigInput } from "../support/serverlessStack";
-import { PROJECT_DIR, stackConfig } from "../support/stackFiles";
-import { Declared, installMocks, parse, recorder, valueOf } from "./harness";
+} from "../../../policy/rules";
+import { EXPECTED } from "../../support/expected";
+import { countByType, Declared, installMocks, parse, recorder, urnOf, valueOf } from "../../support/mocks";
+import { SERVERLESS_SECRETS, SERVERLESS_STACK, serverlessConfigInput } from "../../support/serverlessStack";
+import { stackConfig } from "../../support/stackFiles";
 
 type Mutable = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 beforeAll(() => installMocks());
-
-const counted = (views: readonly ResourceView[]) => {
-  const counts: Record<string, number> = {};
-  for (const v of views) counts[v.type] = (counts[v.type] ?? 0) + 1;
-  return counts;
-};
-
-const urnOf = (stack: string, type: string, name: string) => `urn:pulumi:${stack}::permacoop-infra::${type}::${name}`;
 
 /** URNs of the resources whose outputs `value` is computed from (what the engine sends as property dependencies). */
 function dependencyUrns(stack: string, value: unknown): string[] {
@@ -103,7 +93,7 @@ describe("the policy pack on what the program declares", () => {
     expect(stackRules(views)).toEqual([]);
     // Not vacuous: every resource the stack declares, among them the protected instance, its linked /32 ACL,
     // the default-drop group and the certificate.
-    expect(counted(views)).toEqual(EXPECTED.prod);
+    expect(countByType(views)).toEqual(EXPECTED.prod);
     const instance = only(views, TYPES.dbInstance);
     expect(instance.protect).toBe(true);
     const acl = only(views, TYPES.dbAcl);
@@ -118,7 +108,7 @@ describe("the policy pack on what the program declares", () => {
     process.env.SCW_SECRET_KEY = "11111111-1111-1111-1111-111111111111"; // pushing the built image needs one
     try {
       const views = await viewsOf(SERVERLESS_STACK, parse(serverlessConfigInput(), SERVERLESS_SECRETS, SERVERLESS_STACK), SERVERLESS_SECRETS);
-      expect(counted(views)).toEqual(EXPECTED[SERVERLESS_STACK]);
+      expect(countByType(views)).toEqual(EXPECTED[SERVERLESS_STACK]);
       expect(resourceRules(views)).toEqual([]);
       expect(stackRules(views)).toEqual([]);
       const instance = only(views, TYPES.dbInstance);
@@ -308,50 +298,5 @@ describe("addresses", () => {
     expect(["0.0.0.0/1", "203.0.113.7/32", "2001:db8::/32"].some(isWholeInternet)).toBe(false);
     expect(["203.0.113.7/32", "203.0.113.7", "2001:db8::7/128", "2001:db8::7"].every(isSingleHost)).toBe(true);
     expect(["203.0.113.0/24", "2001:db8::/64", "2001:db8::7/32"].some(isSingleHost)).toBe(false);
-  });
-});
-
-describe("the adapter to @pulumi/policy", () => {
-  // The real proxy @pulumi/policy wraps properties in: reading an unknown value throws.
-  const proxy = (() => {
-    try {
-      return require(require.resolve("@pulumi/policy/proxy", { paths: [join(PROJECT_DIR, "policy")] }));
-    } catch (error) {
-      throw new Error(`@pulumi/policy is not installed in policy/: run npm ci --prefix policy (${(error as Error).message})`);
-    }
-  })() as { unknownCheckingProxy<T>(value: T): T; unknownStringValue: string };
-
-  it("copies properties, UNKNOWN where the engine does not know them yet", () => {
-    const props = proxy.unknownCheckingProxy({ instanceId: "fr-par/1", aclRules: [{ ip: proxy.unknownStringValue, description: "host" }] });
-    expect(() => props.aclRules[0]!.ip).toThrow(/can't be known during preview/);
-    expect(plainProps(props)).toEqual({ instanceId: "fr-par/1", aclRules: [{ ip: UNKNOWN, description: "host" }] });
-  });
-
-  it("hands the engine's resources to the rules and reports on the resource at fault", () => {
-    const instanceUrn = urnOf("prod", TYPES.dbInstance, "prod-db-instance");
-    const instance = { type: TYPES.dbInstance, name: "prod-db-instance", urn: instanceUrn, props: proxy.unknownCheckingProxy({ loadBalancer: {} }) };
-    const acl = {
-      type: TYPES.dbAcl,
-      name: "prod-db-acl",
-      urn: urnOf("prod", TYPES.dbAcl, "prod-db-acl"),
-      props: proxy.unknownCheckingProxy({ aclRules: [{ ip: "0.0.0.0/0" }] }),
-      propertyDependencies: { instanceId: [instance] },
-    };
-    const asResource = (r: Mutable) => ({ propertyDependencies: {}, dependencies: [], opts: { protect: false }, ...r });
-    expect(viewOf(asResource(acl) as never).propertyDependencies).toEqual({ instanceId: [instanceUrn] });
-
-    const policy = policies.find((p) => p.name === "database-not-public") as { validateStack(args: unknown, report: (m: string, urn?: string) => void): void };
-    const reported: [string, string | undefined][] = [];
-    policy.validateStack({ resources: [instance, acl].map(asResource) }, (message, urn) => reported.push([message, urn]));
-    expect(reported).toEqual([[expect.stringContaining("admits every address"), acl.urn]]);
-  });
-
-  it("makes every policy mandatory", () => {
-    expect(policies.map((p) => [p.name, p.enforcementLevel])).toEqual([
-      ["prod-data-protected", "mandatory"],
-      ["database-not-public", "mandatory"],
-      ["tls-on-public-hosts", "mandatory"],
-      ["security-group-default-drop", "mandatory"],
-    ]);
   });
 });

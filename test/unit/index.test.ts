@@ -1,5 +1,5 @@
 import { ConfigError } from "../../components/config/load";
-import { countByType, runProgram } from "../support/program";
+import { countByType, runProgram } from "../support/mocks";
 import { stackConfig } from "../support/stackFiles";
 import { EXPECTED } from "../support/expected";
 

@@ -12,9 +12,9 @@ import {
   reviewSecrets,
   reviewStackConfig,
   secretEnvName,
-} from "../../cli/review";
-import { parseStackConfig } from "../../components/config/load";
-import { PROJECT_DIR } from "../support/stackFiles";
+} from "../../../cli/review";
+import { parseStackConfig } from "../../../components/config/load";
+import { PROJECT_DIR } from "../../support/stackFiles";
 
 const template = loadReviewTemplate();
 const projectConfig = Object.fromEntries(

@@ -1,5 +1,5 @@
-import { ConfigError, parseStackConfig } from "../../components/config/load";
-import { parse, rawConfig, validConfigInput } from "./harness";
+import { ConfigError, parseStackConfig } from "../../../../components/config/load";
+import { parse, rawConfig, validConfigInput } from "../../../support/mocks";
 
 type Mutable = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 

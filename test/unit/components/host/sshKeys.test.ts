@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ed25519KeyPair } from "../../components/host/sshKeys";
+import { ed25519KeyPair } from "../../../../components/host/sshKeys";
 
 describe("Ed25519 keys from a seed", () => {
   const pair = ed25519KeyPair(Buffer.alloc(32, 42), "deploy@prod-host");

@@ -265,7 +265,8 @@ export function parseStackConfig(
   }
 
   if (problems.length > 0 || !parsed.success) throw new ConfigError(stack, problems);
-  return { config: parsed.data, secretValues };
+  // The schema's refinements admitted only the host/database pairs StackConfig spells out.
+  return { config: parsed.data as StackConfig, secretValues };
 }
 
 /** Reads and validates the running stack's configuration; call before creating any resource. */

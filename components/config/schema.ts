@@ -867,14 +867,32 @@ export function isDataProtected(database: Pick<z.output<typeof containerDatabase
 }
 
 export type StackConfigInput = z.input<typeof stackConfigSchema>;
-export type StackConfig = z.output<typeof stackConfigSchema>;
-export type HostConfig = StackConfig["host"];
+/** What the schema outputs, host and database as independent unions (the loader pairs them). */
+export type ParsedStackConfig = z.output<typeof stackConfigSchema>;
+/**
+ * The validated configuration. Host and database come in the pairs the schema's refinements
+ * admit, so code cannot even express an impossible one (a managed database on a local host).
+ */
+export type StackConfig = Omit<ParsedStackConfig, "host" | "database"> &
+  (
+    | { host: LocalHostConfig; database: ContainerDatabaseConfig }
+    | { host: SshHostConfig; database: ContainerDatabaseConfig }
+    | { host: ScalewayVmHostConfig; database: ContainerDatabaseConfig | ManagedDatabaseConfig }
+    | { host: ScalewayContainerHostConfig; database: ManagedDatabaseConfig }
+  );
+/** The configuration of a stack whose host is of kind `K` (its database narrowed with it). */
+export type StackConfigOf<K extends HostConfig["kind"]> = Extract<StackConfig, { host: { kind: K } }>;
+/** Narrows a configuration to its host kind, host and database together. */
+export function hasHostKind<K extends HostConfig["kind"]>(config: StackConfig, kind: K): config is StackConfigOf<K> {
+  return config.host.kind === kind;
+}
+export type HostConfig = ParsedStackConfig["host"];
 export type ScalewayVmHostConfig = z.output<typeof scalewayVmHostSchema>;
 export type LocalHostConfig = z.output<typeof localHostSchema>;
 export type SshHostConfig = z.output<typeof sshHostSchema>;
 export type ScalewayContainerHostConfig = z.output<typeof scalewayContainerHostSchema>;
 export type ContainerDatabaseConfig = z.output<typeof containerDatabaseSchema>;
-export type DatabaseConfig = StackConfig["database"];
+export type DatabaseConfig = ParsedStackConfig["database"];
 export type ManagedDatabaseConfig = z.output<typeof managedDatabaseSchema>;
 export type DnsConfig = StackConfig["dns"];
 export type TlsConfig = StackConfig["tls"];

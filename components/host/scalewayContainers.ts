@@ -1,8 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as scaleway from "@pulumiverse/scaleway";
-import { DnsConfig, ScalewayContainerHostConfig, ServiceConfig } from "../config/schema";
+import { DnsConfig, ScalewayContainerHostConfig, ServiceConfig, StackConfigOf } from "../config/schema";
+import { ManagedDatabase } from "../database/managed";
 import { relativeName } from "../dns/records";
+import { PrivateNetwork } from "../network/privateNetwork";
 import { PromotedImages, RegistryImages } from "../registry/images";
+import { Publish } from "../runtime/runtime";
+import { serviceEnvironment } from "../serviceEnv";
+import { EnvironmentHost, HostArgs, HostDatabase, HostOutputs, Machine, PUBLIC_EDGE } from "./host";
 
 /** Liveness: a running instance failing its health path this many times in a row, 10 s apart, is restarted. */
 const LIVENESS = { intervalSeconds: 10, failureThreshold: 3 } as const;
@@ -169,5 +174,60 @@ export class ScalewayContainersHost extends pulumi.ComponentResource {
     });
     this.images = pulumi.all(images);
     this.registerOutputs({ images: this.images, domains: this.domains });
+  }
+}
+
+/** The Scaleway API secret key (`scaleway:secretKey`, else SCW_SECRET_KEY), as a secret. */
+function scalewaySecretKey(): pulumi.Output<string> | undefined {
+  const configured = new pulumi.Config("scaleway").getSecret("secretKey");
+  if (configured !== undefined) return configured;
+  const fromEnv = process.env.SCW_SECRET_KEY;
+  return fromEnv ? pulumi.secret(fromEnv) : undefined;
+}
+
+type ScalewayContainerConfig = StackConfigOf<"scaleway-container">;
+
+/**
+ * Host kind `scaleway-container`: a Private Network, the managed database on it (no public
+ * endpoint), and the serverless containers, which get their secrets and DATABASE_* as secret
+ * environment variables. No machine of ours: the platform routes, scales and serves TLS.
+ */
+export class ScalewayContainerHost implements EnvironmentHost {
+  public readonly machines: readonly Machine[] = [];
+  public readonly publish: Publish = PUBLIC_EDGE;
+  public readonly database: HostDatabase;
+  public readonly managedDatabase: ManagedDatabase;
+  public readonly containers: ScalewayContainersHost;
+  public readonly resources: readonly pulumi.Resource[];
+  public readonly outputs: HostOutputs;
+
+  constructor(name: string, args: HostArgs<ScalewayContainerConfig>) {
+    const { config, parent } = args;
+    const { host, database } = config;
+    const registrySecretKey = scalewaySecretKey();
+    const building = config.services.filter((service) => service.build).map((service) => service.name);
+    if (building.length > 0 && registrySecretKey === undefined) {
+      throw new Error(
+        `services ${building.join(", ")} build an image, and pushing it to the Scaleway registry needs the API secret key: export SCW_SECRET_KEY (or pulumi config set --secret scaleway:secretKey)`,
+      );
+    }
+    const network = new PrivateNetwork(`${name}-network`, { environment: args.environment, region: host.region }, { parent });
+    this.managedDatabase = new ManagedDatabase(
+      `${name}-db`,
+      { database, environment: args.environment, privateNetworkId: network.id, protect: args.protectData },
+      { parent },
+    );
+    this.database = { env: this.managedDatabase.env };
+    // The platform's secret variables: everything but the plain env.
+    const secretEnv = Object.fromEntries(
+      config.services.map((service) => [service.name, serviceEnvironment({ ...service, env: {} }, args.secrets, this.managedDatabase.env)]),
+    );
+    this.containers = new ScalewayContainersHost(
+      `${name}-containers`,
+      { host, services: config.services, dns: config.dns, environment: args.environment, secretEnv, privateNetworkId: network.id, registrySecretKey },
+      { parent },
+    );
+    this.resources = [this.containers, this.managedDatabase];
+    this.outputs = { host: { kind: host.kind }, images: this.containers.images };
   }
 }

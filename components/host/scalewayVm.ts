@@ -2,8 +2,14 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as scaleway from "@pulumiverse/scaleway";
-import { sshConnection } from "../runtime/runner";
-import { ScalewayVmHostConfig } from "../config/schema";
+import { ScalewayVmHostConfig, StackConfigOf } from "../config/schema";
+import { ContainerDatabase } from "../database/container";
+import { ManagedDatabase } from "../database/managed";
+import { DnsRecords } from "../dns/records";
+import { hostContract } from "../runtime/contract";
+import { sshConnection, SshRunner } from "../runtime/runner";
+import { Publish } from "../runtime/runtime";
+import { EnvironmentHost, HostArgs, HostDatabase, HostOutputs, Machine, PUBLIC_EDGE } from "./host";
 import { CLOUD_INIT_DONE_MARKER, renderCloudInit } from "./cloudInit";
 import { ed25519KeyPair, OpenSshKeyPair } from "./sshKeys";
 
@@ -11,7 +17,7 @@ import { ed25519KeyPair, OpenSshKeyPair } from "./sshKeys";
 export const PUBLIC_PORTS = [80, 443] as const;
 const SSH_PORT = 22;
 
-export interface ScalewayVmHostArgs {
+export interface ScalewayVmArgs {
   /** The validated `permacoop:host` config. */
   readonly host: ScalewayVmHostConfig;
   /** Environment (stack) name, used for names and tags. */
@@ -43,7 +49,7 @@ export function inboundRules(adminCidrs: readonly string[]): InboundRule[] {
  * server (`replaceOnChanges`): `pulumi preview` shows `+-replace` instead of silently
  * keeping a VM that never applied the change. The IP survives, so DNS does not move.
  */
-export class ScalewayVmHost extends pulumi.ComponentResource {
+export class ScalewayVm extends pulumi.ComponentResource {
   /** Public IPv4 address. */
   public readonly ipv4: pulumi.Output<string>;
   /** Public IPv6 address, when `host.ipv6` is on. */
@@ -61,7 +67,8 @@ export class ScalewayVmHost extends pulumi.ComponentResource {
   /** Private key of the deploy user (secret), for `npm run ops|backup|drift`. */
   public readonly deployPrivateKey: pulumi.Output<string>;
 
-  constructor(name: string, args: ScalewayVmHostArgs, opts?: pulumi.ComponentResourceOptions) {
+  constructor(name: string, args: ScalewayVmArgs, opts?: pulumi.ComponentResourceOptions) {
+    // The type token keeps its first name: a new one would change every URN under it (a new VM).
     super("permacoop:index:ScalewayVmHost", name, {}, opts);
     const { host, environment } = args;
     const tags = ["permacoop", `env:${environment}`];
@@ -154,5 +161,51 @@ export class ScalewayVmHost extends pulumi.ComponentResource {
       { parent: this, dependsOn: [this.server] },
     );
     this.registerOutputs({ ipv4: this.ipv4, ipv6: this.ipv6, serverId: this.server.id });
+  }
+}
+
+type ScalewayVmConfig = StackConfigOf<"scaleway-vm">;
+
+/**
+ * Host kind `scaleway-vm`: the VM this stack creates, reached over SSH once cloud-init is done;
+ * a managed database admitting the VM's address only (or, for throwaway data, a PostgreSQL
+ * container on the VM); DNS records pointing at the VM.
+ */
+export class ScalewayVmHost implements EnvironmentHost {
+  public readonly vm: ScalewayVm;
+  public readonly machines: readonly Machine[];
+  public readonly publish: Publish = PUBLIC_EDGE;
+  public readonly database: HostDatabase;
+  /** The managed database, when `database.kind` is `scaleway-managed`. */
+  public readonly managedDatabase?: ManagedDatabase;
+  public readonly dns: DnsRecords;
+  public readonly resources: readonly pulumi.Resource[];
+  public readonly outputs: HostOutputs;
+
+  constructor(name: string, args: HostArgs<ScalewayVmConfig>) {
+    const { host, database, dns } = args.config;
+    const parent = args.parent;
+    this.vm = new ScalewayVm(`${name}-host`, { host, environment: args.environment }, { parent });
+    this.machines = [{ runner: new SshRunner(this.vm.connection), ready: [this.vm.ready] }];
+    let db: ManagedDatabase | ContainerDatabase;
+    if (database.kind === "scaleway-managed") {
+      db = this.managedDatabase = new ManagedDatabase(
+        `${name}-db`,
+        { database, environment: args.environment, allowedIpv4: this.vm.ipv4, protect: args.protectData },
+        { parent },
+      );
+      this.database = { env: db.env };
+    } else {
+      // An ephemeral database on the VM (review environments): the loader refuses it for protected data.
+      db = new ContainerDatabase(`${name}-db`, { database, host: hostContract(args.environment).dbContainer }, { parent });
+      this.database = { env: db.env, containerPassword: db.password };
+    }
+    this.dns = new DnsRecords(`${name}-dns`, { dns, ipv4: this.vm.ipv4, ipv6: this.vm.ipv6 }, { parent });
+    this.resources = [this.vm, db, this.dns];
+    this.outputs = {
+      host: { kind: host.kind, ipv4: this.vm.ipv4, ipv6: this.vm.ipv6 ?? null, deployUser: this.vm.deployUser },
+      ssh: { host: this.vm.ipv4, port: 22, user: this.vm.deployUser, hostKey: this.vm.hostPublicKey },
+      sshPrivateKey: this.vm.deployPrivateKey,
+    };
   }
 }

@@ -1,9 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Environment } from "../../components/environment";
-import { inboundRules } from "../../components/host/scalewayVm";
+import { inboundRules, ScalewayVmHost } from "../../components/host/scalewayVm";
 import { relativeName } from "../../components/dns/records";
 import { installedScript } from "../support/hostScripts";
 import { Declared, installMocks, parse, recorder, validConfigInput, valueOf } from "./harness";
+
+/** The VM of a scaleway-vm environment. */
+const vmOf = (env: Environment) => (env.host as ScalewayVmHost).vm;
 
 type Mutable = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -19,7 +22,7 @@ async function build(stack: string, mutate: (c: Mutable) => void = () => undefin
     { name: stack, config, secrets: { calendarToken: pulumi.secret("calendar-token-value") } },
     { transformations: [recorder(declared)] },
   );
-  await valueOf(env.vm!.ipv4); // let the declarations settle
+  await valueOf(vmOf(env).ipv4); // let the declarations settle
   const ofType = (type: string) => declared.filter((d) => d.type === type);
   const one = (type: string) => {
     const found = ofType(type);
@@ -76,7 +79,7 @@ describe("Scaleway VM host", () => {
     ).toEqual(["routed_ipv4", "routed_ipv6"]);
     const records = ofType("scaleway:domain/record:Record");
     expect(records.map((r) => r.props.type).sort()).toEqual(["A", "AAAA"]);
-    expect(await valueOf(env.vm!.ipv6!)).toBe("2001:db8:1::1");
+    expect(await valueOf(vmOf(env).ipv6!)).toBe("2001:db8:1::1");
   });
 
   it("exposes pure inbound rules for review", () => {
@@ -87,10 +90,10 @@ describe("Scaleway VM host", () => {
 describe("Scaleway VM as an SSH host", () => {
   it("runs the runtime over SSH as the deploy user, with the generated host key pinned", async () => {
     const { env, ofType } = await build("rewrite");
-    const connection = await valueOf(env.vm!.connection);
+    const connection = await valueOf(vmOf(env).connection);
     expect(connection).toMatchObject({ host: "203.0.113.10", port: 22, user: "deploy", hostKey: expect.stringMatching(/^ssh-ed25519 /) });
     expect(connection.privateKey).toMatch(/^-----BEGIN OPENSSH PRIVATE KEY-----/);
-    expect(await pulumi.isSecret(env.vm!.connection)).toBe(true);
+    expect(await pulumi.isSecret(vmOf(env).connection)).toBe(true);
     const remote = ofType("command:remote:Command")
       .map((c) => c.name)
       .sort();
@@ -106,11 +109,11 @@ describe("Scaleway VM as an SSH host", () => {
 
   it("hands ops the pinned host key in clear and the deploy key as a secret, the ones the runtime uses", async () => {
     const { env } = await build("rewrite");
-    const connection = await valueOf(env.vm!.connection);
-    expect(await valueOf(env.vm!.hostPublicKey)).toBe(connection.hostKey);
-    expect(await pulumi.isSecret(env.vm!.hostPublicKey)).toBe(false);
-    expect(await valueOf(env.vm!.deployPrivateKey)).toBe(connection.privateKey);
-    expect(await pulumi.isSecret(env.vm!.deployPrivateKey)).toBe(true);
+    const connection = await valueOf(vmOf(env).connection);
+    expect(await valueOf(vmOf(env).hostPublicKey)).toBe(connection.hostKey);
+    expect(await pulumi.isSecret(vmOf(env).hostPublicKey)).toBe(false);
+    expect(await valueOf(vmOf(env).deployPrivateKey)).toBe(connection.privateKey);
+    expect(await pulumi.isSecret(vmOf(env).deployPrivateKey)).toBe(true);
   });
 
   it("waits for cloud-init before the runtime, and the runtime before the rollouts", async () => {
@@ -184,8 +187,8 @@ describe("managed PostgreSQL", () => {
 
   it("hands the services DATABASE_* as a secret", async () => {
     const { env } = await build("rewrite");
-    expect(await pulumi.isSecret(env.managedDatabase!.env)).toBe(true);
-    expect(await valueOf(env.managedDatabase!.env)).toEqual({
+    expect(await pulumi.isSecret((env.host as ScalewayVmHost).managedDatabase!.env)).toBe(true);
+    expect(await valueOf((env.host as ScalewayVmHost).managedDatabase!.env)).toEqual({
       DATABASE_HOST: "198.51.100.20",
       DATABASE_PORT: "5432",
       DATABASE_USERNAME: "permacoop",

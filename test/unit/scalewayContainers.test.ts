@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError } from "../../components/config/load";
 import { Environment } from "../../components/environment";
+import { ScalewayContainerHost } from "../../components/host/scalewayContainers";
 import { promotedRef } from "../../components/registry/images";
 import { contextHash } from "../../components/runtime/images";
 import { EXPECTED } from "../support/expected";
@@ -26,7 +27,7 @@ async function build(mutate: (c: Mutable) => void = () => undefined, stack = SER
   const config = parse(input, SERVERLESS_SECRETS, stack);
   const secrets = Object.fromEntries(Object.entries(SERVERLESS_SECRETS).map(([key, value]) => [key, pulumi.secret(value)]));
   const env = new Environment(stack, { name: stack, config, secrets }, { transformations: [recorder(declared)] });
-  await valueOf(env.containers!.namespace.id); // let the declarations settle
+  await valueOf((env.host as ScalewayContainerHost).containers.namespace.id); // let the declarations settle
   const ofType = (type: string) => declared.filter((d) => d.type === type);
   const one = (type: string) => {
     const found = ofType(type);
@@ -117,7 +118,7 @@ describe("scaleway-container host (Serverless Containers)", () => {
     const appImage = `rg.fr-par.scw.cloud/permacoop-serverless-sample/app@${fakeDigest(`pushed ${tag}`)}`;
     expect(await valueOf(container("app").props.image as pulumi.Input<string>)).toBe(appImage);
     expect(await valueOf(container("docs").props.image as pulumi.Input<string>)).toBe(PINNED_DOCS_IMAGE);
-    expect(await valueOf(env.images!)).toEqual({ app: appImage, docs: PINNED_DOCS_IMAGE });
+    expect(await valueOf(env.host.outputs.images!)).toEqual({ app: appImage, docs: PINNED_DOCS_IMAGE });
   });
 
   it("gives an unchanged build context the same tag, so nothing is rebuilt, pushed or redeployed", async () => {
@@ -158,7 +159,7 @@ describe("scaleway-container host (Serverless Containers)", () => {
   it("serves the first hostname as the URL", async () => {
     const { env } = await build();
     expect(env.url).toBe("https://permacoop.example.org");
-    expect(env.runtime).toBeUndefined();
+    expect(env.runtimes).toEqual([]);
   });
 
   it("refuses to build without the Scaleway secret key, before declaring anything", async () => {
@@ -180,7 +181,7 @@ describe("promotion between stacks", () => {
     const { ofType, one, container, env } = await build(promoted, "prod");
     expect(one("pulumi:pulumi:StackReference").props.name).toBe(STAGING);
     expect(await valueOf(container("app").props.image as pulumi.Input<string>)).toBe(STAGING_APP);
-    expect(await valueOf(env.images!)).toEqual({ app: STAGING_APP, docs: PINNED_DOCS_IMAGE });
+    expect(await valueOf(env.host.outputs.images!)).toEqual({ app: STAGING_APP, docs: PINNED_DOCS_IMAGE });
     expect(ofType("docker:index/remoteImage:RemoteImage")).toHaveLength(0);
     expect(ofType("docker:index/registryImage:RegistryImage")).toHaveLength(0);
     expect(ofType("scaleway:registry/namespace:Namespace")).toHaveLength(0);

@@ -1,0 +1,25 @@
+import * as pulumi from "@pulumi/pulumi";
+import { ServiceConfig } from "./config/schema";
+import { DatabaseEnv } from "./database/managed";
+
+/** Environment variables of one service: its plain `env`, its secrets and DATABASE_* (secret). */
+export function serviceEnvironment(
+  service: ServiceConfig,
+  secrets: Readonly<Record<string, pulumi.Input<string>>>,
+  database: pulumi.Input<DatabaseEnv>,
+): pulumi.Output<Record<string, string>> {
+  const secretValues = Object.entries(service.secretEnv).map(([envName, key]) => {
+    const value = secrets[key];
+    if (value === undefined) throw new Error(`services.${service.name}.secretEnv.${envName}: secret permacoop:${key} is not set`);
+    return value;
+  });
+  const secretNames = Object.keys(service.secretEnv);
+  const databaseEnv = pulumi.output(database) as pulumi.Output<DatabaseEnv>;
+  return pulumi.secret(
+    pulumi.all([databaseEnv, pulumi.all(secretValues)]).apply(([db, values]): Record<string, string> => ({
+      ...service.env,
+      ...Object.fromEntries(secretNames.map((envName, i) => [envName, values[i] as string])),
+      ...db,
+    })),
+  );
+}

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } 
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { startLoad } from "../support/load";
+import { appContainerPrefix, hostContract } from "../../components/runtime/contract";
 import { PROJECT_DIR } from "../support/stackFiles";
 import { ConfigEntry, createTestStack, dockerObjects, freePort, httpGet, TestStack } from "./harness";
 
@@ -47,11 +48,15 @@ export interface LifecycleContext {
 /** A checksum of a table in the environment's PostgreSQL container: row count and content digest. */
 function tableDigest(env: string, table: string): string {
   const sql = `SELECT count(*) || ' ' || coalesce(md5(string_agg(t::text, ',' ORDER BY t::text)), '-') FROM ${table} t`;
-  return execFileSync("docker", ["exec", `pc-${env}-db`, "psql", "-qtA", "-U", "permacoop", "-d", "permacoop", "-c", sql], { encoding: "utf8" }).trim();
+  return execFileSync("docker", ["exec", hostContract(env).dbContainer, "psql", "-qtA", "-U", "permacoop", "-d", "permacoop", "-c", sql], {
+    encoding: "utf8",
+  }).trim();
 }
 
 function psql(env: string, sql: string): void {
-  execFileSync("docker", ["exec", `pc-${env}-db`, "psql", "-q", "-v", "ON_ERROR_STOP=1", "-U", "permacoop", "-d", "permacoop", "-c", sql], { stdio: "pipe" });
+  execFileSync("docker", ["exec", hostContract(env).dbContainer, "psql", "-q", "-v", "ON_ERROR_STOP=1", "-U", "permacoop", "-d", "permacoop", "-c", sql], {
+    stdio: "pipe",
+  });
 }
 
 const BASE_SERVICE = { name: "app", port: 3000, healthPath: "/healthz", pullPolicy: "never" };
@@ -62,11 +67,12 @@ const BASE_SERVICE = { name: "app", port: 3000, healthPath: "/healthz", pullPoli
  * half-way → no-op up → [more] → destroy.
  */
 export function environmentLifecycle(options: LifecycleOptions): void {
-  const label = `permacoop.env=${options.env}`;
+  const contract = hostContract(options.env);
+  const label = contract.envLabel;
   let test: TestStack;
   let port: number;
   let url: string;
-  const appContainers = () => dockerObjects("ps -a", label).filter((n) => n.startsWith(`pc-${options.env}-app-`));
+  const appContainers = () => dockerObjects("ps -a", label).filter((n) => n.startsWith(appContainerPrefix(contract, "app")));
   const setService = async (service: Record<string, unknown>) => {
     await test.stack.setConfig("permacoop:services", { value: JSON.stringify([{ ...BASE_SERVICE, ...service }]) });
   };
@@ -75,7 +81,7 @@ export function environmentLifecycle(options: LifecycleOptions): void {
     // Leftovers of an interrupted earlier run would make the scenarios lie.
     execFileSync("bash", [
       "-c",
-      `docker rm -f $(docker ps -aq --filter label=${label}) 2>/dev/null; docker network rm $(docker network ls -q --filter label=${label}) 2>/dev/null; docker volume rm $(docker volume ls -q --filter label=${label}) 2>/dev/null; rm -rf ~/.permacoop/${options.env}; (crontab -l 2>/dev/null | grep -vF '# permacoop:${options.env}:' | crontab -) 2>/dev/null; true`,
+      `docker rm -f $(docker ps -aq --filter label=${label}) 2>/dev/null; docker network rm $(docker network ls -q --filter label=${label}) 2>/dev/null; docker volume rm $(docker volume ls -q --filter label=${label}) 2>/dev/null; rm -rf ~/${contract.paths.state}; (crontab -l 2>/dev/null | grep -vF '${contract.crontabTag}' | crontab -) 2>/dev/null; true`,
     ]);
     port = await freePort();
     url = `http://127.0.0.1:${port}/`;
@@ -127,6 +133,12 @@ export function environmentLifecycle(options: LifecycleOptions): void {
     expect(String(error)).toMatch(/never became healthy/);
     expect(String(error)).toMatch(/last probe: HTTP 503/);
     expect(String(error)).toMatch(/FAIL_HEALTH=1: reporting unhealthy on purpose|listening on 3000/);
+    // The provider's error quotes the failed step's command whole (pulumi-command 1.2.1 does, three
+    // times): a short command running the installed script, never the script itself.
+    const quoted = /running "((?:[^"\\]|\\.)*)"/.exec(String(error))?.[1];
+    expect(quoted).toContain(`${contract.paths.scripts}/rollout-app-`);
+    expect(3 * `exit status 1: running "${quoted}":`.length).toBeLessThan(2000);
+    expect(String(error)).not.toContain("render_switch_config");
     const page = await httpGet(url);
     expect(page.status).toBe(200);
     expect(page.body).toContain("version v2");
@@ -239,8 +251,8 @@ export function environmentLifecycle(options: LifecycleOptions): void {
     if (options.host(0).kind === "local") {
       // The schedule and the runtime copy go with the environment; the dumps stay.
       const crontab = spawnSync("crontab", ["-l"], { encoding: "utf8" }).stdout ?? "";
-      expect(crontab).not.toContain(`# permacoop:${options.env}:`);
-      const state = join(homedir(), ".permacoop", options.env);
+      expect(crontab).not.toContain(contract.crontabTag);
+      const state = join(homedir(), contract.paths.state);
       expect(existsSync(join(state, "runtime.sh"))).toBe(false);
       expect(readdirSync(join(state, "backups")).length).toBeGreaterThan(0);
     }

@@ -319,7 +319,7 @@ func run(ctx context.Context, urn string, inputs resource.PropertyMap, cmdText s
 		stderr: strings.TrimSuffix(stderr.all.String(), "\n"),
 	}
 	if err != nil {
-		return res, commandError(err, "the command", res)
+		return res, commandError(err, cmdText, res)
 	}
 	return res, nil
 }

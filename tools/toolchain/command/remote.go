@@ -86,19 +86,15 @@ func loggers(urn string, inputs resource.PropertyMap) (*lineLogger, *lineLogger)
 		&lineLogger{urn: u, enabled: mode == "stderr" || mode == "stdoutAndStderr"}
 }
 
-// commandError reports a failed command by the end of its output, never by its text: the
-// command line can be a whole rendered script (already in the state), and the output was
-// streamed to the log as it came.
-func commandError(err error, what string, res runResult) error {
-	return fmt.Errorf("%s failed (%v); last lines of its output:\n%s", what, err, lastLines(res.stdout+"\n"+res.stderr, 25))
-}
-
-func lastLines(text string, n int) string {
-	lines := strings.Split(strings.TrimSpace(text), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
+// commandError reports a failed command in pulumi-command 1.2.1's shape: the error, the whole
+// command text quoted, then all of its output. Programs see what the upstream provider shows
+// them (a long command line is quoted whole), so the tests see it too.
+func commandError(err error, cmdText string, res runResult) error {
+	output := res.stdout
+	if res.stderr != "" {
+		output = strings.TrimPrefix(output+"\n"+res.stderr, "\n")
 	}
-	return "    " + strings.Join(lines, "\n    ")
+	return fmt.Errorf("%w: running %q:\n%s", err, cmdText, output)
 }
 
 // ---------------------------------------------------------------- SSH
@@ -271,7 +267,7 @@ func runRemote(ctx context.Context, urn string, inputs resource.PropertyMap, cmd
 	stderr.flush()
 	res := runResult{stdout: strings.TrimSuffix(stdout.all.String(), "\n"), stderr: strings.TrimSuffix(stderr.all.String(), "\n")}
 	if err != nil {
-		return res, commandError(err, "the command on "+conn.address(), res)
+		return res, commandError(err, cmdText, res)
 	}
 	return res, nil
 }

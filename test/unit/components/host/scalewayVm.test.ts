@@ -1,9 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
-import { Environment } from "../../components/environment";
-import { inboundRules, ScalewayVmHost } from "../../components/host/scalewayVm";
-import { relativeName } from "../../components/dns/records";
-import { installedScript } from "../support/hostScripts";
-import { Declared, installMocks, parse, recorder, validConfigInput, valueOf } from "./harness";
+import { Environment } from "../../../../components/environment";
+import { inboundRules, ScalewayVmHost } from "../../../../components/host/scalewayVm";
+import { relativeName } from "../../../../components/dns/records";
+import { installedScript } from "../../../support/hostScripts";
+import { Declared, installMocks, parse, recorder, validConfigInput, valueOf } from "../../../support/mocks";
 
 /** The VM of a scaleway-vm environment. */
 const vmOf = (env: Environment) => (env.host as ScalewayVmHost).vm;

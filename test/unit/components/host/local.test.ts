@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
-import { Environment } from "../../components/environment";
-import { installedScript } from "../support/hostScripts";
-import { Declared, installMocks, parse, recorder, valueOf } from "./harness";
+import { Environment } from "../../../../components/environment";
+import { installedScript } from "../../../support/hostScripts";
+import { Declared, installMocks, parse, recorder, valueOf } from "../../../support/mocks";
 
 beforeAll(() => installMocks());
 

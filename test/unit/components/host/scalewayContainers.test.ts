@@ -1,12 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError } from "../../components/config/load";
-import { Environment } from "../../components/environment";
-import { ScalewayContainerHost } from "../../components/host/scalewayContainers";
-import { promotedRef } from "../../components/registry/images";
-import { contextHash } from "../../components/runtime/images";
-import { EXPECTED } from "../support/expected";
-import { PINNED_DOCS_IMAGE, SERVERLESS_SECRETS, SERVERLESS_STACK, serverlessConfigInput } from "../support/serverlessStack";
-import { Declared, fakeDigest, installMocks, parse, recorder, STACK_OUTPUTS, validConfigInput, valueOf } from "./harness";
+import { ConfigError } from "../../../../components/config/load";
+import { Environment } from "../../../../components/environment";
+import { ScalewayContainerHost } from "../../../../components/host/scalewayContainers";
+import { promotedRef } from "../../../../components/registry/images";
+import { contextHash } from "../../../../components/runtime/images";
+import { EXPECTED } from "../../../support/expected";
+import { PINNED_DOCS_IMAGE, SERVERLESS_SECRETS, SERVERLESS_STACK, serverlessConfigInput } from "../../../support/serverlessStack";
+import { Declared, fakeDigest, installMocks, parse, recorder, STACK_OUTPUTS, validConfigInput, valueOf } from "../../../support/mocks";
 
 type Mutable = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 

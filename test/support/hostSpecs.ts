@@ -1,0 +1,29 @@
+/** One environment's host scripts as the unit tests render them: a two-service stack on a VM with a container database and TLS. */
+import { execFileSync } from "node:child_process";
+import { rolloutSpec as buildRolloutSpec, RolloutSpec } from "../../components/rollout/rollout";
+import { hostContract } from "../../components/runtime/contract";
+import { runtimeSpec as buildRuntimeSpec, RuntimeSpec } from "../../components/runtime/runtime";
+import { parse, validConfigInput } from "./mocks";
+
+export const contract = hostContract("prod");
+const config = parse(
+  {
+    ...validConfigInput(),
+    database: { kind: "container" },
+    dns: { provider: "scaleway", zone: "example.org", hostnames: ["permacoop.example.org", "www.example.org"] },
+    tls: { enabled: true, email: "ops@example.org", acmeDirectory: "https://acme-staging-v02.api.letsencrypt.org/directory" },
+    services: [
+      { name: "app", image: "ghcr.io/fairnesscoop/permacoop:main", port: 3000, healthPath: "/healthz" },
+      { name: "api", image: "ghcr.io/fairnesscoop/permacoop-api:main", port: 4000, healthPath: "/health", route: "/api/" },
+    ],
+  },
+  {},
+);
+export const rolloutSpec: RolloutSpec = buildRolloutSpec(config.services[0]!, contract, "ghcr.io/fairnesscoop/permacoop:main", 8001);
+export const runtimeSpec: RuntimeSpec = buildRuntimeSpec(config, contract, { bindAddress: "0.0.0.0", httpPort: 80, httpsPort: 443 });
+
+/** Evaluates the spec header of a rendered script and prints one variable. */
+export function variable(script: string, name: string): string {
+  const header = script.slice(0, script.indexOf("render_switch_config() {") >= 0 ? script.indexOf("render_switch_config() {") : script.indexOf("\n\n"));
+  return execFileSync("bash", ["-c", `${header}\nprintf %s "$${name}"`], { encoding: "utf8" });
+}

@@ -1,0 +1,76 @@
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { renderRolloutScript } from "../../../../components/rollout/rollout";
+import { rolloutSpec, variable } from "../../../support/hostSpecs";
+import { shellcheck } from "../../../support/validators";
+
+describe("rollout script", () => {
+  const script = renderRolloutScript(rolloutSpec);
+
+  it("passes shellcheck", () => {
+    const result = shellcheck(script);
+    expect(result.output).toBe("");
+    expect(result.ok).toBe(true);
+  });
+
+  it("reads as the runbook: named steps in order", () => {
+    const steps = [...script.matchAll(/^\s*step ([a-z-]+) /gm)].map((m) => m[1]);
+    expect(steps).toEqual(["lock", "pull", "cleanup", "start", "health-check", "switch", "drain", "stop", "stop", "prune"]);
+  });
+
+  it("carries its spec as shell variables", () => {
+    expect(variable(script, "IMAGE")).toBe("ghcr.io/fairnesscoop/permacoop:main");
+    expect(variable(script, "HEALTH_DEADLINE")).toBe("30");
+    expect(variable(script, "SWITCH")).toBe("pc-prod-switch");
+  });
+
+  it("renders the switch file for the container it is given", () => {
+    const header = script.slice(0, script.indexOf("SWITCH_CONFIG\n}") + "SWITCH_CONFIG\n}".length);
+    const rendered = execFileSync("bash", ["-c", `${header}\nrender_switch_config pc-prod-app-123-abcdef`], { encoding: "utf8" });
+    expect(rendered).toContain("# live: pc-prod-app-123-abcdef");
+    expect(rendered).toContain("set $live_upstream http://pc-prod-app-123-abcdef:3000;");
+  });
+
+  it.each([
+    ["another deployment is recorded", "pc-prod-app-9 sha256:9 0123456789abcdef ffffffffffffffff\n"],
+    ["no deployment is recorded", undefined],
+  ])("in repair mode, leaves the host alone when %s (never rolls back a newer one)", (_what, record) => {
+    const home = mkdtempSync(join(tmpdir(), "permacoop-repair-"));
+    try {
+      if (record) {
+        mkdirSync(join(home, ".permacoop", "prod", "services"), { recursive: true });
+        writeFileSync(join(home, ".permacoop", "prod", "services", "app"), record);
+      }
+      const out = execFileSync("bash", ["-c", script], {
+        encoding: "utf8",
+        input: "APP_ENV=1\n",
+        env: { PATH: process.env.PATH, HOME: home, PERMACOOP_REPAIR: "1", PERMACOOP_LOCK_DIR: home },
+      });
+      expect(out).toMatch(/repair: the host's last deployment of app is another one .*: left alone/);
+      expect(out).not.toMatch(/step 2 pull/);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+
+  it("changes exactly when the spec changes", () => {
+    expect(renderRolloutScript({ ...rolloutSpec })).toBe(script);
+    expect(renderRolloutScript({ ...rolloutSpec, image: "ghcr.io/fairnesscoop/permacoop:v2" })).not.toBe(script);
+  });
+
+  it("takes the environment on stdin, never as an argument", () => {
+    expect(script).toContain('cat >"$envfile"');
+    expect(script).toContain('--env-file "$envfile"');
+    expect(script).not.toMatch(/docker run[^\n]*\s-e\s/);
+  });
+
+  it("refuses a service name that is not a safe identifier", () => {
+    expect(() => renderRolloutScript({ ...rolloutSpec, service: "app; rm -rf /" })).toThrow(/invalid service name/);
+  });
+
+  it("matches the snapshot", () => {
+    expect(script).toMatchSnapshot();
+  });
+});

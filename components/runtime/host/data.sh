@@ -106,7 +106,7 @@ start_services() {
   local container service probe
   docker start "$@" >/dev/null
   for container in "$@"; do
-    service="$(docker inspect -f '{{index .Config.Labels "${SERVICE_LABEL}"}}' "$container")"
+    service="$(docker inspect -f "{{index .Config.Labels \"${SERVICE_LABEL}\"}}" "$container")"
     for probe in $SERVICE_PROBES; do
       [[ "${probe%%=*}" == "$service" ]] || continue
       probe="${probe#*=}"

@@ -34,7 +34,7 @@ ensure_volume() {
 # True when container $1 exists, runs, and was created from image $2 with spec $3.
 container_current() {
   local state
-  state="$(docker inspect -f '{{.State.Running}} {{.Config.Image}} {{index .Config.Labels "${SPEC_LABEL}"}}' "$1" 2>/dev/null || true)"
+  state="$(docker inspect -f "{{.State.Running}} {{.Config.Image}} {{index .Config.Labels \"${SPEC_LABEL}\"}}" "$1" 2>/dev/null || true)"
   [[ "$state" == "true $2 $3" ]]
 }
 

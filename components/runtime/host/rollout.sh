@@ -117,9 +117,9 @@ if [[ "${PERMACOOP_REPAIR:-0}" == "1" ]]; then
 fi
 
 live="$(live_container)" || exit 1
-if [[ -n "$live" ]]; then from_image="$(docker inspect -f '{{index .Config.Labels "${IMAGE_LABEL}"}}' "$live" 2>/dev/null || echo unknown)"; fi
+if [[ -n "$live" ]]; then from_image="$(docker inspect -f "{{index .Config.Labels \"${IMAGE_LABEL}\"}}" "$live" 2>/dev/null || echo unknown)"; fi
 if [[ -n "$live" ]] && container_running "$live" &&
-  [[ "$(docker inspect -f '{{index .Config.Labels "${SPEC_LABEL}"}}' "$live")" == "$spec_hash" ]]; then
+  [[ "$(docker inspect -f "{{index .Config.Labels \"${SPEC_LABEL}\"}}" "$live")" == "$spec_hash" ]]; then
   log "${live} already runs this image and environment: nothing to do"
   # The switch file as this version renders it (an upgrade of the program may change it).
   if ! render_switch_config "$live" | docker exec -i "$SWITCH" cmp -s - "$switch_file"; then

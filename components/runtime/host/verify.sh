@@ -8,7 +8,7 @@ drift() {
 # check_runtime_container NAME IMAGE SPEC
 check_runtime_container() {
   local state
-  state="$(docker inspect -f '{{.State.Status}} {{.Config.Image}} {{index .Config.Labels "${SPEC_LABEL}"}}' "$1" 2>/dev/null || true)"
+  state="$(docker inspect -f "{{.State.Status}} {{.Config.Image}} {{index .Config.Labels \"${SPEC_LABEL}\"}}" "$1" 2>/dev/null || true)"
   if [[ -z "$state" ]]; then
     drift "$1 is missing (expected ${2})"
   elif [[ "$state" != "running $2 $3" ]]; then

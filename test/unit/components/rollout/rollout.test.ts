@@ -15,6 +15,10 @@ describe("rollout script", () => {
     expect(result.ok).toBe(true);
   });
 
+  it("expands the variables it uses: none sits inside single quotes", () => {
+    expect(script.match(/'[^'\n]*\$\{?[A-Z][A-Z_]*\}?[^'\n]*'/g)).toBeNull();
+  });
+
   it("reads as the runbook: named steps in order", () => {
     const steps = [...script.matchAll(/^\s*step ([a-z-]+) /gm)].map((m) => m[1]);
     expect(steps).toEqual(["lock", "pull", "cleanup", "start", "health-check", "switch", "drain", "stop", "stop", "prune"]);

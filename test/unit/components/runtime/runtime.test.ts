@@ -12,6 +12,10 @@ describe("runtime script", () => {
     expect(result.ok).toBe(true);
   });
 
+  it("expands the variables it uses: none sits inside single quotes", () => {
+    expect(script.match(/'[^'\n]*\$\{?[A-Z][A-Z_]*\}?[^'\n]*'/g)).toBeNull();
+  });
+
   it("refuses an unknown action", () => {
     expect(() => execFileSync("bash", ["-c", script, "runtime", "explode"], { encoding: "utf8", stdio: "pipe" })).toThrow(/usage: runtime.sh/);
   });

@@ -4,6 +4,7 @@ import { rolloutSpec as buildRolloutSpec, RolloutSpec } from "../../components/r
 import { hostContract } from "../../components/runtime/contract";
 import { runtimeSpec as buildRuntimeSpec, RuntimeSpec } from "../../components/runtime/runtime";
 import { parse, validConfigInput } from "./mocks";
+import { shellcheck } from "./validators";
 
 export const contract = hostContract("prod");
 const config = parse(
@@ -26,4 +27,17 @@ export const runtimeSpec: RuntimeSpec = buildRuntimeSpec(config, contract, { bin
 export function variable(script: string, name: string): string {
   const header = script.slice(0, script.indexOf("render_switch_config() {") >= 0 ? script.indexOf("render_switch_config() {") : script.indexOf("\n\n"));
   return execFileSync("bash", ["-c", `${header}\nprintf %s "$${name}"`], { encoding: "utf8" });
+}
+
+/** What every rendered host script must be: clean under shellcheck, every variable it uses expanded. */
+export function itIsASoundHostScript(script: () => string): void {
+  it("passes shellcheck", () => {
+    const result = shellcheck(script());
+    expect(result.output).toBe("");
+    expect(result.ok).toBe(true);
+  });
+
+  it("expands the variables it uses: none sits inside single quotes", () => {
+    expect(script().match(/'[^'\n]*\$\{?[A-Z][A-Z_]*\}?[^'\n]*'/g)).toBeNull();
+  });
 }

@@ -1,20 +1,11 @@
 import { execFileSync } from "node:child_process";
 import { renderRuntimeScript } from "../../../../components/runtime/runtime";
-import { contract, runtimeSpec, variable } from "../../../support/hostSpecs";
-import { shellcheck } from "../../../support/validators";
+import { contract, runtimeSpec, itIsASoundHostScript, variable } from "../../../support/hostSpecs";
 
 describe("runtime script", () => {
   const script = renderRuntimeScript(runtimeSpec);
 
-  it("passes shellcheck", () => {
-    const result = shellcheck(script);
-    expect(result.output).toBe("");
-    expect(result.ok).toBe(true);
-  });
-
-  it("expands the variables it uses: none sits inside single quotes", () => {
-    expect(script.match(/'[^'\n]*\$\{?[A-Z][A-Z_]*\}?[^'\n]*'/g)).toBeNull();
-  });
+  itIsASoundHostScript(() => script);
 
   it("refuses an unknown action", () => {
     expect(() => execFileSync("bash", ["-c", script, "runtime", "explode"], { encoding: "utf8", stdio: "pipe" })).toThrow(/usage: runtime.sh/);

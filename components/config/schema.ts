@@ -140,19 +140,24 @@ export const scalewayVmHostSchema = z
     examples: [{ kind: "scaleway-vm", type: "DEV1-M", rootVolumeGb: 40, ipv6: true, adminCidrs: ["198.51.100.0/24"], sshPublicKeys: [exampleSshKey] }],
   });
 
+/** Where a Docker host's edge publishes (`local`, `ssh`), with the host kind's defaults. */
+function edgePublishing(defaults: { httpPort: number; httpsPort: number; bindAddress: string; reach: string }) {
+  return {
+    httpPort: port.default(defaults.httpPort).meta({ description: `Port the edge nginx publishes HTTP on. Default ${defaults.httpPort}.` }),
+    httpsPort: port.default(defaults.httpsPort).meta({ description: `Port the edge publishes HTTPS on when TLS is on. Default ${defaults.httpsPort}.` }),
+    bindAddress: z
+      .union([z.ipv4(), z.ipv6()], { error: `expected an IP address such as ${defaults.bindAddress}` })
+      .default(defaults.bindAddress)
+      .meta({ description: `IP address the ports are published on. Default \`${defaults.bindAddress}\` (${defaults.reach}).` }),
+  };
+}
+
 /** This machine's Docker engine: the whole runtime in containers, no cloud account. */
 export const localHostSchema = z
   .strictObject({
     kind: z.literal("local").meta({ description: "`local`: this machine's Docker engine." }),
-    /** Port the edge nginx publishes HTTP on. Default 8080. */
-    httpPort: port.default(8080).meta({ description: "Port the edge nginx publishes HTTP on. Default 8080." }),
-    /** Port the edge publishes HTTPS on when TLS is on. Default 8443. */
-    httpsPort: port.default(8443).meta({ description: "Port the edge publishes HTTPS on when TLS is on. Default 8443." }),
-    /** Address the ports are published on. Default 127.0.0.1 (not reachable from other machines). */
-    bindAddress: z
-      .union([z.ipv4(), z.ipv6()], { error: "expected an IP address such as 127.0.0.1" })
-      .default("127.0.0.1")
-      .meta({ description: "IP address the ports are published on. Default `127.0.0.1` (not reachable from other machines)." }),
+    /** Ports and address the edge publishes on: 8080, 8443, 127.0.0.1 (not reachable from other machines). */
+    ...edgePublishing({ httpPort: 8080, httpsPort: 8443, bindAddress: "127.0.0.1", reach: "not reachable from other machines" }),
   })
   .meta({
     description:
@@ -184,15 +189,8 @@ export const sshHostSchema = z
       description: "The server's SSH host public key, pinned: `ssh-keyscan` it once and check it out of band. Required.",
       examples: [exampleSshKey],
     }),
-    /** Port the edge publishes HTTP on. Default 80. */
-    httpPort: port.default(80).meta({ description: "Port the edge publishes HTTP on. Default 80." }),
-    /** Port the edge publishes HTTPS on. Default 443. */
-    httpsPort: port.default(443).meta({ description: "Port the edge publishes HTTPS on. Default 443." }),
-    /** Address the ports are published on. Default 0.0.0.0 (all interfaces). */
-    bindAddress: z
-      .union([z.ipv4(), z.ipv6()], { error: "expected an IP address such as 0.0.0.0" })
-      .default("0.0.0.0")
-      .meta({ description: "IP address the ports are published on. Default `0.0.0.0` (all interfaces)." }),
+    /** Ports and address the edge publishes on: 80, 443, 0.0.0.0 (all interfaces). */
+    ...edgePublishing({ httpPort: 80, httpsPort: 443, bindAddress: "0.0.0.0", reach: "all interfaces" }),
   })
   .meta({
     description:

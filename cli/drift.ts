@@ -6,8 +6,9 @@
  * Read-only: nothing is changed, not even the state. Exit 0 when all three agree, 1 on drift.
  *
  * npm run drift -- -s <stack> --repair: puts the host's containers back as the last deployment
- * left them, by running again the scripts, runtime, proxy and rollout commands recorded in the state
- * (each is idempotent: what matches is left alone), then checks again.
+ * left them, by running again the scripts, data, runtime, proxy, certificate and rollout commands
+ * recorded in the state (each is idempotent: what matches is left alone; a rebuilt host gets them
+ * all), then checks again.
  */
 import { spawnSync } from "node:child_process";
 import { StackConfig } from "../components/config/schema";
@@ -54,20 +55,21 @@ function revealed(value: unknown): unknown {
 }
 
 /**
- * The commands `--repair` replays (the host contract's `repairSteps`: scripts, runtime, edge, each
- * service's rollout), found by their exact resource names, in that order. A step missing from the
- * state is an error, never a silent skip.
+ * The commands `--repair` replays (the host contract's `repairSteps`: scripts, data, runtime, edge,
+ * certificate, each service's rollout), found by their exact resource names, in that order. A
+ * required step missing from the state is an error, never a silent skip.
  */
 export function replayableCommands(resources: readonly StateResource[], stack: string, services: readonly string[]): RecordedCommand[] {
   // Resources pending deletion or replacement belong to an interrupted update, not to the deployment.
   const commands = resources.filter((r) => (r.type === "command:local:Command" || r.type === "command:remote:Command") && !r.delete && !r.pendingReplacement);
-  return repairSteps(stack, services).map((name) => {
+  return repairSteps(stack, services).flatMap(({ name, optional }) => {
     const found = commands.find((r) => r.urn.endsWith(`::${name}`));
+    if (!found && optional) return [];
     if (!found) throw new Error(`--repair: the state of ${stack} has no step ${name}: deploy first (pulumi up -s ${stack})`);
     const create = revealed(found.inputs?.create);
     const stdin = revealed(found.inputs?.stdin);
     if (typeof create !== "string") throw new Error(`${found.urn}: no create command in the state`);
-    return { urn: found.urn, create, stdin: typeof stdin === "string" ? stdin : undefined };
+    return [{ urn: found.urn, create, stdin: typeof stdin === "string" ? stdin : undefined }];
   });
 }
 

@@ -73,6 +73,7 @@ export class Environment extends pulumi.ComponentResource {
             databasePassword: host.database.containerPassword,
             protectData: this.dataProtected,
             dependsOn: [...machine.ready, ...images.resources],
+            machineId: machine.identity,
           },
           { parent: this },
         ),

@@ -16,6 +16,8 @@ export interface Machine {
   readonly runner: HostRunner;
   /** What must be done before anything runs there (a VM's first boot). */
   readonly ready: readonly pulumi.Resource[];
+  /** Its identity when it can be replaced under the same address (a VM's server id): a new one redeploys everything. */
+  readonly identity?: pulumi.Input<string>;
 }
 
 /** The database the services use. */

@@ -186,7 +186,7 @@ export class ScalewayVmHost implements EnvironmentHost {
     const { host, database, dns } = args.config;
     const parent = args.parent;
     this.vm = new ScalewayVm(`${name}-host`, { host, environment: args.environment }, { parent });
-    this.machines = [{ runner: new SshRunner(this.vm.connection), ready: [this.vm.ready] }];
+    this.machines = [{ runner: new SshRunner(this.vm.connection), ready: [this.vm.ready], identity: this.vm.server.id }];
     let db: ManagedDatabase | ContainerDatabase;
     if (database.kind === "scaleway-managed") {
       db = this.managedDatabase = new ManagedDatabase(

@@ -124,11 +124,27 @@ export function stepNames(runtimeComponent: string): StepNames {
   };
 }
 
+/** A step `npm run drift -- --repair` replays; an optional one exists only with some configurations. */
+export interface RepairStep {
+  readonly name: string;
+  /** The data step exists with a container database only, the certificate with TLS only. */
+  readonly optional: boolean;
+}
+
 /**
  * What `npm run drift -- --repair` replays, in order: the scripts first (a rebuilt host has none),
- * then the runtime, the edge and each service's rollout. Each is idempotent on the host.
+ * the data, the runtime, the edge, the certificate and each service's rollout. Each is idempotent
+ * on the host, and none rolls back a newer deployment.
  */
-export function repairSteps(environment: string, services: readonly string[]): string[] {
+export function repairSteps(environment: string, services: readonly string[]): RepairStep[] {
   const steps = stepNames(runtimeComponentName(environment));
-  return [steps.scripts, steps.runtime, steps.proxy, ...services.map((service) => steps.rollout(service))];
+  const required = (name: string) => ({ name, optional: false });
+  return [
+    required(steps.scripts),
+    { name: steps.data, optional: true },
+    required(steps.runtime),
+    required(steps.proxy),
+    { name: steps.certificate, optional: true },
+    ...services.map((service) => required(steps.rollout(service))),
+  ];
 }

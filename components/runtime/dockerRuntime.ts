@@ -5,6 +5,7 @@ import { renderRolloutScript, rolloutSpec } from "../rollout/rollout";
 import { HostContract, hostContract, stepNames } from "./contract";
 import { HostRunner } from "./runner";
 import { Publish, renderRuntimeScript, runtimeSpec } from "./runtime";
+import { shellQuote } from "./shell";
 import { hostScript, HostScript, installBundle, installCommand, runCurrentRuntimeCommand, runScriptCommand, uninstallCommand } from "./scripts";
 
 /** Formats environment variables as a Docker env file (one NAME=value per line). */
@@ -33,6 +34,8 @@ export interface DockerRuntimeArgs extends Publish {
   readonly protectData?: boolean;
   /** Resources the runtime waits for (e.g. image builds). */
   readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
+  /** The machine's identity when it can be replaced under the same address (a VM's server id). */
+  readonly machineId?: pulumi.Input<string>;
 }
 
 /**
@@ -62,6 +65,11 @@ export class DockerRuntime extends pulumi.ComponentResource {
     const steps = stepNames(name);
     const runtimeScript = hostScript("runtime", renderRuntimeScript(runtimeSpec(config, contract, args)));
 
+    // Every step names the machine: a new one (a replaced VM) changes every command, so each runs
+    // again there as an update; nothing is replaced, so no old `delete` ever runs on the new machine.
+    const onMachine = (command: pulumi.Input<string>): pulumi.Input<string> =>
+      args.machineId === undefined ? command : pulumi.all([args.machineId, command]).apply(([machine, line]) => `: machine ${shellQuote(machine)}; ${line}`);
+
     const rolloutScripts = config.services.map((service, i) => {
       const image = args.serviceImages[service.name] ?? service.image;
       return pulumi
@@ -71,10 +79,10 @@ export class DockerRuntime extends pulumi.ComponentResource {
     const allScripts = pulumi.all(rolloutScripts).apply((rollouts): HostScript[] => [runtimeScript, ...rollouts]);
     this.scripts = runner.run(
       steps.scripts,
-      { create: allScripts.apply((s) => installCommand(contract, s)), delete: uninstallCommand(contract), stdin: allScripts.apply(installBundle) },
+      { create: onMachine(allScripts.apply((s) => installCommand(contract, s))), delete: uninstallCommand(contract), stdin: allScripts.apply(installBundle) },
       { parent: this, dependsOn: args.dependsOn },
     );
-    const run = (...action: string[]) => runScriptCommand(contract, runtimeScript, ...action);
+    const run = (...action: string[]) => onMachine(runScriptCommand(contract, runtimeScript, ...action));
     const runCurrent = (...action: string[]) => runCurrentRuntimeCommand(contract, ...action);
     // Commands that see secrets keep their output out of the state.
     const secretOutputs = { additionalSecretOutputs: ["stdout", "stderr"] };
@@ -121,7 +129,7 @@ export class DockerRuntime extends pulumi.ComponentResource {
     config.services.forEach((service, i) => {
       const env = args.serviceEnv[service.name];
       if (env === undefined) throw new Error(`DockerRuntime: no environment for service ${service.name}`);
-      const rollout = rolloutScripts[i]!.apply((script) => runScriptCommand(contract, script));
+      const rollout = onMachine(rolloutScripts[i]!.apply((script) => runScriptCommand(contract, script)));
       this.rollouts[service.name] = runner.run(
         steps.rollout(service.name),
         {

@@ -29,16 +29,25 @@ require_container_database() {
     fail "the database is managed by Scaleway: it keeps its own backups (console, or: scw rdb backup list)"
 }
 
-# data create: the volume (new environment). data update: the volume must already be there: a
-# volume gone missing is never silently replaced by an empty database.
+# data create: the volume (new environment). data update, and any repair: the volume must already
+# be there (a volume gone missing is never silently replaced by an empty database), except on a
+# machine with no trace of the environment yet (a replaced VM, a rebuilt server): there the
+# database starts empty, and says so.
 data() {
   require_container_database
   require_docker
+  local new_machine=false
+  [[ -e "$runtime_link" ]] || new_machine=true
   make_current
-  if [[ "${1:-create}" == "create" ]]; then
-    ensure_volume "$DB_VOLUME"
-  elif ! docker volume inspect "$DB_VOLUME" >/dev/null 2>&1; then
-    fail "the database volume ${DB_VOLUME} is missing on this host (removed by hand?). To start again from a backup: docker volume create --label ${label} ${DB_VOLUME}, pulumi up, then npm run restore -- -s ${ENV_NAME} <backup> (backups: ${backup_dir})"
+  if ! docker volume inspect "$DB_VOLUME" >/dev/null 2>&1; then
+    if [[ "${1:-create}" == "create" && "${PERMACOOP_REPAIR:-0}" != "1" ]]; then
+      ensure_volume "$DB_VOLUME"
+    elif [[ "$new_machine" == true ]]; then
+      log "WARNING: a new machine: ${DB_VOLUME} starts EMPTY (a container database lives on its machine; restore a backup taken off the old one: npm run restore -- -s ${ENV_NAME} <backup>)"
+      ensure_volume "$DB_VOLUME"
+    else
+      fail "the database volume ${DB_VOLUME} is missing on this host (removed by hand?). To start again from a backup: docker volume create --label ${label} ${DB_VOLUME}, pulumi up, then npm run restore -- -s ${ENV_NAME} <backup> (backups: ${backup_dir})"
+    fi
   fi
   schedule backup "$BACKUP_MINUTE" "$BACKUP_HOUR" "backup daily"
 }

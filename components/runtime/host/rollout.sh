@@ -107,10 +107,11 @@ install_switch_config() {
 
 # A repair (npm run drift -- --repair) replays the last deployment recorded in the state: it must
 # never roll back a newer one that happened since.
+# A host with no trace of the service (rebuilt, or its containers gone) gets the recorded one.
 if [[ "${PERMACOOP_REPAIR:-0}" == "1" ]]; then
   recorded_spec=""
   if [[ -f "$record_file" ]]; then read -r _ _ _ recorded_spec <"$record_file"; fi
-  if [[ "$recorded_spec" != "$spec_hash" ]]; then
+  if [[ -n "$recorded_spec" && "$recorded_spec" != "$spec_hash" ]] || [[ -z "$recorded_spec" && -n "$(switch_live "$SERVICE" 2>/dev/null || true)" ]]; then
     log "repair: the host's last deployment of ${SERVICE} is another one (${recorded_spec:-none recorded}): left alone"
     exit 0
   fi

@@ -7,7 +7,7 @@ describe("npm run drift", () => {
     expect(() => parseDriftArgs(["prod"])).toThrow(/usage: npm run drift -- -s <stack> \[--repair\]/);
   });
 
-  it("replays the scripts, the runtime, then the proxy, then the rollouts, with their recorded stdin; nothing else", () => {
+  it("replays the scripts, the data, the runtime, the proxy, the certificate, then the rollouts, with their recorded stdin; nothing else", () => {
     const command = (name: string, create: string, stdin?: string) => ({
       urn: `urn:pulumi:s::permacoop::permacoop:index:Environment$command:local:Command::${name}`,
       type: "command:local:Command",
@@ -34,13 +34,15 @@ describe("npm run drift", () => {
     );
     expect(replayed.map((c) => [c.create, c.stdin])).toEqual([
       ["install", "bundle"],
+      ["data", undefined],
       ["up", "POSTGRES_PASSWORD=x\n"],
       ["proxy", "edge"],
+      ["certificate", undefined],
       ["rollout app", "APP_ENV=1\n"],
     ]);
   });
 
-  it("finds the steps by the host contract's names: a step missing from the state fails, never skipped", () => {
+  it("finds the steps by the host contract's names: a required step missing from the state fails, never skipped; data and certificate exist with some configurations only", () => {
     const command = (name: string) => ({
       urn: `urn:pulumi:s::permacoop::command:remote:Command::${name}`,
       type: "command:remote:Command",

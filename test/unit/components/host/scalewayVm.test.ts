@@ -133,6 +133,31 @@ describe("Scaleway VM as an SSH host", () => {
   });
 });
 
+describe("a replaced VM", () => {
+  it("is named by its server id in every host step: a new server runs them all again (as updates, so no old delete runs there)", async () => {
+    const { ofType } = await build("review-pr-7", (c) => (c.database = { kind: "container" }));
+    const steps = ofType("command:remote:Command").filter((c) => c.name !== "review-pr-7-host-cloud-init");
+    expect(steps.map((c) => c.name).sort()).toEqual([
+      "review-pr-7-runtime-app-rollout",
+      "review-pr-7-runtime-certificate",
+      "review-pr-7-runtime-data",
+      "review-pr-7-runtime-proxy",
+      "review-pr-7-runtime-runtime",
+      "review-pr-7-runtime-scripts",
+    ]);
+    for (const step of steps) {
+      for (const key of ["create", "update"] as const) {
+        const command = step.props[key] as pulumi.Input<string> | undefined;
+        if (command !== undefined)
+          expect([step.name, await valueOf(command)]).toEqual([step.name, expect.stringMatching(/^: machine 'review-pr-7-host-server-id'; /)]);
+      }
+      const remove = step.props.delete as pulumi.Input<string> | undefined;
+      if (remove !== undefined) expect(await valueOf(remove)).not.toContain("machine");
+      expect(step.props.triggers).toBeUndefined();
+    }
+  });
+});
+
 describe("Scaleway VM with an ephemeral container database (review environments)", () => {
   it("runs PostgreSQL in a container on the VM, declares no managed instance, and hands its password on stdin", async () => {
     const { ofType, scriptOf } = await build("review-pr-7", (c) => (c.database = { kind: "container" }));

@@ -1,4 +1,4 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -28,26 +28,42 @@ describe("rollout script", () => {
     expect(rendered).toContain("set $live_upstream http://pc-prod-app-123-abcdef:3000;");
   });
 
-  it.each([
-    ["another deployment is recorded", "pc-prod-app-9 sha256:9 0123456789abcdef ffffffffffffffff\n"],
-    ["no deployment is recorded", undefined],
-  ])("in repair mode, leaves the host alone when %s (never rolls back a newer one)", (_what, record) => {
+  /** Runs the rollout in repair mode in a scratch home, with a stub `docker` answering the switch's live container. */
+  const repair = (record: string | undefined, live: string) => {
     const home = mkdtempSync(join(tmpdir(), "permacoop-repair-"));
     try {
       if (record) {
         mkdirSync(join(home, ".permacoop", "prod", "services"), { recursive: true });
         writeFileSync(join(home, ".permacoop", "prod", "services", "app"), record);
       }
-      const out = execFileSync("bash", ["-c", script], {
+      // The switch answers `live` (docker exec); anything else fails like an engine that has nothing.
+      writeFileSync(join(home, "docker"), `#!/bin/sh\nif [ "$1" = exec ]; then printf '%s' '${live}'; exit 0; fi\necho "stub docker: $*" >&2; exit 1\n`, {
+        mode: 0o755,
+      });
+      const result = spawnSync("bash", ["-c", script], {
         encoding: "utf8",
         input: "APP_ENV=1\n",
-        env: { PATH: process.env.PATH, HOME: home, PERMACOOP_REPAIR: "1", PERMACOOP_LOCK_DIR: home },
+        env: { PATH: `${home}:${process.env.PATH}`, HOME: home, PERMACOOP_REPAIR: "1", PERMACOOP_LOCK_DIR: home },
       });
-      expect(out).toMatch(/repair: the host's last deployment of app is another one .*: left alone/);
-      expect(out).not.toMatch(/step 2 pull/);
+      return `${result.stdout}${result.stderr}`;
     } finally {
       rmSync(home, { recursive: true, force: true });
     }
+  };
+
+  it.each([
+    ["another deployment is recorded", "pc-prod-app-9 sha256:9 0123456789abcdef ffffffffffffffff\n", ""],
+    ["no deployment is recorded but one is live", undefined, "pc-prod-app-1-abcdef"],
+  ])("in repair mode, leaves the host alone when %s (never rolls back a newer one)", (_what, record, live) => {
+    const out = repair(record, live);
+    expect(out).toMatch(/repair: the host's last deployment of app is another one .*: left alone/);
+    expect(out).not.toMatch(/step 2 pull/);
+  });
+
+  it("in repair mode, deploys on a host with no trace of the service (a rebuilt server)", () => {
+    const out = repair(undefined, "");
+    expect(out).not.toMatch(/left alone/);
+    expect(out).toMatch(/step 2 pull/);
   });
 
   it("changes exactly when the spec changes", () => {

@@ -35,6 +35,8 @@ export interface LifecycleOptions {
   readonly extraConfig?: Record<string, ConfigEntry>;
   /** Scenarios to run after the no-op `up`, before `destroy`. */
   more?(context: LifecycleContext): void;
+  /** The deploy user on the host, when it is not this process's user (an SSH host). */
+  hostUser?(): string;
 }
 
 export interface LifecycleContext {
@@ -77,12 +79,19 @@ export function environmentLifecycle(options: LifecycleOptions): void {
     await test.stack.setConfig("permacoop:services", { value: JSON.stringify([{ ...BASE_SERVICE, ...service }]) });
   };
 
-  beforeAll(async () => {
-    // Leftovers of an interrupted earlier run would make the scenarios lie.
+  /** Removes everything of the environment from its host: what a rebuilt server has of it. */
+  const wipeHost = () => {
+    const user = options.hostUser?.();
+    const crontab = user ? `crontab -u ${user}` : "crontab";
     execFileSync("bash", [
       "-c",
-      `docker rm -f $(docker ps -aq --filter label=${label}) 2>/dev/null; docker network rm $(docker network ls -q --filter label=${label}) 2>/dev/null; docker volume rm $(docker volume ls -q --filter label=${label}) 2>/dev/null; rm -rf ~/${contract.paths.state}; (crontab -l 2>/dev/null | grep -vF '${contract.crontabTag}' | crontab -) 2>/dev/null; true`,
+      `docker rm -f $(docker ps -aq --filter label=${label}) 2>/dev/null; docker network rm $(docker network ls -q --filter label=${label}) 2>/dev/null; docker volume rm $(docker volume ls -q --filter label=${label}) 2>/dev/null; rm -rf ~${user ?? ""}/${contract.paths.state}; (${crontab} -l 2>/dev/null | grep -vF '${contract.crontabTag}' | ${crontab} -) 2>/dev/null; true`,
     ]);
+  };
+
+  beforeAll(async () => {
+    // Leftovers of an interrupted earlier run would make the scenarios lie.
+    wipeHost();
     port = await freePort();
     url = `http://127.0.0.1:${port}/`;
     test = await createTestStack(options.env, {
@@ -241,6 +250,31 @@ export function environmentLifecycle(options: LifecycleOptions): void {
   });
 
   options.more?.({ test: () => test, httpPort: () => port, setService, script });
+
+  it("a host rebuilt empty behind the same address: drift reports it, --repair redeploys everything (the container database starts empty, and says so)", async () => {
+    wipeHost();
+    await expect(httpGet(url)).rejects.toThrow();
+    const drifted = script("drift", "-s", options.env);
+    expect(drifted.status).toBe(1);
+    expect(drifted.output).toContain(`no runtime of ${options.env} on this host`);
+
+    const repaired = script("drift", "-s", options.env, "--repair");
+    expect(repaired.output).toContain(`${contract.dbVolume} starts EMPTY`);
+    expect(repaired.output).toContain("no drift");
+    expect(repaired.status).toBe(0);
+    // Served again, from an empty database: over HTTPS when the stack has TLS by then (a new certificate).
+    const tls = JSON.parse((await test.stack.getConfig("permacoop:tls")).value) as { enabled: boolean };
+    const hostConfig = JSON.parse((await test.stack.getConfig("permacoop:host")).value) as { httpsPort?: number };
+    const hostname = (JSON.parse((await test.stack.getConfig("permacoop:dns")).value) as { hostnames: string[] }).hostnames[0]!;
+    const page = tls.enabled
+      ? execFileSync("curl", ["-sk", "--resolve", `${hostname}:${hostConfig.httpsPort}:127.0.0.1`, `https://${hostname}:${hostConfig.httpsPort}/`], {
+          encoding: "utf8",
+        })
+      : (await httpGet(url)).body;
+    expect(page).toMatch(/database round trip: visit #1\b/);
+    expect(appContainers()).toHaveLength(1);
+    expect(script("backup", "backup", "-s", options.env)).toMatchObject({ status: 0 });
+  });
 
   it("destroy leaves no container, network or volume", async () => {
     await test.stack.destroy({ color: "never" });

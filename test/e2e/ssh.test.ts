@@ -27,6 +27,7 @@ const HOSTNAMES = ["app.permacoop.test", "www.permacoop.test"];
 describe("existing server over SSH", () => {
   environmentLifecycle({
     env: "e2essh",
+    hostUser: () => server.user,
     host: (httpPort) => ({
       kind: "ssh",
       address: "127.0.0.1",

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } 
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { startLoad } from "../support/load";
+import { killProcessTree, stillAlive } from "../support/processes";
 import { appContainerPrefix, hostContract } from "../../components/runtime/contract";
 import { PROJECT_DIR } from "../support/stackFiles";
 import { ConfigEntry, createTestStack, dockerObjects, freePort, httpGet, TestStack } from "./harness";
@@ -172,8 +173,17 @@ export function environmentLifecycle(options: LifecycleOptions): void {
       if (Date.now() > deadline || child.exitCode !== null) throw new Error(`the rollout never started its new container:\n${seen}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    process.kill(-child.pid!, "SIGKILL"); // the CLI, its plugins and the script, at once
+    // The CLI, its language host and plugins (each in its own process group) and the rollout they
+    // run, all at once: nothing of that run may survive it.
+    const killed = killProcessTree(child.pid!);
     await new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve(undefined) : child.on("exit", resolve)));
+    const commands = killed.map((p) => p.command).join("\n");
+    expect(commands).toMatch(/pulumi-language-nodejs/);
+    expect(commands).toMatch(/pulumi-resource-command/);
+    // On this machine the rollout runs below the command plugin: it dies with it.
+    if (options.host(0).kind === "local") expect(commands).toMatch(/rollout-app-[0-9a-f]{12}\.sh/);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(stillAlive(killed.map((p) => p.pid))).toEqual([]);
     // What an operator does after a killed `pulumi up`: release the backend's lock, then re-run.
     execFileSync("pulumi", ["cancel", "--yes", "--stack", options.env], { cwd: test.workDir, env, stdio: "pipe" });
     const result = await test.stack.up({ color: "never" });

@@ -125,10 +125,11 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Names of Docker containers, networks or volumes carrying `label`. */
-export function dockerObjects(kind: "ps -a" | "network ls" | "volume ls", label: string): string[] {
+/** Names of Docker containers, networks or volumes carrying `label` (on this machine's engine, or the one at `dockerHost`). */
+export function dockerObjects(kind: "ps -a" | "network ls" | "volume ls", label: string, dockerHost?: string): string[] {
   const format = kind === "ps -a" ? "{{.Names}}" : "{{.Name}}";
-  const out = execFileSync("bash", ["-c", `docker ${kind} --filter label=${label} --format '${format}'`], { encoding: "utf8" });
+  const env = dockerHost ? { ...process.env, DOCKER_HOST: dockerHost } : process.env;
+  const out = execFileSync("bash", ["-c", `docker ${kind} --filter label=${label} --format '${format}'`], { encoding: "utf8", env });
   return out.split("\n").filter(Boolean).sort();
 }
 

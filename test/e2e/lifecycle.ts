@@ -38,6 +38,12 @@ export interface LifecycleOptions {
   more?(context: LifecycleContext): void;
   /** The deploy user on the host, when it is not this process's user (an SSH host). */
   hostUser?(): string;
+  /** The host's address, when it is not this machine's loopback (a test host). */
+  address?(): string;
+  /** The host's Docker engine, when it is not this machine's (a test host): `unix://…`. */
+  dockerHost?(): string;
+  /** The image of the first deployment, when the host cannot have one built here (a separate machine). */
+  initialImage?: string;
 }
 
 export interface LifecycleContext {
@@ -46,20 +52,6 @@ export interface LifecycleContext {
   readonly setService: (service: Record<string, unknown>) => Promise<void>;
   /** Runs one of the project's scripts (cli/<name>.ts) against the stack; never throws. */
   readonly script: (name: string, ...args: string[]) => { status: number; output: string };
-}
-
-/** A checksum of a table in the environment's PostgreSQL container: row count and content digest. */
-function tableDigest(env: string, table: string): string {
-  const sql = `SELECT count(*) || ' ' || coalesce(md5(string_agg(t::text, ',' ORDER BY t::text)), '-') FROM ${table} t`;
-  return execFileSync("docker", ["exec", hostContract(env).dbContainer, "psql", "-qtA", "-U", "permacoop", "-d", "permacoop", "-c", sql], {
-    encoding: "utf8",
-  }).trim();
-}
-
-function psql(env: string, sql: string): void {
-  execFileSync("docker", ["exec", hostContract(env).dbContainer, "psql", "-q", "-v", "ON_ERROR_STOP=1", "-U", "permacoop", "-d", "permacoop", "-c", sql], {
-    stdio: "pipe",
-  });
 }
 
 const BASE_SERVICE = { name: "app", port: 3000, healthPath: "/healthz", pullPolicy: "never" };
@@ -75,7 +67,23 @@ export function environmentLifecycle(options: LifecycleOptions): void {
   let test: TestStack;
   let port: number;
   let url: string;
-  const appContainers = () => dockerObjects("ps -a", label).filter((n) => n.startsWith(appContainerPrefix(contract, "app")));
+  // The host's engine: this machine's, or a test host's.
+  const dockerEnv = () => (options.dockerHost ? { ...process.env, DOCKER_HOST: options.dockerHost() } : process.env);
+  const appContainers = () => dockerObjects("ps -a", label, options.dockerHost?.()).filter((n) => n.startsWith(appContainerPrefix(contract, "app")));
+  /** A checksum of a table in the environment's PostgreSQL container: row count and content digest. */
+  const tableDigest = (table: string): string => {
+    const sql = `SELECT count(*) || ' ' || coalesce(md5(string_agg(t::text, ',' ORDER BY t::text)), '-') FROM ${table} t`;
+    return execFileSync("docker", ["exec", contract.dbContainer, "psql", "-qtA", "-U", "permacoop", "-d", "permacoop", "-c", sql], {
+      encoding: "utf8",
+      env: dockerEnv(),
+    }).trim();
+  };
+  const psql = (sql: string): void => {
+    execFileSync("docker", ["exec", contract.dbContainer, "psql", "-q", "-v", "ON_ERROR_STOP=1", "-U", "permacoop", "-d", "permacoop", "-c", sql], {
+      stdio: "pipe",
+      env: dockerEnv(),
+    });
+  };
   const setService = async (service: Record<string, unknown>) => {
     await test.stack.setConfig("permacoop:services", { value: JSON.stringify([{ ...BASE_SERVICE, ...service }]) });
   };
@@ -84,23 +92,33 @@ export function environmentLifecycle(options: LifecycleOptions): void {
   const wipeHost = () => {
     const user = options.hostUser?.();
     const crontab = user ? `crontab -u ${user}` : "crontab";
-    execFileSync("bash", [
-      "-c",
-      `docker rm -f $(docker ps -aq --filter label=${label}) 2>/dev/null; docker network rm $(docker network ls -q --filter label=${label}) 2>/dev/null; docker volume rm $(docker volume ls -q --filter label=${label}) 2>/dev/null; rm -rf ~${user ?? ""}/${contract.paths.state}; (${crontab} -l 2>/dev/null | grep -vF '${contract.crontabTag}' | ${crontab} -) 2>/dev/null; true`,
-    ]);
+    execFileSync(
+      "bash",
+      [
+        "-c",
+        `docker rm -f $(docker ps -aq --filter label=${label}) 2>/dev/null; docker network rm $(docker network ls -q --filter label=${label}) 2>/dev/null; docker volume rm $(docker volume ls -q --filter label=${label}) 2>/dev/null; rm -rf ~${user ?? ""}/${contract.paths.state}; (${crontab} -l 2>/dev/null | grep -vF '${contract.crontabTag}' | ${crontab} -) 2>/dev/null; true`,
+      ],
+      { env: dockerEnv() },
+    );
   };
 
   beforeAll(async () => {
     // Leftovers of an interrupted earlier run would make the scenarios lie.
     wipeHost();
     port = await freePort();
-    url = `http://127.0.0.1:${port}/`;
+    url = `http://${options.address?.() ?? "127.0.0.1"}:${port}/`;
     test = await createTestStack(options.env, {
       "permacoop:host": { value: options.host(port) },
       "permacoop:database": { value: { kind: "container" } },
       "permacoop:dns": { value: { provider: "none", hostnames: ["localhost"] } },
       "permacoop:tls": { value: { enabled: false } },
-      "permacoop:services": { value: [{ ...BASE_SERVICE, image: APP_IMAGE, build: { context: "app" }, env: { APP_VERSION: "v1" } }] },
+      "permacoop:services": {
+        value: [
+          options.initialImage
+            ? { ...BASE_SERVICE, image: options.initialImage, env: { APP_VERSION: "v1" } }
+            : { ...BASE_SERVICE, image: APP_IMAGE, build: { context: "app" }, env: { APP_VERSION: "v1" } },
+        ],
+      },
       ...options.extraConfig,
     });
   });
@@ -208,9 +226,9 @@ export function environmentLifecycle(options: LifecycleOptions): void {
   };
 
   it("backup → wipe → restore gives back identical rows (real pg_dump / pg_restore)", async () => {
-    psql(options.env, "CREATE TABLE e2e_rows (id int PRIMARY KEY, payload text); INSERT INTO e2e_rows SELECT g, md5(g::text) FROM generate_series(1, 5000) g");
+    psql("CREATE TABLE e2e_rows (id int PRIMARY KEY, payload text); INSERT INTO e2e_rows SELECT g, md5(g::text) FROM generate_series(1, 5000) g");
     await httpGet(url); // one more visit row
-    const before = { rows: tableDigest(options.env, "e2e_rows"), visits: tableDigest(options.env, "visits") };
+    const before = { rows: tableDigest("e2e_rows"), visits: tableDigest("visits") };
     expect(before.rows).toMatch(/^5000 [0-9a-f]{32}$/);
 
     const offHost = mkdtempSync(join(tmpdir(), "permacoop-e2e-dumps-"));
@@ -225,14 +243,14 @@ export function environmentLifecycle(options: LifecycleOptions): void {
     rmSync(offHost, { recursive: true, force: true });
 
     // What a bad release does: a migration adds a table, rows go.
-    psql(options.env, "DROP TABLE e2e_rows; DELETE FROM visits; CREATE TABLE e2e_later (id int)");
-    expect(tableDigest(options.env, "visits")).toBe("0 -");
+    psql("DROP TABLE e2e_rows; DELETE FROM visits; CREATE TABLE e2e_later (id int)");
+    expect(tableDigest("visits")).toBe("0 -");
 
     const restore = script("backup", "restore", "-s", options.env, name!);
     expect(restore).toMatchObject({ status: 0 });
     expect(restore.output).toMatch(/safety backup[\s\S]*restored/);
-    expect({ rows: tableDigest(options.env, "e2e_rows"), visits: tableDigest(options.env, "visits") }).toEqual(before);
-    expect(() => tableDigest(options.env, "e2e_later")).toThrow(/does not exist/); // exactly the dump
+    expect({ rows: tableDigest("e2e_rows"), visits: tableDigest("visits") }).toEqual(before);
+    expect(() => tableDigest("e2e_later")).toThrow(/does not exist/); // exactly the dump
     expect((await httpGet(url)).status).toBe(200);
 
     const list = script("backup", "backup", "-s", options.env, "--list");
@@ -277,9 +295,13 @@ export function environmentLifecycle(options: LifecycleOptions): void {
     const hostConfig = JSON.parse((await test.stack.getConfig("permacoop:host")).value) as { httpsPort?: number };
     const hostname = (JSON.parse((await test.stack.getConfig("permacoop:dns")).value) as { hostnames: string[] }).hostnames[0]!;
     const page = tls.enabled
-      ? execFileSync("curl", ["-sk", "--resolve", `${hostname}:${hostConfig.httpsPort}:127.0.0.1`, `https://${hostname}:${hostConfig.httpsPort}/`], {
-          encoding: "utf8",
-        })
+      ? execFileSync(
+          "curl",
+          ["-sk", "--resolve", `${hostname}:${hostConfig.httpsPort}:${options.address?.() ?? "127.0.0.1"}`, `https://${hostname}:${hostConfig.httpsPort}/`],
+          {
+            encoding: "utf8",
+          },
+        )
       : (await httpGet(url)).body;
     expect(page).toMatch(/database round trip: visit #1\b/);
     expect(appContainers()).toHaveLength(1);
@@ -288,9 +310,9 @@ export function environmentLifecycle(options: LifecycleOptions): void {
 
   it("destroy leaves no container, network or volume", async () => {
     await test.stack.destroy({ color: "never" });
-    expect(dockerObjects("ps -a", label)).toEqual([]);
-    expect(dockerObjects("network ls", label)).toEqual([]);
-    expect(dockerObjects("volume ls", label)).toEqual([]);
+    expect(dockerObjects("ps -a", label, options.dockerHost?.())).toEqual([]);
+    expect(dockerObjects("network ls", label, options.dockerHost?.())).toEqual([]);
+    expect(dockerObjects("volume ls", label, options.dockerHost?.())).toEqual([]);
     await expect(httpGet(url)).rejects.toThrow();
     if (options.host(0).kind === "local") {
       // The schedule and the runtime copy go with the environment; the dumps stay.

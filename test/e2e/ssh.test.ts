@@ -4,22 +4,27 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PROJECT_DIR } from "../support/stackFiles";
 import { freePort, httpGet } from "./harness";
-import { environmentLifecycle, prepareImages } from "./lifecycle";
+import { APP_IMAGE, environmentLifecycle, prepareImages } from "./lifecycle";
 import { Pebble, startPebble } from "../support/pebble";
-import { startSshd, TestServer } from "../support/sshd";
+import { hostHasImage, loadImages, startTestHost, stopTestHost, TestHost } from "../support/testHosts";
 
-// sshd on loopback plays "an existing server"; it runs the same runtime as the local host.
-let server: TestServer;
+// "An existing server": a test host, another machine with its own address, Docker engine and sshd.
+let server: TestHost;
 let pebble: Pebble | undefined;
+const IMAGES = ["nginx:stable", "postgres:16", "certbot/certbot:latest", `${APP_IMAGE}:v2`];
 
-beforeAll(async () => {
+beforeAll(() => {
   prepareImages(["certbot/certbot:latest=tools/images/certbot"]);
-  server = startSshd({ port: await freePort() });
+  server = startTestHost("ssh", 1);
+  // Nothing built or pulled here is there until the harness's explicit step copies it.
+  expect(IMAGES.filter((image) => hostHasImage(server, image))).toEqual([]);
+  loadImages(server, IMAGES);
+  expect(IMAGES.filter((image) => !hostHasImage(server, image))).toEqual([]);
 });
 
 afterAll(async () => {
   await pebble?.stop();
-  await server?.stop();
+  if (server) stopTestHost(server);
 });
 
 const HOSTNAMES = ["app.permacoop.test", "www.permacoop.test"];
@@ -28,14 +33,17 @@ describe("existing server over SSH", () => {
   environmentLifecycle({
     env: "e2essh",
     hostUser: () => server.user,
+    address: () => server.address,
+    dockerHost: () => server.dockerHost,
+    initialImage: `${APP_IMAGE}:v2`,
     host: (httpPort) => ({
       kind: "ssh",
-      address: "127.0.0.1",
-      port: server.port,
+      address: server.address,
+      port: server.sshPort,
       user: server.user,
       hostKey: server.hostKey,
       httpPort,
-      bindAddress: "127.0.0.1",
+      bindAddress: "0.0.0.0",
     }),
     get extraConfig() {
       return { "permacoop:sshPrivateKey": { value: server.privateKey, secret: true } };
@@ -53,7 +61,8 @@ describe("existing server over SSH", () => {
         expect(status).toMatch(/service app: live pc-e2essh-app-\S+; \/healthz → 200/);
         expect(ops("logs")).toContain("listening on 3000");
         const audit = ops("audit");
-        expect(audit).toMatch(/service=app\tactor=permacoop-deploy from 127\.0\.0\.1\tfrom=\S+\tto=\S+\toutcome=succeeded/);
+        expect(audit).toContain(`service=app\tactor=${server.user} from ${server.runnerAddress}\tfrom=`);
+        expect(audit).toMatch(/\tto=\S+\toutcome=succeeded/);
         expect(audit).toMatch(/outcome=failed/); // the unhealthy rollout
       });
 
@@ -74,8 +83,8 @@ describe("existing server over SSH", () => {
 
       it("a failed issuance fails clearly within the deadline and leaves HTTP serving", async () => {
         const stack = test().stack;
-        pebble = startPebble({ httpPort: httpPort() });
-        // Pebble's DNS answers 127.0.0.1 for every name: make this one point where no edge listens.
+        pebble = startPebble({ httpPort: httpPort(), listenAddress: server.runnerAddress, namesResolveTo: server.address });
+        // Pebble's DNS answers the host's address for every name: make this one point where no edge listens.
         execFileSync("curl", [
           "-sf",
           "-X",
@@ -100,7 +109,7 @@ describe("existing server over SSH", () => {
         const started = Date.now();
         await expect(stack.up({ color: "never" })).rejects.toThrow(/no certificate for elsewhere\.permacoop\.test: check that each name resolves to this host/);
         expect(Date.now() - started).toBeLessThan(90_000);
-        const page = await httpGet(`http://127.0.0.1:${httpPort()}/`);
+        const page = await httpGet(`http://${server.address}:${httpPort()}/`);
         expect(page.status).toBe(200); // not a redirect to an HTTPS that has no certificate
         expect(page.body).toContain("version v5");
       });
@@ -113,9 +122,13 @@ describe("existing server over SSH", () => {
         expect(result.summary.result).toBe("succeeded");
 
         const curl = (...args: string[]) =>
-          execFileSync("curl", ["-s", "--resolve", `${HOSTNAMES[0]}:${httpsPort}:127.0.0.1`, "--resolve", `${HOSTNAMES[0]}:${httpPort()}:127.0.0.1`, ...args], {
-            encoding: "utf8",
-          });
+          execFileSync(
+            "curl",
+            ["-s", "--resolve", `${HOSTNAMES[0]}:${httpsPort}:${server.address}`, "--resolve", `${HOSTNAMES[0]}:${httpPort()}:${server.address}`, ...args],
+            {
+              encoding: "utf8",
+            },
+          );
         expect(curl("-k", `https://${HOSTNAMES[0]}:${httpsPort}/`)).toContain("version v5");
         expect(curl("-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", `http://${HOSTNAMES[0]}:${httpPort()}/x`)).toBe(
           `301 https://${HOSTNAMES[0]}:${httpsPort}/x`,
@@ -124,7 +137,7 @@ describe("existing server over SSH", () => {
           "bash",
           [
             "-c",
-            `echo | openssl s_client -connect 127.0.0.1:${httpsPort} -servername ${HOSTNAMES[0]} 2>/dev/null | openssl x509 -noout -issuer -ext subjectAltName`,
+            `echo | openssl s_client -connect ${server.address}:${httpsPort} -servername ${HOSTNAMES[0]} 2>/dev/null | openssl x509 -noout -issuer -ext subjectAltName`,
           ],
           { encoding: "utf8" },
         );
@@ -143,7 +156,7 @@ describe("existing server over SSH", () => {
             "--protocols",
             "--headers",
             "--ip",
-            "127.0.0.1",
+            server.address,
             "--jsonfile",
             reportFile,
             `${HOSTNAMES[0]}:${httpsPort}`,

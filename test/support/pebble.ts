@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-/** A running Pebble (Let's Encrypt's test ACME server) on loopback, with its challenge DNS. */
+/** A running Pebble (Let's Encrypt's test ACME server) with its challenge DNS. */
 export interface Pebble {
   /** ACME directory URL. */
   readonly directory: string;
@@ -14,23 +14,26 @@ export interface Pebble {
   stop(): Promise<void>;
 }
 
-function waitForPort(port: number, seconds: number): void {
-  execFileSync("bash", ["-c", `for _ in $(seq 1 ${seconds * 10}); do (exec 3<>/dev/tcp/127.0.0.1/${port}) 2>/dev/null && exit 0; sleep 0.1; done; exit 1`]);
+function waitForPort(port: number, seconds: number, address = "127.0.0.1"): void {
+  execFileSync("bash", ["-c", `for _ in $(seq 1 ${seconds * 10}); do (exec 3<>/dev/tcp/${address}/${port}) 2>/dev/null && exit 0; sleep 0.1; done; exit 1`]);
 }
 
 /**
- * Starts pebble-challtestsrv (DNS on `dnsPort`, every name → 127.0.0.1) and pebble (ACME on
- * `acmePort`) validating HTTP-01 challenges on `httpPort` — the edge's port. Debian's pebble
+ * Starts pebble-challtestsrv (DNS on `dnsPort`, every name → `namesResolveTo`) and pebble (ACME on
+ * `listenAddress`:`acmePort`, where the host's certbot reaches it) validating HTTP-01 challenges on
+ * `httpPort` — the edge's port. Both default to loopback (a host on this machine). Debian's pebble
  * ships no certificates: a throwaway CA and server certificate are made with openssl.
  */
-export function startPebble(options: { httpPort: number; acmePort?: number; dnsPort?: number }): Pebble {
+export function startPebble(options: { httpPort: number; acmePort?: number; dnsPort?: number; listenAddress?: string; namesResolveTo?: string }): Pebble {
   const acmePort = options.acmePort ?? 14000;
   const dnsPort = options.dnsPort ?? 8053;
+  const listen = options.listenAddress ?? "127.0.0.1";
+  const target = options.namesResolveTo ?? "127.0.0.1";
   const dir = mkdtempSync(join(tmpdir(), "pebble-"));
   const openssl = (args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "ignore" });
   openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=permacoop test ACME CA", "-keyout", "ca.key", "-out", "ca.pem"]);
   openssl(["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout", "server.key", "-out", "server.csr"]);
-  writeFileSync(join(dir, "san.ext"), "subjectAltName=DNS:localhost,IP:127.0.0.1\n");
+  writeFileSync(join(dir, "san.ext"), `subjectAltName=DNS:localhost,IP:127.0.0.1,IP:${listen}\n`);
   openssl([
     "x509",
     "-req",
@@ -52,7 +55,7 @@ export function startPebble(options: { httpPort: number; acmePort?: number; dnsP
     join(dir, "pebble.json"),
     JSON.stringify({
       pebble: {
-        listenAddress: `127.0.0.1:${acmePort}`,
+        listenAddress: `${listen}:${acmePort}`,
         managementListenAddress: `127.0.0.1:${acmePort + 1000}`,
         certificate: join(dir, "server.pem"),
         privateKey: join(dir, "server.key"),
@@ -69,7 +72,7 @@ export function startPebble(options: { httpPort: number; acmePort?: number; dnsP
       "pebble-challtestsrv",
       [
         "-defaultIPv4",
-        "127.0.0.1",
+        target,
         "-defaultIPv6",
         "",
         "-dns01",
@@ -93,9 +96,9 @@ export function startPebble(options: { httpPort: number; acmePort?: number; dnsP
       env: { ...process.env, PEBBLE_VA_NOSLEEP: "1", PEBBLE_WFE_NONCEREJECT: "0", PEBBLE_AUTHZREUSE: "0" },
     }),
   );
-  waitForPort(acmePort, 15);
+  waitForPort(acmePort, 15, listen);
   return {
-    directory: `https://127.0.0.1:${acmePort}/dir`,
+    directory: `https://${listen}:${acmePort}/dir`,
     caBundle: readFileSync(join(dir, "ca.pem"), "utf8"),
     dnsManagement: `http://127.0.0.1:${dnsPort + 1000}`,
     async stop() {

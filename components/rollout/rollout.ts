@@ -42,6 +42,7 @@ export interface RolloutSpec {
   /** Paths relative to the deploy user's home (the host contract's). */
   readonly auditLog: string;
   readonly deploymentsDir: string;
+  readonly locksDir: string;
 }
 
 /** The rollout spec of one service from its configuration, the host contract and the image to run. Pure. */
@@ -69,6 +70,7 @@ export function rolloutSpec(service: StackConfig["services"][number], contract: 
     imageLabel: LABELS.image,
     auditLog: contract.paths.auditLog,
     deploymentsDir: contract.paths.deployments,
+    locksDir: contract.paths.locks,
   };
 }
 

@@ -52,6 +52,8 @@ export interface HostContract {
     readonly deployments: string;
     /** One line per rollout: who, when, from which image to which, how it ended. */
     readonly auditLog: string;
+    /** The rollouts' locks, one file per service. */
+    readonly locks: string;
   };
 }
 
@@ -78,6 +80,7 @@ export function hostContract(environment: string): HostContract {
       backups: `${state}/backups`,
       deployments: `${state}/services`,
       auditLog: `${state}/audit.log`,
+      locks: `${state}/locks`,
     },
   };
 }

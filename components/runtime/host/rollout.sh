@@ -54,8 +54,10 @@ trap 'exit 130' INT TERM
 
 # --- lock: two rollouts of one service never interleave on a host -----------------------
 step lock "waiting for the host lock of ${SERVICE}"
-lock_dir="${PERMACOOP_LOCK_DIR:-${TMPDIR:-/tmp}}"
-exec 9>"${lock_dir}/permacoop-${ENV_NAME}-${SERVICE}.lock"
+# In the deploy user's own directory: a shared /tmp may hold another user's file of that name.
+lock_dir="${PERMACOOP_LOCK_DIR:-${HOME}/${LOCKS_DIR}}"
+mkdir -p "$lock_dir"
+exec 9>"${lock_dir}/${SERVICE}.lock"
 flock -w 600 9 || fail "another rollout of ${SERVICE} held the lock for 10 minutes"
 
 envfile="${workdir}/env"

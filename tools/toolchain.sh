@@ -42,6 +42,7 @@
 #   tools/toolchain.sh --print-env     ensure everything, print only `export ...` lines: eval "$(...)"
 #   tools/toolchain.sh --check         exit 0 if everything is cached, 1 otherwise (never builds)
 #   tools/toolchain.sh --verify        ensure, then run an offline smoke test (needs the npm registry)
+#   tools/toolchain.sh --test          ensure, then the command provider's Go tests (what must match upstream)
 #
 # Environment:
 #   PERMACOOP_TOOLCHAIN_CACHE   cache root (default ~/.cache/permacoop-toolchain); builds are under
@@ -118,6 +119,21 @@ _ptc_copy_src() {
 		$1 ~ /^github\.com\/pulumi\/pulumi\/(pkg|sdk)\/v3$/ && $2 != want { bad = 1 } END { exit bad }' "$2/go.mod"; then
 		_ptc_die "tools/toolchain/$1/go.mod: github.com/pulumi/pulumi modules not at v$PTC_PULUMI_VERSION" || return 1
 	fi
+}
+
+# The command provider's Go tests (tools/toolchain/command/*_test.go) pin where it must behave like
+# pulumi-command 1.2.1; they run in a scratch copy with the module sums of the last build.
+_ptc_test_command() {
+	local dir
+	_ptc_init
+	dir="$(mktemp -d)"
+	_ptc_copy_src command "$dir" &&
+		cp "$PTC_BUILDS/command-$PTC_COMMAND_VERSION/src/go.sum" "$dir/" &&
+		go -C "$dir" mod tidy &&
+		go -C "$dir" test -count=1 ./...
+	local status=$?
+	rm -rf "$dir"
+	return "$status"
 }
 
 # A change of the command provider's *.go (src=<hash> in its stamp) triggers a rebuild. The other
@@ -530,6 +546,10 @@ else
 		_ptc_ensure
 		_ptc_export
 		_ptc_verify
+		;;
+	--test)
+		_ptc_ensure
+		_ptc_test_command
 		;;
 	"")
 		_ptc_ensure

@@ -28,16 +28,23 @@ const (
 // host is the engine, for streaming command output as it happens (nil when unavailable).
 var host *pulumiprovider.HostClient
 
+// logStatus sends one line of a command's output to the engine as ephemeral status; nil without
+// an engine (a variable: the tests watch it).
+var logStatus func(urn resource.URN, line string)
+
 func connectEngine() {
 	if len(os.Args) < 2 {
 		return
 	}
 	if hc, err := pulumiprovider.NewHostClient(os.Args[1]); err == nil {
 		host = hc
+		logStatus = func(urn resource.URN, line string) { _ = hc.LogStatus(context.Background(), diag.Info, urn, line) }
 	}
 }
 
-// lineLogger forwards complete lines to the engine log of urn and keeps everything.
+// lineLogger forwards complete lines to the engine as ephemeral status of urn, as
+// pulumi-command 1.2.1 does (the lines are not kept in the update's diagnostics), and keeps
+// everything.
 type lineLogger struct {
 	mu      sync.Mutex
 	urn     resource.URN
@@ -50,7 +57,7 @@ func (l *lineLogger) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.all.Write(p)
-	if !l.enabled || host == nil {
+	if !l.enabled || logStatus == nil {
 		return len(p), nil
 	}
 	l.pending = append(l.pending, p...)
@@ -61,7 +68,7 @@ func (l *lineLogger) Write(p []byte) (int, error) {
 		}
 		line := string(l.pending[:i])
 		l.pending = l.pending[i+1:]
-		_ = host.Log(context.Background(), diag.Info, l.urn, line)
+		logStatus(l.urn, line)
 	}
 	return len(p), nil
 }
@@ -69,8 +76,8 @@ func (l *lineLogger) Write(p []byte) (int, error) {
 func (l *lineLogger) flush() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.enabled && host != nil && len(l.pending) > 0 {
-		_ = host.Log(context.Background(), diag.Info, l.urn, string(l.pending))
+	if l.enabled && logStatus != nil && len(l.pending) > 0 {
+		logStatus(l.urn, string(l.pending))
 	}
 	l.pending = nil
 }
@@ -193,35 +200,33 @@ func (c connection) clientConfig() (*ssh.ClientConfig, error) {
 	return cfg, nil
 }
 
-// dial retries while the host is not reachable yet (a VM still booting), up to dialErrorLimit
-// attempts. Authentication and host-key errors are final.
+// Backoff between dial attempts: pulumi's retry.Until defaults, as pulumi-command 1.2.1 uses them.
+var dialDelay, dialBackoff, dialMaxDelay = 100 * time.Millisecond, 1.5, 5 * time.Second
+
+// dial retries like pulumi-command 1.2.1: every failed dial counts, a refused handshake (a host
+// key that is not the pinned one, a key the server refuses) included, until dialErrorLimit + 1
+// dials have failed (-1: no limit).
 func (c connection) dial(ctx context.Context) (*ssh.Client, error) {
 	cfg, err := c.clientConfig()
 	if err != nil {
 		return nil, err
 	}
-	var last error
-	limit := c.dialErrorLimit
-	if limit <= 0 {
-		limit = 1
-	}
-	for attempt := 1; attempt <= limit; attempt++ {
+	delay := dialDelay
+	for dials := 1; ; dials++ {
 		client, err := ssh.Dial("tcp", c.address(), cfg)
 		if err == nil {
 			return client, nil
 		}
-		last = err
-		msg := err.Error()
-		if strings.Contains(msg, "host key mismatch") || strings.Contains(msg, "unable to authenticate") {
-			break
+		if c.dialErrorLimit > -1 && dials > c.dialErrorLimit {
+			return nil, err
 		}
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
-		case <-time.After(time.Duration(min(attempt, 5)) * 2 * time.Second):
+		case <-time.After(delay):
 		}
+		delay = min(time.Duration(float64(delay)*dialBackoff), dialMaxDelay)
 	}
-	return nil, fmt.Errorf("ssh %s@%s: %w", c.user, c.address(), last)
 }
 
 // runRemote runs cmdText through the login shell of the remote user, with stdin and

@@ -33,7 +33,11 @@ export interface SshConnectionArgs {
   readonly privateKey: pulumi.Input<string>;
   /** The host's public key, pinned: a server presenting another key is refused. */
   readonly hostKey: pulumi.Input<string>;
-  /** Dial attempts before giving up (a VM may still be booting). Default 30. */
+  /**
+   * Failed dials retried before giving up. pulumi-command retries every one, a refused handshake
+   * (a host key that is not the pinned one) included, with a backoff growing to 5 s: 10 (its own
+   * default) gives up after about 11 s; a VM still booting asks for more. Default 10.
+   */
   readonly dialErrorLimit?: number;
 }
 
@@ -46,7 +50,7 @@ export function sshConnection(args: SshConnectionArgs): pulumi.Output<command.ty
       user: args.user,
       privateKey,
       hostKey,
-      dialErrorLimit: args.dialErrorLimit ?? 30,
+      dialErrorLimit: args.dialErrorLimit ?? 10,
       perDialTimeout: 10,
     })),
   );

@@ -265,7 +265,7 @@ export function environmentLifecycle(options: LifecycleOptions): void {
     expect(clean.status).toBe(0);
 
     const live = appContainers()[0]!;
-    execFileSync("docker", ["stop", live], { stdio: "ignore" });
+    execFileSync("docker", ["stop", live], { stdio: "ignore", env: dockerEnv() });
     const drifted = script("drift", "-s", options.env);
     expect(drifted.status).toBe(1);
     expect(drifted.output).toContain(`service app: ${live} is exited, expected running`);

@@ -18,12 +18,14 @@ export function parseWrk(output: string): LoadResult {
 }
 
 /**
- * Starts wrk against `url` on loopback (bounded: at most `maxSeconds`). `keepAlive: false`
+ * Starts wrk against `url` on loopback or a test host (bounded: at most `maxSeconds`). `keepAlive: false`
  * sends `Connection: close`, so every request opens a fresh connection. `stop()` interrupts
  * it and resolves with its counts.
  */
 export function startLoad(url: string, options: { keepAlive: boolean; connections?: number; maxSeconds?: number }): { stop(): Promise<LoadResult> } {
-  if (!/^http:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])[:/]/.test(url)) throw new Error(`load is only sent to loopback, not ${url}`);
+  // Loopback, or a test host this machine created (tools/test-hosts.sh: 10.231.<index>.2): nothing else.
+  if (!/^http:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\]|10\.231\.[1-9]\.2)[:/]/.test(url))
+    throw new Error(`load is only sent to loopback or this machine's test hosts, not ${url}`);
   const args = ["-t", "2", "-c", String(options.connections ?? 16), "-d", `${options.maxSeconds ?? 120}s`, "--timeout", "10s"];
   if (!options.keepAlive) args.push("-H", "Connection: close");
   const child = spawn("wrk", [...args, url], { stdio: ["ignore", "pipe", "pipe"] });

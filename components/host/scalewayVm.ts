@@ -197,7 +197,7 @@ export class ScalewayVmHost implements EnvironmentHost {
       this.database = { env: db.env };
     } else {
       // An ephemeral database on the VM (review environments): the loader refuses it for protected data.
-      pulumi.log.warn(
+      void pulumi.log.warn(
         "database.kind container on a scaleway-vm: the data lives on the VM's disk; if the server is replaced (shown as +-replace), the database starts EMPTY on the new one. Keep a copy: npm run backup -- -s " +
           `${args.environment} --download <dir>`,
         parent,

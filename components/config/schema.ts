@@ -245,6 +245,12 @@ export const containerServiceSchema = z
   })
   .meta({ description: "Settings of one service on Serverless Containers; each field left out takes the host-level value." });
 
+/** A Scaleway region (containers, registry, Private Network, database). Default `fr-par`. */
+const scalewayRegion = z
+  .string()
+  .regex(/^[a-z]{2}-[a-z]{3}$/, { error: "expected a Scaleway region such as fr-par" })
+  .default("fr-par");
+
 /**
  * Scaleway Serverless Containers (scale-out): one container per service, scaled by the platform,
  * TLS and routing by hostname by the platform; no VM, no nginx. Needs a `scaleway-managed` database,
@@ -254,14 +260,10 @@ export const scalewayContainerHostSchema = z
   .strictObject({
     kind: z.literal("scaleway-container").meta({ description: "`scaleway-container`: Scaleway Serverless Containers." }),
     /** Region of the containers, the registry and the Private Network (the database must be in it too). Default `fr-par`. */
-    region: z
-      .string()
-      .regex(/^[a-z]{2}-[a-z]{3}$/, { error: "expected a Scaleway region such as fr-par" })
-      .default("fr-par")
-      .meta({
-        title: "Scaleway region",
-        description: "Region of the containers, the registry and the Private Network, such as `fr-par`; the database must be in it too. Default `fr-par`.",
-      }),
+    region: scalewayRegion.meta({
+      title: "Scaleway region",
+      description: "Region of the containers, the registry and the Private Network, such as `fr-par`; the database must be in it too. Default `fr-par`.",
+    }),
     /** Container Registry namespace the built images are pushed to; unique across all of Scaleway. Default `permacoop-<stack>`. */
     registryNamespace: z
       .string()
@@ -328,14 +330,10 @@ export const managedDatabaseSchema = z
   .strictObject({
     kind: z.literal("scaleway-managed").meta({ description: "`scaleway-managed`: a Scaleway Managed Database for PostgreSQL." }),
     /** Region of the instance. Default `fr-par`. */
-    region: z
-      .string()
-      .regex(/^[a-z]{2}-[a-z]{3}$/, { error: "expected a Scaleway region such as fr-par" })
-      .default("fr-par")
-      .meta({
-        title: "Scaleway region",
-        description: "Region of the instance, such as `fr-par`; on a `scaleway-container` host, the host's `region`. Default `fr-par`.",
-      }),
+    region: scalewayRegion.meta({
+      title: "Scaleway region",
+      description: "Region of the instance, such as `fr-par`; on a `scaleway-container` host, the host's `region`. Default `fr-par`.",
+    }),
     /** Node type. Default `DB-DEV-S`. */
     nodeType: z
       .string()

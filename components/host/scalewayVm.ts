@@ -1,17 +1,15 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import * as random from "@pulumi/random";
 import * as scaleway from "@pulumiverse/scaleway";
 import { ScalewayVmHostConfig, StackConfigOf } from "../config/schema";
 import { ContainerDatabase } from "../database/container";
 import { ManagedDatabase } from "../database/managed";
 import { DnsRecords } from "../dns/records";
 import { hostContract } from "../runtime/contract";
-import { sshConnection, SshRunner } from "../runtime/runner";
+import { SshRunner } from "../runtime/runner";
 import { Publish } from "../runtime/runtime";
 import { EnvironmentHost, HostArgs, HostDatabase, HostOutputs, Machine, PUBLIC_EDGE } from "./host";
-import { CLOUD_INIT_DONE_MARKER, renderCloudInit } from "./cloudInit";
-import { ed25519KeyPair, OpenSshKeyPair } from "./sshKeys";
+import { FirstBoot } from "./firstBoot";
 
 /** Ports every public host serves to the world. */
 export const PUBLIC_PORTS = [80, 443] as const;
@@ -90,26 +88,7 @@ export class ScalewayVm extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    // Keys generated here and kept (secret) in the state: the host key is pinned before the
-    // VM boots, and the deploy key is one no human handles.
-    const keyPair = (seedName: string, comment: string): pulumi.Output<OpenSshKeyPair> =>
-      pulumi.secret(
-        new random.RandomBytes(`${name}-${seedName}`, { length: 32 }, { parent: this }).base64.apply((seed) =>
-          ed25519KeyPair(Buffer.from(seed, "base64"), comment),
-        ),
-      );
-    const hostKey = keyPair("host-key", `${environment}-host`);
-    const deployKey = keyPair("deploy-key", `${host.deployUser}@${environment}-host (pulumi)`);
-    const cloudInit = pulumi.secret(
-      pulumi.all([hostKey, deployKey]).apply(([hostKeyPair, deployKeyPair]) =>
-        renderCloudInit({
-          deployUser: host.deployUser,
-          sshPublicKeys: [...host.sshPublicKeys, deployKeyPair.publicKey],
-          hostname: `${environment}-host`,
-          hostKey: hostKeyPair,
-        }),
-      ),
-    );
+    const firstBoot = new FirstBoot(name, { environment, deployUser: host.deployUser, sshPublicKeys: host.sshPublicKeys }, this);
     this.server = new scaleway.instance.Server(
       `${name}-server`,
       {
@@ -120,7 +99,7 @@ export class ScalewayVm extends pulumi.ComponentResource {
         rootVolume: { sizeInGb: host.rootVolumeGb, deleteOnTermination: true },
         ipIds: ip6 ? [ip.id, ip6.id] : [ip.id],
         securityGroupId: this.securityGroup.id,
-        userData: { "cloud-init": cloudInit },
+        userData: { "cloud-init": firstBoot.userData },
         tags,
       },
       // The flexible IP can be attached to one server at a time: delete the old one first.
@@ -137,29 +116,11 @@ export class ScalewayVm extends pulumi.ComponentResource {
         })
       : undefined;
     this.deployUser = host.deployUser;
-    // A public key is no secret; unwrapping it lets ops see it in `pulumi stack output`.
-    this.hostPublicKey = pulumi.unsecret(hostKey.publicKey);
-    this.deployPrivateKey = pulumi.secret(deployKey.privateKey);
-    this.connection = sshConnection({
-      host: this.ipv4,
-      port: 22,
-      user: host.deployUser,
-      privateKey: deployKey.privateKey,
-      hostKey: hostKey.publicKey,
-      // First boot: sshd answers only after the image has booted.
-      dialErrorLimit: 60,
-    });
-    this.ready = new command.remote.Command(
-      `${name}-cloud-init`,
-      {
-        connection: this.connection,
-        // cloud-init installs Docker and upgrades packages: allow 15 minutes, then say why.
-        create: `for _ in $(seq 1 180); do test -f ${CLOUD_INIT_DONE_MARKER} && exit 0; sleep 5; done; echo "cloud-init did not finish within 15 minutes: see /var/log/cloud-init-output.log on the VM" >&2; exit 1`,
-        triggers: [this.server.id],
-        addPreviousOutputInEnv: false,
-      },
-      { parent: this, dependsOn: [this.server] },
-    );
+    this.hostPublicKey = firstBoot.hostPublicKey;
+    this.deployPrivateKey = firstBoot.deployPrivateKey;
+    // First boot: sshd answers only after the image has booted.
+    this.connection = firstBoot.connection(this.ipv4, 60);
+    this.ready = firstBoot.waitForCloudInit(this.connection, this.server.id, [this.server]);
     this.registerOutputs({ ipv4: this.ipv4, ipv6: this.ipv6, serverId: this.server.id });
   }
 }

@@ -35,7 +35,7 @@ describe("local-vm host", () => {
     const userData = vm.props.stdin as pulumi.Output<string>;
     expect(await pulumi.isSecret(userData)).toBe(true);
     expect(await valueOf(userData)).toMatch(/^#cloud-config\n[\s\S]*ed25519_private: \|?-?\s*-----BEGIN OPENSSH PRIVATE KEY-----/);
-    expect(vm.opts.deleteBeforeReplace).toBe(true);
+    expect((vm.opts as pulumi.CustomResourceOptions).deleteBeforeReplace).toBe(true);
     expect(await valueOf((vm.props.triggers as pulumi.Input<string>[])[0]!)).toMatch(/^[0-9a-f]{64}$/);
   });
 

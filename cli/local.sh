@@ -1,27 +1,14 @@
 #!/usr/bin/env bash
 # npm run local       -> deploy the `local` stack on this machine's Docker engine, print its URL
 # npm run local:down  -> destroy it (containers, network, volumes); --keep-data keeps the database volume
-# State lives in .pulumi-local/ (git-ignored); the dev passphrase is "permacoop-local"
-# (override with PULUMI_CONFIG_PASSPHRASE). No cloud account is involved.
+# State lives in .pulumi-local/ (cli/lib.sh). No cloud account is involved.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-log() { printf '[local] %s\n' "$*" >&2; }
-die() {
-  log "error: $*"
-  exit 1
-}
-
+tag=local
 stack=local
-export PULUMI_BACKEND_URL="file://${PWD}/.pulumi-local"
-export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE:-permacoop-local}"
-
-ensure_docker() {
-  if ! command -v docker >/dev/null 2>&1 && [[ "$(id -u)" != "0" ]]; then
-    die "Docker is not installed. Install Docker Engine (Debian/Ubuntu: sudo apt-get install docker.io), then re-run."
-  fi
-  bash tools/docker-engine.sh || die "Docker is not running. Start it (sudo systemctl start docker), then re-run."
-}
+# shellcheck source=cli/lib.sh
+source cli/lib.sh
 
 # The edge publishes host.httpPort; refuse early when something else holds it.
 ensure_port_free() {
@@ -34,19 +21,6 @@ ensure_port_free() {
     if docker port pc-local-edge 2>/dev/null | grep -q ":${port}\$"; then return; fi
     die "port ${port} is already in use by another program. Free it, or choose another: set host.httpPort in Pulumi.local.yaml."
   fi
-}
-
-# The pulumi the user installed when there is one; the offline toolchain otherwise (or when
-# PERMACOOP_TOOLCHAIN=offline), as the other commands do (cli/pulumi.ts).
-use_pulumi() {
-  if [[ "${PERMACOOP_TOOLCHAIN:-}" != "offline" ]] && command -v pulumi >/dev/null 2>&1; then return; fi
-  # shellcheck source=/dev/null
-  source <(bash tools/toolchain.sh --print-env)
-}
-
-select_stack() {
-  mkdir -p .pulumi-local
-  pulumi stack select "$stack" >/dev/null 2>&1 || pulumi stack init "$stack" >/dev/null
 }
 
 up() {

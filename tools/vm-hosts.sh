@@ -12,6 +12,9 @@
 #   tools/vm-hosts.sh load NAME IMAGE...             copy images from the main engine to NAME
 #   tools/vm-hosts.sh down NAME                      remove host NAME completely (no error if gone)
 set -euo pipefail
+# It makes a root filesystem: files get a system's modes whatever the caller's umask (a 0600
+# resolv.conf, unreadable to apt's sandbox user, is a mirror that "cannot be resolved").
+umask 022
 
 readonly LIB_BASE=/var/lib/permacoop-vm-hosts
 readonly CACHE_DIR=/var/cache/permacoop-vm-hosts

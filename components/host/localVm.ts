@@ -55,8 +55,8 @@ export class LocalVmHost implements EnvironmentHost {
     this.vm = new command.local.Command(
       `${name}-host-vm`,
       {
-        // The user data holds the host's private key: on stdin, into a file only root reads.
-        create: `set -eu; umask 077; f=$(mktemp); trap 'rm -f "$f"' EXIT; cat >"$f"; bash ${script} up ${vmName} ${host.slot} "$f" >/dev/null`,
+        // The user data holds the host's private key: on stdin, into a file only root reads (mktemp: 0600).
+        create: `set -eu; f=$(mktemp); trap 'rm -f "$f"' EXIT; cat >"$f"; bash ${script} up ${vmName} ${host.slot} "$f" >/dev/null`,
         delete: `bash ${script} down ${vmName}`,
         stdin: firstBoot.userData,
         // New user data, a new VM (as a Scaleway server is replaced); the hash reveals nothing.

@@ -18,10 +18,15 @@ up_database() {
   rm -f "$envfile"
   wait_until "PostgreSQL" 60 docker exec "$DB_CONTAINER" pg_isready -q -U "$DB_USER" -d "$DB_NAME" -h 127.0.0.1
   # The image applies POSTGRES_PASSWORD to an empty volume only: a kept volume gets the
-  # stack's current password too (through stdin, never argv).
-  printf "ALTER ROLE \"%s\" PASSWORD '%s';\n" "$DB_USER" "$password" |
-    docker exec -i "$DB_CONTAINER" psql -q -v ON_ERROR_STOP=1 -U "$DB_USER" -d "$DB_NAME" >/dev/null ||
-    fail "cannot set the database password in ${DB_CONTAINER}"
+  # stack's current password too (through stdin, never argv). On a new volume the image restarts
+  # its server once after initialising it, so the first answer can be the one about to stop:
+  # retried until it holds.
+  # shellcheck disable=SC2317 # run by wait_until
+  set_database_password() {
+    printf "ALTER ROLE \"%s\" PASSWORD '%s';\n" "$DB_USER" "$password" |
+      docker exec -i "$DB_CONTAINER" psql -q -v ON_ERROR_STOP=1 -U "$DB_USER" -d "$DB_NAME"
+  }
+  wait_until "the database password in ${DB_CONTAINER}" 30 set_database_password
 }
 
 require_container_database() {

@@ -12,6 +12,9 @@
 #   tools/test-hosts.sh down NAME             remove host NAME completely (no error if gone)
 set -euo pipefail
 
+# shellcheck source=tools/processes.lib.sh
+source "$(dirname "$(readlink -f "$0")")/processes.lib.sh"
+
 readonly LIB_BASE=/var/lib/permacoop-test-hosts
 readonly RUN_BASE=/run/permacoop-test-hosts
 readonly SSH_PORT=22
@@ -55,27 +58,6 @@ set_index() {
 }
 
 require_root() { [[ "$(id -u)" == 0 ]] || die "must run as root (network namespaces, dockerd, users)"; }
-
-# pid from a pidfile, only if that process is alive.
-live_pid() {
-  local file=$1 pid
-  [[ -s "$file" ]] || return 1
-  pid=$(<"$file")
-  [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
-  printf '%s\n' "$pid"
-}
-
-# Gone once it no longer exists or is a zombie (its parent may be slow to reap it).
-wait_gone() {
-  local pid=$1 tries=$2 stat
-  while ((tries-- > 0)); do
-    stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 0
-    stat=${stat##*) }
-    [[ "${stat:0:1}" == Z ]] && return 0
-    sleep 0.1
-  done
-  return 1
-}
 
 # TERM, then KILL if it outlives the grace period.
 stop_pid() {

@@ -26,6 +26,8 @@ readonly MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 readonly SSH_PORT=22
 SELF=$(readlink -f "$0")
 readonly SELF
+# shellcheck source=tools/processes.lib.sh
+source "$(dirname "$SELF")/processes.lib.sh"
 
 log() { printf '[vm-hosts] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -63,27 +65,6 @@ set_index() {
   # Interface names are limited to 15 characters: name the runner side by INDEX, and find it
   # again by its alias (the netns name).
   VETH=pcvm$INDEX
-}
-
-# pid from a pidfile, only if that process is alive.
-live_pid() {
-  local file=$1 pid
-  [[ -s "$file" ]] || return 1
-  pid=$(<"$file")
-  [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
-  printf '%s\n' "$pid"
-}
-
-# Gone once it no longer exists or is a zombie (its parent may be slow to reap it).
-wait_gone() {
-  local pid=$1 tries=$2 stat
-  while ((tries-- > 0)); do
-    stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 0
-    stat=${stat##*) }
-    [[ "${stat:0:1}" == Z ]] && return 0
-    sleep 0.1
-  done
-  return 1
 }
 
 # The boot init of this host, if alive (checked by its command line: pids get reused).

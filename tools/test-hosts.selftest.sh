@@ -13,15 +13,8 @@ NAME=a
 INDEX=1
 PORT=8080
 TMP=$(mktemp -d)
-FAILS=0
-
-pass() { printf 'PASS: %s\n' "$*"; }
-fail() { printf 'FAIL: %s\n' "$*"; FAILS=$((FAILS + 1)); }
-check() { # check DESCRIPTION COMMAND...
-  local what=$1
-  shift
-  if "$@"; then pass "$what"; else fail "$what"; fi
-}
+# shellcheck source=tools/selftest.lib.sh
+source "$(dirname "$(readlink -f "$0")")/selftest.lib.sh"
 
 cleanup() {
   "$TH" down b >/dev/null 2>&1 || true

@@ -12,8 +12,8 @@
 #   tools/test-hosts.sh down NAME             remove host NAME completely (no error if gone)
 set -euo pipefail
 
-# shellcheck source=tools/processes.lib.sh
-source "$(dirname "$(readlink -f "$0")")/processes.lib.sh"
+# shellcheck source=tools/hosts.lib.sh
+source "$(dirname "$(readlink -f "$0")")/hosts.lib.sh"
 
 readonly LIB_BASE=/var/lib/permacoop-test-hosts
 readonly RUN_BASE=/run/permacoop-test-hosts
@@ -264,10 +264,7 @@ cmd_load() {
   require_root
   set_names "$1"
   shift
-  docker -H "$DOCKER_URL" info >/dev/null 2>&1 || die "test host $NAME is not up (no engine on $DOCKER_URL)"
-  log "loading into $NAME: $*"
-  # The one way an image reaches a test host: it has no route to any registry.
-  docker save "$@" | docker -H "$DOCKER_URL" load >&2
+  load_images "test host" "$@"
 }
 
 # Every process still tied to this host: inside its namespace, or naming its directories.

@@ -19,15 +19,8 @@ ADDRESS=10.231.$INDEX.2
 IMAGE=permacoop/debian-base:bookworm
 KEEP=${VM_SELFTEST_LOGS:-/var/tmp/permacoop-vm-selftest}
 TMP=$(mktemp -d)
-FAILS=0
-
-pass() { printf 'PASS: %s\n' "$*"; }
-fail() { printf 'FAIL: %s\n' "$*"; FAILS=$((FAILS + 1)); }
-check() { # check DESCRIPTION COMMAND...
-  local what=$1
-  shift
-  if "$@"; then pass "$what"; else fail "$what"; fi
-}
+# shellcheck source=tools/selftest.lib.sh
+source "$(dirname "$(readlink -f "$0")")/selftest.lib.sh"
 
 cleanup() {
   "$VH" down "$NAME" >/dev/null 2>&1 || true

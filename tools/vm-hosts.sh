@@ -26,8 +26,8 @@ readonly MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 readonly SSH_PORT=22
 SELF=$(readlink -f "$0")
 readonly SELF
-# shellcheck source=tools/processes.lib.sh
-source "$(dirname "$SELF")/processes.lib.sh"
+# shellcheck source=tools/hosts.lib.sh
+source "$(dirname "$SELF")/hosts.lib.sh"
 
 log() { printf '[vm-hosts] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -474,10 +474,7 @@ cmd_load() {
   require_root
   set_names "$1"
   shift
-  docker -H "$DOCKER_URL" info >/dev/null 2>&1 || die "VM host $NAME is not up (no engine on $DOCKER_URL)"
-  log "loading into $NAME: $*"
-  # The one way an image reaches the host: it has no route to any registry.
-  docker save "$@" | docker -H "$DOCKER_URL" load >&2
+  load_images "VM host" "$@"
 }
 
 cmd_down() {

@@ -24,6 +24,7 @@ source "$(dirname "$(readlink -f "$0")")/selftest.lib.sh"
 
 cleanup() {
   "$VH" down "$NAME" >/dev/null 2>&1 || true
+  rm -f /run/permacoop-vm-selftest-marker
   rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -163,6 +164,29 @@ check "ssh … docker image ls shows $IMAGE" grep -qx "$IMAGE" <<<"$listed"
 check "same image id as on the main engine" test "$(docker -H "$HOST_DOCKER" image inspect --format '{{.Id}}' "$IMAGE")" = "$MAIN_ID"
 run_out=$(hssh "$TMP/known_hosts" "docker run --rm --network none $IMAGE cat /etc/debian_version" 2>&1 || true)
 check "a container runs on the host's engine (runc under nsenter --net + chroot): $run_out" grep -qE '^12' <<<"$run_out"
+
+touch /run/permacoop-vm-selftest-marker
+# --- isolation: a container of the host is a container of THAT machine ----------------------
+# Its mount namespace is rooted in its own image (not in this machine's /run), and docker exec
+# joins the very namespace of the container's init (a socket made by the init is reachable).
+# shellcheck disable=SC2016 # expanded in the container
+hssh "$TMP/known_hosts" "docker run -d --name iso --network none $IMAGE sh -c 'mkdir -p /run/iso && echo from-init >/run/iso/mark && exec sleep 300'" >/dev/null 2>&1 || true
+for _ in $(seq 1 50); do
+  mark=$(hssh "$TMP/known_hosts" "docker exec iso cat /run/iso/mark" 2>/dev/null || true)
+  [[ "$mark" == from-init ]] && break
+  sleep 0.1
+done
+check "docker exec sees what the container's init wrote in its /run ($mark)" test "$mark" = from-init
+# shellcheck disable=SC2016 # expanded in the container
+same=$(hssh "$TMP/known_hosts" 'docker exec iso sh -c "test \$(readlink /proc/1/ns/mnt) = \$(readlink /proc/self/ns/mnt) && echo same"' 2>/dev/null || true)
+check "docker exec joins the mount namespace of the container's init ($same)" test "$same" = same
+sees_machine_run() { # the marker exists only in THIS machine's /run
+  local out
+  out=$(hssh "$TMP/known_hosts" "docker exec iso ls -a /run" 2>/dev/null) || return 1
+  grep -qx permacoop-vm-selftest-marker <<<"$out"
+}
+check "the container does not see this machine's /run" bash -c "$(declare -f hssh sees_machine_run); TMP='$TMP' ADDRESS=$ADDRESS; ! sees_machine_run"
+[[ -e /run/iso ]] && fail "the container's /run/iso appeared on this machine"
 
 # --- down: nothing left --------------------------------------------------------------------
 t0=$(millis)

@@ -339,26 +339,33 @@ up_network() {
 init_main() {
   local host_pid _ dockerd_pid
   read -r host_pid _ </proc/self/stat
-  printf '%s\n' "$host_pid" >"$INIT_PID.tmp"
-  # The root must be a mount point: runc's pivot_root fails under a plain chroot (EINVAL).
-  mount --rbind "$ROOT" "$ROOT"
-  mount_basics "$ROOT" rw # sysfs now of the netns: eth0 and lo only
+  printf '%s\n' "$host_pid" >"$INIT_PID"
+  exec 3>>"$STATE_DIR/dockerd.log" # outside the root: open it now
+  mount --rbind "$ROOT" "$ROOT" # pivot_root needs a mount point
+  mount_basics "$ROOT" rw       # sysfs now of the netns: eth0 and lo only
   # cgroups for dockerd/runc: this machine's hierarchies (v1 + unified here), rbound.
   mount --rbind /sys/fs/cgroup "$ROOT/sys/fs/cgroup"
   hostname "$(cat "$ROOT/etc/hostname")"
-  mkdir -p "$ROOT/run/sshd" # systemd's RuntimeDirectory of ssh.service
-  # dockerd as docker.service would (its own containerd: bookworm's unit passes -H fd://, here
-  # the default socket /var/run/docker.sock of the root, group docker).
-  chroot "$ROOT" /usr/sbin/dockerd >>"$STATE_DIR/dockerd.log" 2>&1 &
+  # The root becomes this namespace's root (pivot_root, not chroot): runc clones and joins
+  # mount namespaces, which start at the namespace's root. Under a chroot, a container's
+  # namespace saw this machine's / (its /run) and `docker exec` ended up beside the container.
+  mkdir -p "$ROOT/.host-root"
+  cd "$ROOT"
+  pivot_root . .host-root
+  cd /
+  umount -l /.host-root
+  rmdir /.host-root
+  mkdir -p /run/sshd # systemd's RuntimeDirectory of ssh.service
+  # dockerd as docker.service would (its own containerd; the default socket
+  # /var/run/docker.sock, group docker); sshd with the config cloud-init wrote (-E: no syslog).
+  /usr/sbin/dockerd >&3 2>&1 &
   dockerd_pid=$!
-  # sshd with the config cloud-init wrote; -E only moves its log (no syslog here).
-  chroot "$ROOT" /usr/sbin/sshd -E /var/log/sshd.log
-  chroot "$ROOT" /usr/sbin/cron
-  mv "$INIT_PID.tmp" "$INIT_PID"
+  /usr/sbin/sshd -E /var/log/sshd.log
+  /usr/sbin/cron
   # shellcheck disable=SC2317,SC2329 # reached through the trap
   shutdown() {
     local p
-    for p in "$ROOT/run/sshd.pid" "$ROOT/run/crond.pid"; do
+    for p in /run/sshd.pid /run/crond.pid; do
       [[ -s "$p" ]] && kill -TERM "$(<"$p")" 2>/dev/null
     done
     kill -TERM "$dockerd_pid" 2>/dev/null
@@ -377,7 +384,7 @@ boot() {
   log "booting $NAME: dockerd, sshd, cron of the root in $NETNS (logs: $STATE_DIR)"
   # The root's /run: a tmpfs as on a VM, mounted here so the runner reaches the socket in it.
   mount -t tmpfs -o mode=755,nosuid,nodev tmpfs "$ROOT/run"
-  rm -f "$INIT_PID" "$INIT_PID.tmp"
+  rm -f "$INIT_PID"
   setsid -f nsenter --net="$NETNS_PATH" \
     unshare --mount --uts --ipc --pid --fork --kill-child --propagation private \
     "$SELF" __init "$NAME" </dev/null >>"$STATE_DIR/init.log" 2>&1

@@ -4,6 +4,7 @@ import { hasHostKind, isDataProtected, StackConfig } from "./config/schema";
 import { DnsRecordSpec } from "./dns/records";
 import { EnvironmentHost, HostArgs, recordsToCreate } from "./host/host";
 import { LocalHost } from "./host/local";
+import { LocalVmHost, localVmAddress } from "./host/localVm";
 import { ScalewayContainerHost } from "./host/scalewayContainers";
 import { ScalewayVmHost } from "./host/scalewayVm";
 import { SshHost } from "./host/ssh";
@@ -28,6 +29,7 @@ function declareHost(name: string, args: HostArgs): EnvironmentHost {
   if (hasHostKind(config, "local")) return new LocalHost(name, { ...args, config });
   if (hasHostKind(config, "ssh")) return new SshHost(name, { ...args, config });
   if (hasHostKind(config, "scaleway-vm")) return new ScalewayVmHost(name, { ...args, config });
+  if (hasHostKind(config, "local-vm")) return new LocalVmHost(name, { ...args, config });
   return new ScalewayContainerHost(name, { ...args, config });
 }
 
@@ -72,7 +74,7 @@ export class Environment extends pulumi.ComponentResource {
             serviceImages: images.refs,
             databasePassword: host.database.containerPassword,
             protectData: this.dataProtected,
-            dependsOn: [...machine.ready, ...images.resources],
+            dependsOn: [...machine.ready, ...images.resources, ...(machine.prepare?.(config.services.map((s) => images.refs[s.name] ?? s.image)) ?? [])],
             machineId: machine.identity,
           },
           { parent: this },
@@ -104,9 +106,12 @@ export function environmentUrl(config: StackConfig, publish: Publish): string {
   const tls = config.tls.enabled;
   const port = tls ? publish.httpsPort : publish.httpPort;
   const defaultPort = tls ? 443 : 80;
+  const local = config.dns.hostnames[0] === "localhost";
   const hostname =
-    config.dns.hostnames[0] === "localhost" && config.host.kind === "local"
+    local && config.host.kind === "local"
       ? config.host.bindAddress.replace(/^0\.0\.0\.0$/, "127.0.0.1")
-      : config.dns.hostnames[0];
+      : local && config.host.kind === "local-vm"
+        ? localVmAddress(config.host.slot)
+        : config.dns.hostnames[0];
   return `${tls ? "https" : "http"}://${hostname}${port === defaultPort ? "" : `:${port}`}`;
 }

@@ -303,8 +303,41 @@ export const scalewayContainerHostSchema = z
     ],
   });
 
-export const hostSchema = z.discriminatedUnion("kind", [scalewayVmHostSchema, localHostSchema, sshHostSchema, scalewayContainerHostSchema], {
-  error: 'expected host.kind to be "scaleway-vm", "scaleway-container", "ssh" or "local"',
+/**
+ * A VM on this machine provisioned by the same cloud-init as a Scaleway VM (tools/vm-hosts.sh):
+ * prod's first-boot path, reached over SSH with the generated keys, without a cloud account.
+ */
+export const localVmHostSchema = z
+  .strictObject({
+    kind: z.literal("local-vm").meta({ description: "`local-vm`: a VM on this machine, booted from the same cloud-init as a Scaleway VM." }),
+    /** Which of this machine's VM slots (1–9): the VM answers at 10.231.<slot>.2. Default 9. */
+    slot: z
+      .number({ error: "expected a slot number from 1 to 9" })
+      .int({ error: "expected a slot number from 1 to 9" })
+      .min(1, { error: "expected a slot number from 1 to 9" })
+      .max(9, { error: "expected a slot number from 1 to 9" })
+      .default(9)
+      .meta({ description: "Which of this machine's VM slots (1–9): the VM answers at `10.231.<slot>.2`, from this machine only. Default 9." }),
+    /** Unix user that deploys (member of the docker group). Default `deploy`. */
+    deployUser: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_-]{0,31}$/, { error: "expected a Unix user name" })
+      .default("deploy")
+      .meta({ title: "Unix user name", description: "Unix user that deploys (member of the docker group). Default `deploy`." }),
+    /** More public keys allowed to log in as the deploy user (the program's own deploy key always is). Default none. */
+    sshPublicKeys: z
+      .array(sshPublicKey, { error: "expected a list of OpenSSH public keys" })
+      .default([])
+      .meta({ description: "More OpenSSH public keys allowed to log in as the deploy user; the program's generated deploy key always is. Default none." }),
+  })
+  .meta({
+    description:
+      "A VM on this machine (`npm run vm`, Linux and root only): a Debian root provisioned by the real cloud-init from the same user data as a Scaleway VM, with its own network namespace, Docker engine and sshd, reached over SSH with the generated keys. Takes a `container` database; the images it runs are copied from this machine's Docker engine.",
+    examples: [{ kind: "local-vm", slot: 9 }],
+  });
+
+export const hostSchema = z.discriminatedUnion("kind", [scalewayVmHostSchema, localHostSchema, sshHostSchema, scalewayContainerHostSchema, localVmHostSchema], {
+  error: 'expected host.kind to be "scaleway-vm", "scaleway-container", "ssh", "local" or "local-vm"',
 });
 
 /** Secret config keys the program itself reads (not through a service's secretEnv). */
@@ -809,11 +842,11 @@ export const stackConfigSchema = z
     }),
   })
   .superRefine((config, ctx) => {
-    if ((config.host.kind === "local" || config.host.kind === "ssh") && config.database.kind === "scaleway-managed") {
+    if ((config.host.kind === "local" || config.host.kind === "ssh" || config.host.kind === "local-vm") && config.database.kind === "scaleway-managed") {
       ctx.addIssue({
         code: "custom",
         path: ["database", "kind"],
-        message: 'expected "container" on a local or ssh host (a managed database admits the Scaleway VM\'s address only)',
+        message: `expected "container" on a ${config.host.kind} host (a managed database admits the Scaleway VM's address only)`,
         input: config.database.kind,
       });
     }
@@ -873,6 +906,7 @@ export type StackConfig = Omit<ParsedStackConfig, "host" | "database"> &
   (
     | { host: LocalHostConfig; database: ContainerDatabaseConfig }
     | { host: SshHostConfig; database: ContainerDatabaseConfig }
+    | { host: LocalVmHostConfig; database: ContainerDatabaseConfig }
     | { host: ScalewayVmHostConfig; database: ContainerDatabaseConfig | ManagedDatabaseConfig }
     | { host: ScalewayContainerHostConfig; database: ManagedDatabaseConfig }
   );
@@ -886,6 +920,7 @@ export type HostConfig = ParsedStackConfig["host"];
 export type ScalewayVmHostConfig = z.output<typeof scalewayVmHostSchema>;
 export type LocalHostConfig = z.output<typeof localHostSchema>;
 export type SshHostConfig = z.output<typeof sshHostSchema>;
+export type LocalVmHostConfig = z.output<typeof localVmHostSchema>;
 export type ScalewayContainerHostConfig = z.output<typeof scalewayContainerHostSchema>;
 export type ContainerDatabaseConfig = z.output<typeof containerDatabaseSchema>;
 export type DatabaseConfig = ParsedStackConfig["database"];

@@ -18,6 +18,8 @@ export interface Machine {
   readonly ready: readonly pulumi.Resource[];
   /** Its identity when it can be replaced under the same address (a VM's server id): a new one redeploys everything. */
   readonly identity?: pulumi.Input<string>;
+  /** What the machine needs before the runtime, given the services' images (a VM on this machine: copy them in). */
+  prepare?(serviceImages: readonly pulumi.Input<string>[]): pulumi.Resource[];
 }
 
 /** The database the services use. */

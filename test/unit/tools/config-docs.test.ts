@@ -104,7 +104,7 @@ describe("docs/config.md, the configuration reference generated from the schema"
   it("has a section per host kind and per database kind, and lists the DNS providers", () => {
     const rendered = docs();
     const hostKinds = hostSchema.options.map((option) => option.shape.kind.value);
-    expect(hostKinds).toEqual(["scaleway-vm", "local", "ssh", "scaleway-container"]);
+    expect(hostKinds).toEqual(["scaleway-vm", "local", "ssh", "scaleway-container", "local-vm"]);
     for (const kind of hostKinds) expect(rendered).toContain(`\n### host kind \`${kind}\`\n`);
     for (const kind of databaseSchema.options.map((option) => option.shape.kind.value)) expect(rendered).toContain(`\n### database kind \`${kind}\`\n`);
     expect(rendered).toContain("one of `scaleway`, `external`, `none`");

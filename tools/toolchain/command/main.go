@@ -205,10 +205,6 @@ func unwrap(v resource.PropertyValue) resource.PropertyValue {
 	return v
 }
 
-func isSecret(v resource.PropertyValue) bool {
-	return v.ContainsSecrets()
-}
-
 func getString(m resource.PropertyMap, k resource.PropertyKey) string {
 	v, ok := m[k]
 	if !ok {
@@ -324,33 +320,28 @@ func run(ctx context.Context, urn string, inputs resource.PropertyMap, cmdText s
 	return res, nil
 }
 
-func outputsFrom(inputs resource.PropertyMap, res *runResult, secret bool) resource.PropertyMap {
+// outputsFrom decides which outputs are secret as pulumi-command 1.2.1 does (pulumi-go-provider's
+// infer, default secret flow): an output that mirrors an input keeps that input's secretness;
+// `connection` is always secret (its field is tagged provider:"secret"); stdout and stderr have
+// no input of their own and are NEVER secret, whatever the inputs: a program whose command may
+// print a secret must say so with additionalSecretOutputs, as it must upstream.
+func outputsFrom(inputs resource.PropertyMap, res *runResult) resource.PropertyMap {
 	out := resource.PropertyMap{}
 	for _, k := range inputKeys {
 		if v, ok := inputs[k]; ok && !v.IsNull() {
 			out[k] = v
 		}
 	}
+	if c, ok := out["connection"]; ok && !c.IsSecret() && !c.IsComputed() {
+		out["connection"] = resource.MakeSecret(c)
+	}
 	if res == nil {
 		out["stdout"] = resource.MakeComputed(resource.NewStringProperty(""))
 		out["stderr"] = resource.MakeComputed(resource.NewStringProperty(""))
 		return out
 	}
-	stdout, stderr := resource.NewStringProperty(res.stdout), resource.NewStringProperty(res.stderr)
-	if secret {
-		stdout, stderr = resource.MakeSecret(stdout), resource.MakeSecret(stderr)
-	}
-	out["stdout"], out["stderr"] = stdout, stderr
+	out["stdout"], out["stderr"] = resource.NewStringProperty(res.stdout), resource.NewStringProperty(res.stderr)
 	return out
-}
-
-func anySecret(m resource.PropertyMap) bool {
-	for _, k := range []resource.PropertyKey{"connection", "create", "update", "environment", "stdin", "dir", "interpreter"} {
-		if v, ok := m[k]; ok && isSecret(v) {
-			return true
-		}
-	}
-	return false
 }
 
 func previousEnv(inputs, state resource.PropertyMap) map[string]string {
@@ -446,7 +437,7 @@ func (p *provider) Create(ctx context.Context, req *pulumirpc.CreateRequest) (*p
 	}
 	id := newID()
 	if req.GetPreview() || inputs.ContainsUnknowns() {
-		out, err := marshal(outputsFrom(inputs, nil, false))
+		out, err := marshal(outputsFrom(inputs, nil))
 		if err != nil {
 			return nil, err
 		}
@@ -467,7 +458,7 @@ func (p *provider) Create(ctx context.Context, req *pulumirpc.CreateRequest) (*p
 	} else {
 		res = &runResult{}
 	}
-	out, err := marshal(outputsFrom(inputs, res, anySecret(inputs)))
+	out, err := marshal(outputsFrom(inputs, res))
 	if err != nil {
 		return nil, err
 	}
@@ -494,7 +485,7 @@ func (p *provider) Update(ctx context.Context, req *pulumirpc.UpdateRequest) (*p
 		return nil, err
 	}
 	if req.GetPreview() || inputs.ContainsUnknowns() {
-		out, err := marshal(outputsFrom(inputs, nil, false))
+		out, err := marshal(outputsFrom(inputs, nil))
 		if err != nil {
 			return nil, err
 		}
@@ -517,7 +508,7 @@ func (p *provider) Update(ctx context.Context, req *pulumirpc.UpdateRequest) (*p
 		}
 		res = &r
 	}
-	out, err := marshal(outputsFrom(inputs, res, anySecret(inputs)))
+	out, err := marshal(outputsFrom(inputs, res))
 	if err != nil {
 		return nil, err
 	}

@@ -101,3 +101,26 @@ func atoi(t *testing.T, s string) int {
 	}
 	return n
 }
+
+func TestOnlyMirroredInputsAndTheConnectionAreSecretNeverStdoutOrStderr(t *testing.T) {
+	inputs := resource.PropertyMap{
+		"create":     resource.MakeSecret(resource.NewStringProperty("echo $TOKEN")),
+		"stdin":      resource.MakeSecret(resource.NewStringProperty("token")),
+		"delete":     resource.NewStringProperty("true"),
+		"connection": resource.NewObjectProperty(resource.PropertyMap{"host": resource.NewStringProperty("10.231.1.2")}),
+	}
+	out := outputsFrom(inputs, &runResult{stdout: "token", stderr: "warning"})
+	for _, k := range []resource.PropertyKey{"create", "stdin", "connection"} {
+		if !out[k].IsSecret() {
+			t.Errorf("%s: want secret, got %v", k, out[k])
+		}
+	}
+	for _, k := range []resource.PropertyKey{"stdout", "stderr", "delete"} {
+		if out[k].IsSecret() {
+			t.Errorf("%s: want plain (upstream marks it secret only through additionalSecretOutputs), got secret", k)
+		}
+	}
+	if !out["stdout"].IsString() || out["stdout"].StringValue() != "token" {
+		t.Errorf("stdout: want the command's output, got %v", out["stdout"])
+	}
+}

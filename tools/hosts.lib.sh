@@ -23,12 +23,20 @@ wait_gone() {
   return 1
 }
 
-# load_images WHAT IMAGE...: copies images from this machine's engine to the host's ($DOCKER_URL).
+# load_images WHAT IMAGE...: copies images from this machine's engine to the host's ($DOCKER_URL),
+# pulling here first what this machine lacks.
 # The one way an image reaches a host: it has no route to any registry.
 load_images() {
   local what=$1
   shift
   docker -H "$DOCKER_URL" info >/dev/null 2>&1 || die "$what $NAME is not up (no engine on $DOCKER_URL)"
+  local image
+  for image in "$@"; do # what this machine lacks is pulled here first (the host cannot)
+    docker image inspect "$image" >/dev/null 2>&1 && continue
+    log "pulling $image on this machine"
+    docker pull -q "$image" >&2 ||
+      die "image $image is neither on this machine nor pullable from it: pull or build it here (docker pull $image), then re-run"
+  done
   log "loading into $NAME: $*"
   docker save "$@" | docker -H "$DOCKER_URL" load >&2
 }

@@ -150,3 +150,32 @@ export async function httpGet(url: string): Promise<{ status: number; body: stri
     request.on("error", reject);
   });
 }
+
+/** The environment's database password, read from its PostgreSQL container on the host's engine. */
+export function databasePassword(dbContainer: string, dockerHost?: string): string {
+  const env = execFileSync("docker", ["inspect", "--format", "{{range .Config.Env}}{{println .}}{{end}}", dbContainer], {
+    encoding: "utf8",
+    env: dockerHost ? { ...process.env, DOCKER_HOST: dockerHost } : process.env,
+  });
+  const password = env.split("\n").find((line) => line.startsWith("POSTGRES_PASSWORD="))?.slice("POSTGRES_PASSWORD=".length);
+  if (!password) throw new Error(`${dbContainer} has no POSTGRES_PASSWORD`);
+  return password;
+}
+
+/**
+ * Which of these secret values the stack's state holds in plaintext: `pulumi stack export` as the
+ * state is stored (not the automation API's exportStack, which decrypts), where every secret must
+ * be ciphertext. A multi-line value (a private key) is looked for line by line, as JSON escapes it.
+ */
+export function plaintextSecretsInState(test: TestStack, secrets: Record<string, string>): string[] {
+  const state = execFileSync("pulumi", ["stack", "export", "--stack", test.stack.name], {
+    cwd: test.workDir,
+    env: { ...process.env, ...test.pulumiCliEnv },
+    encoding: "utf8",
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const pieces = (value: string) => value.split("\n").map((line) => line.trim()).filter((line) => line.length >= 12 && !line.startsWith("-----"));
+  return Object.entries(secrets)
+    .filter(([, value]) => pieces(value).some((piece) => state.includes(JSON.stringify(piece).slice(1, -1))))
+    .map(([name]) => name);
+}

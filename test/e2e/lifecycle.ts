@@ -3,10 +3,10 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } 
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { startLoad } from "../support/load";
-import { killProcessTree, stillAlive } from "../support/processes";
+import { killProcessTree, processesMatching, stillAlive } from "../support/processes";
 import { appContainerPrefix, hostContract } from "../../components/runtime/contract";
 import { PROJECT_DIR } from "../support/stackFiles";
-import { ConfigEntry, createTestStack, dockerObjects, freePort, httpGet, TestStack } from "./harness";
+import { ConfigEntry, createTestStack, databasePassword, dockerObjects, freePort, httpGet, plaintextSecretsInState, TestStack } from "./harness";
 
 export const APP_IMAGE = "permacoop/reference-app-e2e";
 
@@ -140,6 +140,13 @@ export function environmentLifecycle(options: LifecycleOptions): void {
     expect(second.headers["x-content-type-options"]).toBe("nosniff");
   });
 
+  it("the state holds no secret in plaintext: the database password", async () => {
+    const secrets = { databasePassword: databasePassword(contract.dbContainer, options.dockerHost?.()) };
+    expect(plaintextSecretsInState(test, secrets)).toEqual([]);
+    // The check can fail: a value the state does hold in plaintext (the image name) is found.
+    expect(plaintextSecretsInState(test, { control: APP_IMAGE })).toEqual(["control"]);
+  });
+
   it("rolls out a new image under continuous load without a failed request", async () => {
     const load = startLoad(url, { keepAlive: true });
     await setService({ image: `${APP_IMAGE}:v2`, env: { APP_VERSION: "v2" } });
@@ -192,14 +199,16 @@ export function environmentLifecycle(options: LifecycleOptions): void {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     // The CLI, its language host and plugins (each in its own process group) and the rollout they
-    // run, all at once: nothing of that run may survive it.
-    const killed = killProcessTree(child.pid!);
+    // run, all at once: nothing of that run may survive it. On a test host the rollout runs under
+    // its sshd (another machine's, as far as the run goes), found by its script's path.
+    const onHost = options.host(0).kind === "local" ? [] : processesMatching(`/${contract.paths.scripts}/rollout-app-`);
+    if (options.host(0).kind !== "local") expect(onHost.length).toBeGreaterThan(0);
+    const killed = killProcessTree(child.pid!, onHost);
     await new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve(undefined) : child.on("exit", resolve)));
     const commands = killed.map((p) => p.command).join("\n");
     expect(commands).toMatch(/pulumi-language-nodejs/);
     expect(commands).toMatch(/pulumi-resource-command/);
-    // On this machine the rollout runs below the command plugin: it dies with it.
-    if (options.host(0).kind === "local") expect(commands).toMatch(/rollout-app-[0-9a-f]{12}\.sh/);
+    expect(commands).toMatch(/rollout-app-[0-9a-f]{12}\.sh/);
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(stillAlive(killed.map((p) => p.pid))).toEqual([]);
     // What an operator does after a killed `pulumi up`: release the backend's lock, then re-run.

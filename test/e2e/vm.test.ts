@@ -1,6 +1,7 @@
 import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
-import { createTestStack, httpGet, TestStack } from "./harness";
+import { existsSync, readFileSync } from "node:fs";
+import { hostContract } from "../../components/runtime/contract";
+import { createTestStack, databasePassword, httpGet, plaintextSecretsInState, TestStack } from "./harness";
 import { APP_IMAGE, prepareImages } from "./lifecycle";
 
 // The Scaleway VM path minus the Scaleway API: the program's own keys and cloud-init user data,
@@ -41,6 +42,18 @@ describe("a VM booted by the program's own cloud-init (host kind local-vm)", () 
     const pinned = (outputs.ssh!.value as { hostKey: string }).hostKey;
     const presented = execFileSync("ssh-keyscan", ["-t", "ed25519", ADDRESS], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
     expect(presented.trim().split(/\s+/).slice(1, 3)).toEqual(pinned.split(/\s+/).slice(0, 2));
+  });
+
+  it("the state holds no secret in plaintext: the deploy and host private keys, the database password", async () => {
+    const outputs = await test.stack.outputs();
+    const vmDocker = "unix:///var/lib/permacoop-vm-hosts/vme2evm/root/run/docker.sock";
+    const secrets = {
+      deployPrivateKey: outputs.sshPrivateKey!.value as string,
+      databasePassword: databasePassword(hostContract(ENV).dbContainer, vmDocker),
+      hostPrivateKey: readFileSync("/var/lib/permacoop-vm-hosts/vme2evm/root/etc/ssh/ssh_host_ed25519_key", "utf8"),
+    };
+    expect(plaintextSecretsInState(test, secrets)).toEqual([]);
+    expect(plaintextSecretsInState(test, { control: APP_IMAGE })).toEqual(["control"]);
   });
 
   it("a change of the user data (an ops key) replaces the VM, and every step runs again there", async () => {

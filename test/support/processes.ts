@@ -39,10 +39,10 @@ export interface KilledProcess {
  * first (SIGSTOP) until no new process appears under it, so nothing escapes to init by outliving
  * its parent; plugins run in their own process groups, so a group kill would miss them.
  */
-export function killProcessTree(root: number): KilledProcess[] {
+export function killProcessTree(root: number, moreRoots: readonly number[] = []): KilledProcess[] {
   let frozen: number[] = [];
   for (let round = 0; round < 20; round++) {
-    const fresh = processTree(root).filter((pid) => !frozen.includes(pid));
+    const fresh = [...new Set([root, ...moreRoots].flatMap(processTree))].filter((pid) => !frozen.includes(pid));
     if (fresh.length === 0) break;
     signal(fresh, "SIGSTOP");
     frozen = [...frozen, ...fresh];
@@ -70,4 +70,13 @@ export function stillAlive(pids: readonly number[]): { pid: number; command: str
     }
   }
   return alive;
+}
+
+/** Processes whose command line matches `pattern` (pgrep -f): e.g. what a test host runs for a stack. */
+export function processesMatching(pattern: string): number[] {
+  try {
+    return execFileSync("pgrep", ["-f", pattern], { encoding: "utf8" }).split("\n").filter(Boolean).map(Number);
+  } catch {
+    return []; // pgrep exits 1 when none matches
+  }
 }

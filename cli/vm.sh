@@ -20,32 +20,42 @@ ensure_vm_capable() {
   ip netns list >/dev/null 2>&1 || die "this machine cannot create network namespaces (ip netns): run on a Linux host or a VM with them"
 }
 
-# --stack-file FILE: that stack file's services (and their proxy/database images) replace the reference app.
-use_stack_file() {
-  local file="$1" services
-  [[ -f "$file" ]] || die "no stack file ${file}"
+# --stack-file FILE: that stack file's services replace the reference app, in a config file of
+# the vm stack generated into .pulumi-local/ (git-ignored): Pulumi.vm.yaml as it is (its salt, the
+# secrets set on the vm stack) with FILE's permacoop:services. Tracked files are never rewritten.
+stack_file_config() {
+  local file="$1" out=".pulumi-local/Pulumi.vm.services.yaml"
+  [[ -f "$file" ]] || die "no stack file ${file}: give a Pulumi.<stack>.yaml (ls Pulumi.*.yaml)"
+  mkdir -p .pulumi-local
   # shellcheck disable=SC2016 # JavaScript, not shell
-  services="$(node -e '
+  node -e '
     const yaml = require("yaml"); const fs = require("fs");
-    const config = yaml.parse(fs.readFileSync(process.argv[1], "utf8")).config || {};
-    const services = config["permacoop:services"];
-    if (!services) { console.error(process.argv[1] + " has no permacoop:services"); process.exit(1); }
-    process.stdout.write(JSON.stringify(services));' "$file")" || die "cannot read the services of ${file}"
-  log "services from ${file} (their secrets must be set on the vm stack: pulumi config set --secret -s vm permacoop:<name>)"
-  pulumi config set --stack "$stack" permacoop:services "$services" >/dev/null
+    const [file, base, out] = process.argv.slice(1);
+    const services = (yaml.parse(fs.readFileSync(file, "utf8")).config || {})["permacoop:services"];
+    if (!services) { console.error(file + " has no permacoop:services"); process.exit(1); }
+    const vm = yaml.parse(fs.readFileSync(base, "utf8"));
+    vm.config["permacoop:services"] = services;
+    fs.writeFileSync(out, yaml.stringify(vm));' "$file" Pulumi.vm.yaml "$out" || die "cannot read the services of ${file}"
+  log "services from ${file}; a secret they need: pulumi config set --secret --stack vm permacoop:<name> (the error names it)"
+  printf '%s\n' "$out"
 }
 
 up() {
   local stack_file=""
-  if [[ "${1:-}" == "--stack-file" ]]; then stack_file="${2:?--stack-file needs a file}"; fi
+  case "${1:-}" in
+    "") ;;
+    --stack-file) stack_file="${2:?--stack-file needs a file: npm run vm -- --stack-file Pulumi.<stack>.yaml}" ;;
+    *) die "unknown argument '$1': npm run vm [-- --stack-file Pulumi.<stack>.yaml]" ;;
+  esac
   ensure_vm_capable
   bash tools/setup.sh npm app
   ensure_docker
   use_pulumi
   bash tools/local-images.sh
   select_stack
-  [[ -z "$stack_file" ]] || use_stack_file "$stack_file"
-  pulumi up --yes --stack "$stack" --skip-preview --color never
+  local config=()
+  [[ -z "$stack_file" ]] || config=(--config-file "$(stack_file_config "$stack_file")")
+  pulumi up --yes --stack "$stack" --skip-preview --color never "${config[@]}"
   log "serving at $(pulumi stack output url --stack "$stack") (from this machine; ssh: pulumi stack output -s vm ssh)"
 }
 

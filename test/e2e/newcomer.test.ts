@@ -1,8 +1,9 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { PROJECT_DIR } from "../support/stackFiles";
 import { dockerObjects, httpGet } from "./harness";
 
-// The README's first command, as a newcomer runs it: twice, then down.
+// The README's commands, as a newcomer runs them: twice, then down. They never rewrite a tracked file.
+const trackedChanges = () => execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], { cwd: PROJECT_DIR, encoding: "utf8" });
 function npmRun(script: string, ...args: string[]): string {
   return execFileSync("npm", ["run", "--silent", script, ...(args.length ? ["--", ...args] : [])], {
     cwd: PROJECT_DIR,
@@ -30,6 +31,7 @@ describe("npm run local / npm run local:down", () => {
   });
 
   it("a second run changes nothing", async () => {
+    expect(trackedChanges()).toBe("");
     const output = npmRun("local");
     expect(output).not.toMatch(/\d+ (created|updated|replaced|deleted)/);
     expect((await httpGet("http://127.0.0.1:8080/")).status).toBe(200);
@@ -53,5 +55,32 @@ describe("npm run local / npm run local:down", () => {
     expect(dockerObjects("ps -a", "permacoop.env=local")).toEqual([]);
     expect(dockerObjects("network ls", "permacoop.env=local")).toEqual([]);
     expect(dockerObjects("volume ls", "permacoop.env=local")).toEqual([]);
+  });
+});
+
+describe("npm run vm / npm run vm:down", () => {
+  const url = "http://10.231.9.2/";
+  afterAll(() => {
+    try {
+      npmRun("vm:down");
+    } catch {
+      // already down
+    }
+  });
+
+  it("boots a VM from prod's cloud-init, deploys the reference app to it over SSH and prints its URL", async () => {
+    const run = spawnSync("npm", ["run", "--silent", "vm"], { cwd: PROJECT_DIR, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    expect(run.status).toBe(0);
+    expect(run.stderr).toContain("[vm] serving at http://10.231.9.2 ");
+    const page = await httpGet(url);
+    expect(page.status).toBe(200);
+    expect(page.body).toContain("version vm");
+    expect(trackedChanges()).toBe("");
+  });
+
+  it("vm:down removes the VM", () => {
+    npmRun("vm:down");
+    expect(execFileSync("ip", ["netns", "list"], { encoding: "utf8" })).not.toContain("pc-vm-vmvm");
+    expect(execFileSync("ip", ["-o", "-4", "addr", "show"], { encoding: "utf8" })).not.toContain("10.231.9.1/");
   });
 });

@@ -53,7 +53,7 @@ describe("a VM booted by the program's own cloud-init (host kind local-vm)", () 
       hostPrivateKey: readFileSync("/var/lib/permacoop-vm-hosts/vme2evm/root/etc/ssh/ssh_host_ed25519_key", "utf8"),
     };
     expect(plaintextSecretsInState(test, secrets)).toEqual([]);
-    expect(plaintextSecretsInState(test, { control: APP_IMAGE })).toEqual(["control"]);
+    expect(plaintextSecretsInState(test, { control: `urn:pulumi:${test.stack.name}::` })).toEqual(["control"]);
   });
 
   it("a change of the user data (an ops key) replaces the VM, and every step runs again there", async () => {

@@ -26,7 +26,7 @@ export function readStack(stack: string): { config: StackConfig; secrets: Record
   return { config, secrets: secretValues };
 }
 
-/** SSH coordinates of a host: from the config (`ssh`), or from the stack outputs (`scaleway-vm`). */
+/** SSH coordinates of a host: from the config (`ssh`), or from the stack outputs (`scaleway-vm`, `local-vm`). */
 interface SshTarget {
   readonly host: string;
   readonly port: number;
@@ -45,7 +45,7 @@ function sshTarget(stack: string, config: StackConfig, secrets: Record<string, s
       privateKey: secrets[PROGRAM_SECRETS.sshPrivateKey] ?? "",
     };
   }
-  if (config.host.kind === "scaleway-vm") {
+  if (config.host.kind === "scaleway-vm" || config.host.kind === "local-vm") {
     // Only the two outputs needed: the others (serviceEnv) hold secrets this has no use for.
     const output = (name: string, ...flags: string[]) => {
       const result = spawnSync("pulumi", ["stack", "output", name, ...flags, "--stack", stack], { env: pulumiCliEnv(stack), encoding: "utf8" });

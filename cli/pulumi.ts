@@ -12,6 +12,9 @@ const root = join(__dirname, "..");
 /** The passphrase of the `local` stack's secrets (a dev value: nothing of it leaves this machine). */
 export const LOCAL_PASSPHRASE = "permacoop-local";
 
+/** The stacks that live on this machine (npm run local, npm run vm): state in .pulumi-local/, the dev passphrase (cli/lib.sh). */
+export const MACHINE_STACKS: readonly string[] = ["local", "vm"];
+
 /** Whether `command` is an executable on `PATH`. */
 export function onPath(command: string, path = process.env.PATH ?? ""): boolean {
   return path
@@ -32,7 +35,7 @@ export function pulumiSource(env: NodeJS.ProcessEnv = process.env): "installed" 
   return env.PERMACOOP_TOOLCHAIN !== "offline" && onPath("pulumi", env.PATH) ? "installed" : "offline";
 }
 
-/** The CLI's environment for a stack: the chosen CLI, its backend (the local stack has its own) and passphrase. */
+/** The CLI's environment for a stack: the chosen CLI, its backend (this machine's stacks have their own) and passphrase. */
 export function pulumiCliEnv(stack: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   if (pulumiSource() === "offline") {
@@ -40,7 +43,7 @@ export function pulumiCliEnv(stack: string): NodeJS.ProcessEnv {
     const { PULUMI_BACKEND_URL: defaultBackend, ...toolchain } = toolchainEnv();
     Object.assign(env, toolchain, { PULUMI_BACKEND_URL: process.env.PULUMI_BACKEND_URL ?? defaultBackend });
   }
-  if (stack === "local") {
+  if (MACHINE_STACKS.includes(stack)) {
     env.PULUMI_BACKEND_URL = process.env.PULUMI_BACKEND_URL ?? `file://${join(root, ".pulumi-local")}`;
     env.PULUMI_CONFIG_PASSPHRASE = process.env.PULUMI_CONFIG_PASSPHRASE ?? LOCAL_PASSPHRASE;
   }

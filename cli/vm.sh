@@ -56,8 +56,24 @@ up() {
   local config=()
   [[ -z "$stack_file" ]] || config=(--config-file "$(stack_file_config "$stack_file")")
   pulumi up --yes --stack "$stack" --skip-preview --color never "${config[@]}"
-  log "serving at $(pulumi stack output url --stack "$stack") (from this machine; ssh: pulumi stack output -s vm ssh)"
+  write_ssh_files
+  log "serving at $(pulumi stack output url --stack "$stack") (from this machine)"
+  log "ssh into it like prod: ssh -i .pulumi-local/vm-deploy-key -o UserKnownHostsFile=.pulumi-local/vm-known-hosts $(ssh_target)"
 }
+
+# The deploy key (0600) and the pinned host key, for ssh by hand (as `vagrant ssh` would).
+write_ssh_files() {
+  # shellcheck disable=SC2016 # JavaScript, not shell
+  pulumi stack output --stack "$stack" --json --show-secrets | (umask 077 && node -e '
+    const fs = require("fs");
+    const outputs = JSON.parse(fs.readFileSync(0, "utf8"));
+    fs.writeFileSync(".pulumi-local/vm-deploy-key", outputs.sshPrivateKey, { mode: 0o600 });
+    const key = outputs.ssh.hostKey.split(/\s+/).slice(0, 2).join(" ");
+    fs.writeFileSync(".pulumi-local/vm-known-hosts", `${outputs.ssh.host} ${key}\n`);
+    fs.writeFileSync(".pulumi-local/vm-ssh-target", `${outputs.ssh.user}@${outputs.ssh.host}\n`);')
+}
+
+ssh_target() { cat .pulumi-local/vm-ssh-target; }
 
 down() {
   use_pulumi
@@ -66,6 +82,7 @@ down() {
     return
   fi
   pulumi destroy --yes --stack "$stack" --skip-preview --color never
+  rm -f .pulumi-local/vm-deploy-key .pulumi-local/vm-known-hosts .pulumi-local/vm-ssh-target
   log "vm removed"
 }
 

@@ -815,7 +815,7 @@ export const stackConfigSchema = z
   .strictObject({
     host: hostSchema.meta({
       description:
-        "Where the environment runs, chosen by `kind`: a Scaleway VM this stack creates (`scaleway-vm`), this machine's Docker engine (`local`), an existing server reached over SSH (`ssh`), or Scaleway Serverless Containers (`scaleway-container`). Required.",
+        "Where the environment runs, chosen by `kind`: a Scaleway VM this stack creates (`scaleway-vm`), this machine's Docker engine (`local`), an existing server reached over SSH (`ssh`), Scaleway Serverless Containers (`scaleway-container`), or a VM on this machine booted by the same cloud-init as a Scaleway VM (`local-vm`). Required.",
     }),
     database: databaseSchema.meta({
       description:

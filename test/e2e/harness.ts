@@ -157,7 +157,10 @@ export function databasePassword(dbContainer: string, dockerHost?: string): stri
     encoding: "utf8",
     env: dockerHost ? { ...process.env, DOCKER_HOST: dockerHost } : process.env,
   });
-  const password = env.split("\n").find((line) => line.startsWith("POSTGRES_PASSWORD="))?.slice("POSTGRES_PASSWORD=".length);
+  const password = env
+    .split("\n")
+    .find((line) => line.startsWith("POSTGRES_PASSWORD="))
+    ?.slice("POSTGRES_PASSWORD=".length);
   if (!password) throw new Error(`${dbContainer} has no POSTGRES_PASSWORD`);
   return password;
 }
@@ -174,7 +177,11 @@ export function plaintextSecretsInState(test: TestStack, secrets: Record<string,
     encoding: "utf8",
     maxBuffer: 64 * 1024 * 1024,
   });
-  const pieces = (value: string) => value.split("\n").map((line) => line.trim()).filter((line) => line.length >= 12 && !line.startsWith("-----"));
+  const pieces = (value: string) =>
+    value
+      .split("\n")
+      .map((line) => line.trim())
+      .filter((line) => line.length >= 12 && !line.startsWith("-----"));
   return Object.entries(secrets)
     .filter(([, value]) => pieces(value).some((piece) => state.includes(JSON.stringify(piece).slice(1, -1))))
     .map(([name]) => name);

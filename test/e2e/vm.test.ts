@@ -76,7 +76,9 @@ describe("a VM booted by the program's own cloud-init (host kind local-vm)", () 
     // Once per machine: the VM, the wait for its first boot, the copy of the images. Every host step
     // runs again there as an update (its command names the machine), never as a delete + create.
     expect(replaced.sort()).toEqual([`${ENV}-host-cloud-init`, `${ENV}-host-images`, `${ENV}-host-vm`]);
-    expect(updated).toEqual(expect.arrayContaining([`${ENV}-runtime-scripts`, `${ENV}-runtime-data`, `${ENV}-runtime-runtime`, `${ENV}-runtime-proxy`, `${ENV}-runtime-app-rollout`]));
+    expect(updated).toEqual(
+      expect.arrayContaining([`${ENV}-runtime-scripts`, `${ENV}-runtime-data`, `${ENV}-runtime-runtime`, `${ENV}-runtime-proxy`, `${ENV}-runtime-app-rollout`]),
+    );
     const page = await httpGet(url);
     expect(page.status).toBe(200);
     expect(page.body).toMatch(/database round trip: visit #1\b/); // a new machine: its container database starts empty

@@ -579,6 +579,36 @@ export const serviceSchema = z
           "Ship the image another stack pushed (host kind `scaleway-container` only): that stack's `images` output for this service, by digest, so staging → prod deploys the same bytes. A fully qualified stack name (`org/project/stack`); not with `build`. Default none.",
         examples: ["fairnesscoop/permacoop-infra/staging"],
       }),
+    /**
+     * The release phase (Heroku's, Kamal's pre-deploy): a command run once per new version, in a
+     * one-off container of the new image with the service's environment, before it takes traffic.
+     * Default none.
+     */
+    release: z
+      .strictObject({
+        command: z
+          .string({ error: "expected a shell command such as make database-migrate" })
+          .regex(/^[^\n\0]*\S[^\n\0]*$/, { error: "expected a one-line shell command such as make database-migrate" })
+          .max(1000, { error: "expected a command of at most 1000 characters: put a longer one in a script of the image" })
+          .meta({
+            description:
+              "Shell command (`sh -c`) run in a one-off container of the new image, on the environment's network, with the service's environment (secrets included). Required with `release`.",
+            examples: ["make database-migrate"],
+          }),
+        timeoutSeconds: z
+          .number({ error: "expected a number of seconds" })
+          .int({ error: "expected a whole number of seconds" })
+          .min(10, { error: "expected at least 10 seconds" })
+          .max(3600, { error: "expected at most 3600 seconds" })
+          .default(600)
+          .meta({ description: "Deadline of the command: past it, the release container is removed and the rollout fails. Default 600." }),
+      })
+      .optional()
+      .meta({
+        description:
+          "The release phase (migrations): a command run once per new version, after the pull and before the new version takes traffic. If it fails or times out, the rollout stops, the live version keeps serving, and `pulumi up` fails with the command's exit code and output. On a `container` database a dump is taken first. Migrations must work with the version still serving (expand, then contract). Not on `scaleway-container`. Default none.",
+        examples: [{ command: "make database-migrate", timeoutSeconds: 600 }],
+      }),
     /** When to pull: `missing` (default), `always`, `never`. */
     pullPolicy: z
       .enum(["missing", "always", "never"], { error: 'expected "missing", "always" or "never"' })
@@ -680,7 +710,7 @@ interface StackView {
 /**
  * What host kind `scaleway-container` can honour: a managed database in its region, DNS in a
  * Scaleway zone (CNAMEs), HTTPS, one hostname → one service (the platform routes by hostname,
- * not by path); and `fromStack` on this host kind only. Each issue carries its own fix.
+ * not by path); `fromStack` on this host kind only, and no release phase. Each issue carries its own fix.
  */
 function refineServerlessContainers(config: StackView, ctx: z.RefinementCtx): void {
   const { host, database, dns, tls, services } = config;
@@ -697,6 +727,15 @@ function refineServerlessContainers(config: StackView, ctx: z.RefinementCtx): vo
     });
     return;
   }
+  services.forEach((service, i) => {
+    if (service.release)
+      issue(
+        ["services", i, "release"],
+        'expected no release on a scaleway-container host (the platform starts the new version itself: no step runs before it takes traffic); run the migration at the start of the image, or use host.kind "scaleway-vm"',
+        service.release.command,
+        `pulumi config rm --path 'permacoop:services[${i}].release'`,
+      );
+  });
   if (database.kind !== "scaleway-managed") {
     issue(
       ["database", "kind"],

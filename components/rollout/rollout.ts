@@ -39,14 +39,28 @@ export interface RolloutSpec {
   readonly serviceLabel: string;
   readonly specLabel: string;
   readonly imageLabel: string;
+  /** The release command (`sh -c`), run once per version before it takes traffic; "" for none. */
+  readonly releaseCommand: string;
+  readonly releaseTimeout: number;
+  /** Dump the container database before a release (a managed one keeps its own backups). */
+  readonly releaseDump: boolean;
   /** Paths relative to the deploy user's home (the host contract's). */
   readonly auditLog: string;
+  readonly releasesDir: string;
+  /** The current runtime script (its `backup` action dumps the database). */
+  readonly runtimeLink: string;
   readonly deploymentsDir: string;
   readonly locksDir: string;
 }
 
 /** The rollout spec of one service from its configuration, the host contract and the image to run. Pure. */
-export function rolloutSpec(service: StackConfig["services"][number], contract: HostContract, image: string, switchPort: number): RolloutSpec {
+export function rolloutSpec(
+  service: StackConfig["services"][number],
+  contract: HostContract,
+  image: string,
+  switchPort: number,
+  databaseKind: StackConfig["database"]["kind"],
+): RolloutSpec {
   return {
     envName: contract.environment,
     service: service.name,
@@ -68,7 +82,12 @@ export function rolloutSpec(service: StackConfig["services"][number], contract: 
     serviceLabel: LABELS.service,
     specLabel: LABELS.spec,
     imageLabel: LABELS.image,
+    releaseCommand: service.release?.command ?? "",
+    releaseTimeout: service.release?.timeoutSeconds ?? 600,
+    releaseDump: service.release !== undefined && databaseKind === "container",
     auditLog: contract.paths.auditLog,
+    releasesDir: contract.paths.releases,
+    runtimeLink: contract.paths.runtime,
     deploymentsDir: contract.paths.deployments,
     locksDir: contract.paths.locks,
   };

@@ -54,6 +54,8 @@ export interface HostContract {
     readonly auditLog: string;
     /** The rollouts' locks, one file per service. */
     readonly locks: string;
+    /** One file per service: the image ids whose release command succeeded (it runs once per version). */
+    readonly releases: string;
   };
 }
 
@@ -81,6 +83,7 @@ export function hostContract(environment: string): HostContract {
       deployments: `${state}/services`,
       auditLog: `${state}/audit.log`,
       locks: `${state}/locks`,
+      releases: `${state}/releases`,
     },
   };
 }

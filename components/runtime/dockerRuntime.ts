@@ -74,7 +74,9 @@ export class DockerRuntime extends pulumi.ComponentResource {
       const image = args.serviceImages[service.name] ?? service.image;
       return pulumi
         .output(image)
-        .apply((imageRef) => hostScript(`rollout-${service.name}`, renderRolloutScript(rolloutSpec(service, contract, imageRef, SWITCH_BASE_PORT + i))));
+        .apply((imageRef) =>
+          hostScript(`rollout-${service.name}`, renderRolloutScript(rolloutSpec(service, contract, imageRef, SWITCH_BASE_PORT + i, config.database.kind))),
+        );
     });
     const allScripts = pulumi.all(rolloutScripts).apply((rollouts): HostScript[] => [runtimeScript, ...rollouts]);
     this.scripts = runner.run(

@@ -1,12 +1,12 @@
 /** Shell rendering shared by the host scripts' renderers. */
 
 /** Single-quotes a value for bash. */
-export function shellQuote(value: string | number): string {
+export function shellQuote(value: string | number | boolean): string {
   return `'${String(value).replace(/'/g, `'\\''`)}'`;
 }
 
-/** A spec value: lists become one space-separated word list (their items hold no spaces). */
-export type SpecValue = string | number | readonly (string | number)[];
+/** A spec value: lists become one space-separated word list (their items hold no spaces); booleans `true`/`false`. */
+export type SpecValue = string | number | boolean | readonly (string | number)[];
 
 /** `someSetting` → `SOME_SETTING`: the spec's keys name the scripts' variables, one spelling. */
 export function variableName(key: string): string {
@@ -15,5 +15,7 @@ export function variableName(key: string): string {
 
 /** The spec as `NAME='value'` lines: every setting reaches a script through here, none by hand. */
 export function shellVariables(spec: Readonly<Record<string, SpecValue>>): string[] {
-  return Object.entries(spec).map(([key, value]) => `${variableName(key)}=${shellQuote(Array.isArray(value) ? value.join(" ") : (value as string | number))}`);
+  return Object.entries(spec).map(
+    ([key, value]) => `${variableName(key)}=${shellQuote(Array.isArray(value) ? value.join(" ") : (value as string | number | boolean))}`,
+  );
 }

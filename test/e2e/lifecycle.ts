@@ -225,6 +225,39 @@ export function environmentLifecycle(options: LifecycleOptions): void {
     expect(changes).toEqual([]);
   });
 
+  const releases = (version: string) => tableDigest(`(SELECT version FROM releases WHERE version = '${version}') `).split(" ")[0];
+  const release = { command: "node migrate.js", timeoutSeconds: 60 };
+  const releaseDumps = () =>
+    execFileSync("bash", ["-c", `ls ~${options.hostUser?.() ?? ""}/${contract.paths.backups} | grep -c -- '-release-app\\.dump$' || true`], {
+      encoding: "utf8",
+    }).trim();
+
+  it("a release command that fails: up fails with its exit code and output, the new version never serves, the live one does", async () => {
+    const dumpsBefore = Number(releaseDumps());
+    await setService({ image: `${APP_IMAGE}:v2`, env: { APP_VERSION: "v5", MIGRATE_FAIL: "1" }, release });
+    const failed = test.stack.up({ color: "never" });
+    await expect(failed).rejects.toThrow(/the release command exited with code 3: app stays on the live version/);
+    await expect(failed).rejects.toThrow(/migration for version v5 failed: MIGRATE_FAIL=1/);
+    expect((await httpGet(url)).body).toContain("version v4");
+    expect(appContainers()).toHaveLength(1); // no release container, no new version left behind
+    expect(releases("v5")).toBe("0");
+    expect(Number(releaseDumps())).toBe(dumpsBefore + 1); // the dump before it is kept with the others
+  });
+
+  it("a release command that succeeds runs once per version, before the new version serves; a config change alone does not run it again", async () => {
+    await setService({ image: `${APP_IMAGE}:v2`, env: { APP_VERSION: "v5" }, release });
+    expect((await test.stack.up({ color: "never" })).summary.result).toBe("succeeded");
+    expect((await httpGet(url)).body).toContain("version v5");
+    expect(releases("v5")).toBe("1");
+    // Same image, new environment: a rollout, no release (the record is per image id).
+    await setService({ image: `${APP_IMAGE}:v2`, env: { APP_VERSION: "v6" }, release });
+    expect((await test.stack.up({ color: "never" })).summary.result).toBe("succeeded");
+    expect((await httpGet(url)).body).toContain("version v6");
+    expect(releases("v6")).toBe("0");
+    expect(releases("v5")).toBe("1");
+    expect(appContainers()).toHaveLength(1);
+  });
+
   const script = (name: string, ...args: string[]) => {
     const result = spawnSync("npx", ["ts-node", "--transpile-only", join(PROJECT_DIR, "cli", `${name}.ts`), ...args], {
       cwd: test.workDir,

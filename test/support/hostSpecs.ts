@@ -7,20 +7,20 @@ import { parse, validConfigInput } from "./mocks";
 import { shellcheck } from "./validators";
 
 export const contract = hostContract("prod");
-const config = parse(
+export const config = parse(
   {
     ...validConfigInput(),
     database: { kind: "container" },
     dns: { provider: "scaleway", zone: "example.org", hostnames: ["permacoop.example.org", "www.example.org"] },
     tls: { enabled: true, email: "ops@example.org", acmeDirectory: "https://acme-staging-v02.api.letsencrypt.org/directory" },
     services: [
-      { name: "app", image: "ghcr.io/fairnesscoop/permacoop:main", port: 3000, healthPath: "/healthz" },
+      { name: "app", image: "ghcr.io/fairnesscoop/permacoop:main", port: 3000, healthPath: "/healthz", release: { command: "make database-migrate" } },
       { name: "api", image: "ghcr.io/fairnesscoop/permacoop-api:main", port: 4000, healthPath: "/health", route: "/api/" },
     ],
   },
   {},
 );
-export const rolloutSpec: RolloutSpec = buildRolloutSpec(config.services[0]!, contract, "ghcr.io/fairnesscoop/permacoop:main", 8001);
+export const rolloutSpec: RolloutSpec = buildRolloutSpec(config.services[0]!, contract, "ghcr.io/fairnesscoop/permacoop:main", 8001, config.database.kind);
 export const runtimeSpec: RuntimeSpec = buildRuntimeSpec(config, contract, { bindAddress: "0.0.0.0", httpPort: 80, httpsPort: 443 });
 
 /** Evaluates the spec header of a rendered script and prints one variable. */

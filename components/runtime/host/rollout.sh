@@ -1,7 +1,7 @@
 # The rollout of one service (entry point; components/rollout/rollout.ts renders it with the typed
 # spec, the switch file template and lib.sh). Installed under ~/.permacoop/<env>/scripts by content hash.
 # Zero-downtime, health-gated rollout of one service, read as a runbook:
-#   lock -> pull -> clean up -> start -> health-check -> switch -> drain -> stop -> prune
+#   lock -> pull -> clean up -> release -> start -> health-check -> switch -> drain -> stop -> prune
 # The service's environment (NAME=value lines, secrets included) arrives on stdin and only
 # ever touches a private temporary file: never argv, never the log.
 set -euo pipefail
@@ -27,6 +27,7 @@ switch_file="/etc/nginx/conf.d/${SERVICE}.conf"
 workdir="$(mktemp -d)"
 chmod 700 "$workdir"
 new_container=""
+release_container=""
 from_image="none"
 audit_outcome="failed"
 # Every rollout leaves a line on the host: who, when, from which image to which, and how it ended.
@@ -38,6 +39,7 @@ audit() {
 }
 cleanup() {
   local status=$?
+  if [[ -n "$release_container" ]]; then docker rm -f "$release_container" >/dev/null 2>&1 || true; fi
   if [[ $status -ne 0 && -n "$new_container" ]]; then
     log "removing ${new_container}: traffic stays on the live version"
     docker rm -f "$new_container" >/dev/null 2>&1 || true
@@ -150,6 +152,49 @@ for container in $(docker ps -a --filter "label=${label_env}" --filter "label=${
     docker rm -f "$container" >/dev/null
   fi
 done
+
+# --- release: the new version's one-off command (migrations), once per version ---------------
+# Before the new version takes traffic, while the live one still serves: a failure stops here.
+if [[ -n "$RELEASE_COMMAND" ]]; then
+  image_id="$(docker image inspect -f '{{.Id}}' "$IMAGE")"
+  release_record="${HOME}/${RELEASES_DIR}/${SERVICE}"
+  if [[ -f "$release_record" ]] && grep -qxF "$image_id" "$release_record"; then
+    step release "already done for this version (${image_id:7:12}): skipped"
+  else
+    step release "${RELEASE_COMMAND} (one-off container of ${IMAGE}, ${RELEASE_TIMEOUT}s deadline)"
+    if [[ "$RELEASE_DUMP" == true ]]; then
+      log "a dump of the database first"
+      bash "${HOME}/${RUNTIME_LINK}" backup "release-${SERVICE}" || fail "no dump of the database: the release did not run, ${SERVICE} stays on the live version"
+    fi
+    release_container="${CONTAINER_PREFIX}release-$(date +%s)"
+    docker run --detach --name "$release_container" \
+      --network "$NETWORK" \
+      --env-file "$envfile" \
+      --label "$label_env" --label "$label_service" --label "${IMAGE_LABEL}=${IMAGE}" \
+      --log-opt max-size=10m \
+      --entrypoint sh "$IMAGE" -c "$RELEASE_COMMAND" >/dev/null
+    release_started="$EPOCHREALTIME"
+    # Its output in the rollout log as it comes.
+    docker logs --follow "$release_container" 2>&1 | sed -u 's/^/    /' &
+    logs_pid=$!
+    wait_rc=0
+    release_status="$(timeout "$RELEASE_TIMEOUT" docker wait "$release_container" 2>/dev/null)" || wait_rc=$?
+    if ((wait_rc == 124)); then release_status=timeout; elif ((wait_rc != 0)); then release_status="unknown (docker wait failed with ${wait_rc})"; fi
+    if [[ "$release_status" == timeout ]]; then docker rm -f "$release_container" >/dev/null 2>&1 || true; fi
+    wait "$logs_pid" 2>/dev/null || true
+    docker rm -f "$release_container" >/dev/null 2>&1 || true
+    release_container=""
+    if [[ "$release_status" == timeout ]]; then
+      fail "the release command ran past its ${RELEASE_TIMEOUT}s deadline and was stopped: ${SERVICE} stays on the live version"
+    fi
+    if [[ "$release_status" != 0 ]]; then
+      fail "the release command exited with code ${release_status}: ${SERVICE} stays on the live version"
+    fi
+    mkdir -p "${release_record%/*}"
+    printf '%s\n' "$image_id" >>"$release_record"
+    log "release done in $(since "$release_started")s"
+  fi
+fi
 
 # --- start --------------------------------------------------------------------------------
 new_container="${CONTAINER_PREFIX}$(date +%s)-${spec_hash:0:6}"

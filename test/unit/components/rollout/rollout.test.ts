@@ -2,8 +2,8 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { renderRolloutScript } from "../../../../components/rollout/rollout";
-import { rolloutSpec, itIsASoundHostScript, variable } from "../../../support/hostSpecs";
+import { renderRolloutScript, rolloutSpec as buildRolloutSpec } from "../../../../components/rollout/rollout";
+import { config, contract, rolloutSpec, itIsASoundHostScript, variable } from "../../../support/hostSpecs";
 
 describe("rollout script", () => {
   const script = renderRolloutScript(rolloutSpec);
@@ -12,13 +12,25 @@ describe("rollout script", () => {
 
   it("reads as the runbook: named steps in order", () => {
     const steps = [...script.matchAll(/^\s*step ([a-z-]+) /gm)].map((m) => m[1]);
-    expect(steps).toEqual(["lock", "pull", "cleanup", "start", "health-check", "switch", "drain", "stop", "stop", "prune"]);
+    expect(steps).toEqual(["lock", "pull", "cleanup", "release", "release", "start", "health-check", "switch", "drain", "stop", "stop", "prune"]);
   });
 
   it("carries its spec as shell variables", () => {
     expect(variable(script, "IMAGE")).toBe("ghcr.io/fairnesscoop/permacoop:main");
     expect(variable(script, "HEALTH_DEADLINE")).toBe("30");
     expect(variable(script, "SWITCH")).toBe("pc-prod-switch");
+    expect(variable(script, "RELEASE_COMMAND")).toBe("make database-migrate");
+    expect(variable(script, "RELEASE_TIMEOUT")).toBe("600");
+    expect(variable(script, "RELEASE_DUMP")).toBe("true"); // a container database: dumped before the release
+  });
+
+  it("dumps before a release only a container database (a managed one keeps its own backups), and only with a release", () => {
+    const service = config.services[0]!;
+    expect(buildRolloutSpec(service, contract, "app:1", 8001, "scaleway-managed").releaseDump).toBe(false);
+    expect(buildRolloutSpec({ ...service, release: undefined }, contract, "app:1", 8001, "container")).toMatchObject({
+      releaseDump: false,
+      releaseCommand: "",
+    });
   });
 
   it("renders the switch file for the container it is given", () => {

@@ -21,6 +21,8 @@ export interface EnvironmentArgs {
   readonly config: StackConfig;
   /** Secret config values by key name (as referenced by `services[].secretEnv`). */
   readonly secrets: Readonly<Record<string, pulumi.Input<string>>>;
+  /** Each pulled service's image by digest (`resolveServiceImages`); the others run `image` as written. Default none. */
+  readonly resolvedImages?: Readonly<Record<string, string>>;
 }
 
 /** The host kind the configuration names, declared into `parent`. */
@@ -51,6 +53,8 @@ export class Environment extends pulumi.ComponentResource {
   public readonly dataProtected: boolean;
   /** Refuses `pulumi destroy` up front when the data is protected (see below). */
   public readonly destroyGuard: random.RandomId;
+  /** The image each service runs on the Docker hosts: by digest when pulled, by context hash when built. */
+  public readonly images: pulumi.Output<Record<string, string>>;
 
   constructor(name: string, args: EnvironmentArgs, opts?: pulumi.ComponentResourceOptions) {
     super("permacoop:index:Environment", name, {}, opts);
@@ -60,7 +64,11 @@ export class Environment extends pulumi.ComponentResource {
     this.host = host;
     this.serviceEnv = Object.fromEntries(config.services.map((service) => [service.name, serviceEnvironment(service, args.secrets, host.database.env)]));
 
-    const images = host.machines.length > 0 ? buildImages(name, config, this) : { refs: {}, resources: [] };
+    const built = host.machines.length > 0 ? buildImages(name, config, this) : { refs: {}, resources: [] };
+    const serviceImages: Record<string, pulumi.Input<string>> = Object.fromEntries(
+      config.services.map((service) => [service.name, built.refs[service.name] ?? args.resolvedImages?.[service.name] ?? service.image]),
+    );
+    this.images = pulumi.output(serviceImages) as pulumi.Output<Record<string, string>>;
     this.runtimes = host.machines.map(
       (machine) =>
         new DockerRuntime(
@@ -71,10 +79,10 @@ export class Environment extends pulumi.ComponentResource {
             config,
             ...host.publish,
             serviceEnv: this.serviceEnv,
-            serviceImages: images.refs,
+            serviceImages,
             databasePassword: host.database.containerPassword,
             protectData: this.dataProtected,
-            dependsOn: [...machine.ready, ...images.resources, ...(machine.prepare?.(config.services.map((s) => images.refs[s.name] ?? s.image)) ?? [])],
+            dependsOn: [...machine.ready, ...built.resources, ...(machine.prepare?.(Object.values(serviceImages)) ?? [])],
             machineId: machine.identity,
           },
           { parent: this },

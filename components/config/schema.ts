@@ -547,7 +547,8 @@ export const serviceSchema = z
       }),
     /** Image reference (registry/name:tag or @digest). */
     image: imageRef("ghcr.io/org/app:main").meta({
-      description: "Image reference: `registry/name:tag`, or `name@sha256:<64 hex digits>`. With `build`, the name of the image built. Required.",
+      description:
+        "Image reference: `registry/name:tag`, or `name@sha256:<64 hex digits>`. A tag is resolved to its digest at every `pulumi up`, before any change: a new push under the same tag rolls out, the same bytes change nothing, and the host pulls that digest (not with `pullPolicy: never`). With `build`, the name of the image built. Required.",
       examples: ["ghcr.io/org/app:main"],
     }),
     /** Port the container listens on. */
@@ -610,10 +611,10 @@ export const serviceSchema = z
         examples: [{ command: "make database-migrate", timeoutSeconds: 600 }],
       }),
     /** When to pull: `missing` (default), `always`, `never`. */
-    pullPolicy: z
-      .enum(["missing", "always", "never"], { error: 'expected "missing", "always" or "never"' })
-      .default("missing")
-      .meta({ description: "When to pull the image: `missing` (default), `always`, `never`. A built image is never pulled." }),
+    pullPolicy: z.enum(["missing", "always", "never"], { error: 'expected "missing", "always" or "never"' }).default("missing").meta({
+      description:
+        "When to pull the image: `missing` (default), `always`, `never`. `never`: the image is put on the host out of band and its tag is used as is, not resolved to a digest. A built image is never pulled.",
+    }),
     /** Previous images kept on the host for fast rollbacks. Default 3. */
     keepImages: z.number().int().min(1).max(50).default(3).meta({ description: "Previous images kept on the host for fast rollbacks. Default 3." }),
     /** URL path prefix nginx routes to this service. Default `/`. */

@@ -98,12 +98,17 @@ export async function installMocks(stack = "test", options: MockOptions = {}): P
         onRegister?.({ type: args.type, name: args.name, custom: args.custom ?? true });
         return { id: `${args.name}-id`, state: computedState(args.type, args.name, args.inputs) };
       },
-      call: () => ({}),
+      call: (args) => (args.token === "docker:index/getRegistryImage:getRegistryImage" ? { ...args.inputs, sha256Digest: mockDigest(String(args.inputs.name)) } : {}),
     },
     PROJECT,
     stack,
     dryRun,
   );
+}
+
+/** The digest the mock registry reports for an image reference: stable, and different per reference. */
+export function mockDigest(image: string): string {
+  return `sha256:${createHash("sha256").update(image).digest("hex")}`;
 }
 
 /** A resource transformation that records each declaration into `declared`. */
@@ -133,7 +138,8 @@ export async function runProgram(stack: string, raw?: Record<string, string>, se
     await installMocks(stack, { sdk, dryRun: true, onRegister: (resource) => registered.push(resource) });
     sdk.runtime.setAllConfig(config.raw, config.secretKeys);
     try {
-      require("../../index");
+      // The program resolves images before it declares resources: its module exports that promise.
+      await (require("../../index") as Promise<unknown>);
     } catch (error) {
       loadError = error;
     }

@@ -1,0 +1,60 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { ServiceConfig, StackConfig } from "../config/schema";
+import { byDigest, DIGEST_REF } from "./images";
+
+/** The registry an image reference names (`docker.io` when it names none), for messages. */
+export function registryOf(image: string): string {
+  const first = image.split("/")[0]!;
+  return image.includes("/") && (first.includes(".") || first.includes(":") || first === "localhost") ? first : "docker.io";
+}
+
+/**
+ * How a service's image is addressed on a Docker host: `digest` when it is resolved against its
+ * registry (a tag, pulled); `as-is` when the reference already is a digest, is built here (its
+ * tag is the build context's hash), or is provided on the host out of band (`pullPolicy: never`).
+ */
+export function resolution(service: Pick<ServiceConfig, "image" | "build" | "pullPolicy">): "digest" | "as-is" {
+  return DIGEST_REF.test(service.image) || service.build !== undefined || service.pullPolicy === "never" ? "as-is" : "digest";
+}
+
+/** What the registry lookup answers: the manifest digest of a reference. */
+export type DigestLookup = (image: string) => Promise<string>;
+
+/** The registry lookup of the Docker provider (its registry credentials apply). */
+export const registryDigest: DigestLookup = async (image) => (await docker.getRegistryImage({ name: image })).sha256Digest;
+
+/**
+ * The image each service runs, by digest where it comes from a registry: resolved before any
+ * resource is declared, so that a tag which now points at other bytes rolls out, the same bytes
+ * change nothing, and a registry that does not answer fails `pulumi up` before any change. In a
+ * preview (a PR check without registry access) an unresolved tag is kept, with a warning.
+ */
+export async function resolveServiceImages(
+  config: Pick<StackConfig, "host" | "services">,
+  lookup: DigestLookup = registryDigest,
+): Promise<Record<string, string>> {
+  // Serverless Containers address images by digest on their own path (built, promoted or pinned).
+  if (config.host.kind === "scaleway-container") return {};
+  const entries = await Promise.all(
+    config.services
+      .filter((service) => resolution(service) === "digest")
+      .map(async (service): Promise<[string, string]> => {
+        try {
+          return [service.name, byDigest(service.image, await lookup(service.image))];
+        } catch (error) {
+          const reason = error instanceof Error ? error.message.split("\n")[0] : String(error);
+          if (pulumi.runtime.isDryRun()) {
+            void pulumi.log.warn(
+              `services: ${service.name}'s image ${service.image} is not resolved to a digest in this preview (registry ${registryOf(service.image)}: ${reason}); pulumi up resolves it, and stops before any change if the registry does not answer.`,
+            );
+            return [service.name, service.image];
+          }
+          throw new Error(
+            `services: cannot resolve ${service.name}'s image ${service.image} to a digest: registry ${registryOf(service.image)} did not answer (${reason}). Nothing was changed. Check the image name and this machine's access to the registry (docker pull ${service.image}), then run pulumi up again.`,
+          );
+        }
+      }),
+  );
+  return Object.fromEntries(entries);
+}

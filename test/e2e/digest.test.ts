@@ -1,0 +1,124 @@
+import { ChildProcess, execFileSync, spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { hostContract } from "../../components/runtime/contract";
+import { createTestStack, dockerObjects, freePort, httpGet, TestStack } from "./harness";
+import { APP_IMAGE, prepareImages } from "./lifecycle";
+
+/**
+ * A new version under the same tag (a push to :main) rolls out; the same bytes change nothing.
+ * Real engine, real Docker plugin, Debian's docker-registry on loopback: the tag is resolved to
+ * the registry's digest before any resource is declared, and the host pulls that digest.
+ */
+const ENV = "e2edigest";
+const contract = hostContract(ENV);
+
+async function waitForRegistry(url: string, registry: ChildProcess, log: () => string): Promise<void> {
+  for (;;) {
+    if (registry.exitCode !== null) throw new Error(`docker-registry exited (${registry.exitCode}):\n${log()}`);
+    try {
+      if ((await fetch(url)).status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+describe("images by digest: a tag re-pushed with other bytes rolls out (docker-registry on loopback)", () => {
+  let dir: string;
+  let registry: ChildProcess | undefined;
+  let registryLog = "";
+  let address: string;
+  let tag: string;
+  let test: TestStack;
+  let url: string;
+
+  /** Pushes an image with APP_VERSION baked in as `tag`; returns the registry's digest. */
+  const push = (version: string): string => {
+    const build = join(dir, `build-${version}`);
+    mkdirSync(build, { recursive: true });
+    writeFileSync(join(build, "Dockerfile"), `FROM ${APP_IMAGE}:v2\nENV APP_VERSION=${version}\n`);
+    execFileSync("docker", ["build", "--quiet", "--tag", tag, build], { stdio: "ignore" });
+    const out = execFileSync("docker", ["push", tag], { encoding: "utf8" });
+    return /digest: (sha256:[0-9a-f]{64})/.exec(out)![1]!;
+  };
+
+  beforeAll(async () => {
+    execFileSync("bash", ["-c", "command -v docker-registry"], { stdio: "ignore" });
+    prepareImages();
+    dir = mkdtempSync(join(tmpdir(), "permacoop-e2e-digest-"));
+    address = `127.0.0.1:${await freePort()}`;
+    tag = `${address}/permacoop/app:main`;
+    mkdirSync(join(dir, "data"));
+    writeFileSync(
+      join(dir, "config.yml"),
+      ["version: 0.1", "log: { level: warn }", `storage: { filesystem: { rootdirectory: ${join(dir, "data")} } }`, `http: { addr: "${address}" }`, ""].join(
+        "\n",
+      ),
+    );
+    registry = spawn("docker-registry", ["serve", join(dir, "config.yml")], { stdio: ["ignore", "pipe", "pipe"] });
+    registry.stdout?.on("data", (chunk: Buffer) => (registryLog += chunk.toString()));
+    registry.stderr?.on("data", (chunk: Buffer) => (registryLog += chunk.toString()));
+    await waitForRegistry(`http://${address}/v2/`, registry, () => registryLog);
+    const port = await freePort();
+    url = `http://127.0.0.1:${port}/`;
+    test = await createTestStack(ENV, {
+      "permacoop:host": { value: { kind: "local", httpPort: port } },
+      "permacoop:database": { value: { kind: "container" } },
+      "permacoop:dns": { value: { provider: "none", hostnames: ["localhost"] } },
+      "permacoop:tls": { value: { enabled: false } },
+      "permacoop:services": { value: [{ name: "app", image: tag, port: 3000, healthPath: "/healthz" }] },
+      // A plain-HTTP registry on loopback is named with its scheme for the Docker provider's lookup.
+      "docker:registryAuth": { value: [{ address: `http://${address}`, username: "anonymous", password: "unused" }], secret: true },
+    });
+  });
+
+  afterAll(async () => {
+    await test?.dispose();
+    registry?.kill("SIGTERM");
+    try {
+      const refs = execFileSync("docker", ["images", "--format", "{{.ID}}", "--filter", `reference=${address}/permacoop/app`], { encoding: "utf8" });
+      for (const id of new Set(refs.split("\n").filter(Boolean))) execFileSync("docker", ["rmi", "-f", id], { stdio: "ignore" });
+    } catch {
+      // best effort: the images carry a throwaway port in their name
+    }
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const live = () => dockerObjects("ps -a", contract.envLabel).filter((name) => name.startsWith(`${contract.prefix}-app-`));
+  const imageOf = (container: string) => execFileSync("docker", ["inspect", "--format", "{{.Config.Image}}", container], { encoding: "utf8" }).trim();
+
+  it("up runs the tag's digest and records it (stack output images, the container)", async () => {
+    const digest = push("v1");
+    expect((await test.stack.up({ color: "never" })).summary.result).toBe("succeeded");
+    expect((await httpGet(url)).body).toContain("version v1");
+    const images = (await test.stack.outputs()).images!.value as Record<string, string>;
+    expect(images).toEqual({ app: `${address}/permacoop/app@${digest}` });
+    expect(live().map(imageOf)).toEqual([`${address}/permacoop/app@${digest}`]);
+  });
+
+  it("the same tag pushed again with other bytes rolls out at the next up; an up with the same bytes changes nothing", async () => {
+    const digest = push("v2");
+    const preview = await test.stack.preview({ color: "never" });
+    expect(preview.changeSummary.update ?? 0).toBeGreaterThan(0); // the preview shows the rollout to come
+    expect((await test.stack.up({ color: "never" })).summary.result).toBe("succeeded");
+    expect((await httpGet(url)).body).toContain("version v2");
+    expect(live().map(imageOf)).toEqual([`${address}/permacoop/app@${digest}`]);
+    const again = await test.stack.up({ color: "never" });
+    expect(Object.entries(again.summary.resourceChanges ?? {}).filter(([op]) => op !== "same")).toEqual([]);
+  });
+
+  it("a registry that does not answer fails up before any change, naming the image and the registry", async () => {
+    registry?.kill("SIGTERM");
+    await new Promise((resolve) => registry?.once("exit", resolve));
+    const before = live();
+    const failed = test.stack.up({ color: "never" });
+    await expect(failed).rejects.toThrow(
+      new RegExp(`cannot resolve app's image ${tag.replace(/\./g, "\\.")} to a digest: registry ${address.replace(/\./g, "\\.")} did not answer`),
+    );
+    expect(live()).toEqual(before);
+    expect((await httpGet(url)).body).toContain("version v2");
+  });
+});

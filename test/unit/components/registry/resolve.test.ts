@@ -1,0 +1,95 @@
+import * as pulumi from "@pulumi/pulumi";
+import { Environment } from "../../../../components/environment";
+import { registryOf, resolution, resolveServiceImages } from "../../../../components/registry/resolve";
+import { installedScript } from "../../../support/hostScripts";
+import { Declared, installMocks, mockDigest, parse, recorder, valueOf } from "../../../support/mocks";
+
+beforeAll(() => installMocks());
+afterEach(() => jest.restoreAllMocks());
+
+const DIGEST_A = `sha256:${"a".repeat(64)}`;
+const DIGEST_B = `sha256:${"b".repeat(64)}`;
+
+const sshConfig = (services: Record<string, unknown>[]) =>
+  parse(
+    {
+      host: { kind: "ssh", address: "203.0.113.10", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOps" },
+      database: { kind: "container" },
+      dns: { provider: "none", hostnames: ["app.example.org"] },
+      tls: { enabled: false },
+      services,
+    },
+    { sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----\n" },
+    "prod",
+  );
+
+describe("images by digest on Docker hosts", () => {
+  it("resolves a pulled tag to <repository>@<digest>, and keeps digests, built images and pullPolicy never as written", async () => {
+    const config = sshConfig([
+      { name: "app", image: "ghcr.io/fairnesscoop/permacoop:main", port: 3000 },
+      { name: "api", image: `ghcr.io/fairnesscoop/api@${DIGEST_B}`, port: 4000, route: "/api/" },
+      { name: "worker", image: "registry.example.org:5000/worker:1", port: 5000, route: "/worker/", pullPolicy: "never" },
+    ]);
+    const asked: string[] = [];
+    const resolved = await resolveServiceImages(config, async (image) => (asked.push(image), DIGEST_A));
+    expect(resolved).toEqual({ app: `ghcr.io/fairnesscoop/permacoop@${DIGEST_A}` });
+    expect(asked).toEqual(["ghcr.io/fairnesscoop/permacoop:main"]);
+    expect(resolution({ image: "app", build: { context: "app", dockerfile: "Dockerfile" }, pullPolicy: "missing" })).toBe("as-is");
+  });
+
+  it("fails pulumi up before any change, naming the service, the image and the registry, when the registry does not answer", async () => {
+    const config = sshConfig([{ name: "app", image: "ghcr.io/fairnesscoop/permacoop:main", port: 3000 }]);
+    const refused = resolveServiceImages(config, async () => {
+      throw new Error("Get https://ghcr.io/v2/: dial tcp: lookup ghcr.io: no such host\nmore detail");
+    });
+    await expect(refused).rejects.toThrow(
+      /^services: cannot resolve app's image ghcr.io\/fairnesscoop\/permacoop:main to a digest: registry ghcr.io did not answer \(Get https:\/\/ghcr.io\/v2\/: dial tcp: lookup ghcr.io: no such host\)\. Nothing was changed\./,
+    );
+  });
+
+  it("in a preview without registry access, keeps the tag and says so", async () => {
+    jest.spyOn(pulumi.runtime, "isDryRun").mockReturnValue(true);
+    const warn = jest.spyOn(pulumi.log, "warn").mockResolvedValue();
+    const config = sshConfig([{ name: "app", image: "nginx:stable", port: 80 }]);
+    const resolved = await resolveServiceImages(config, async () => {
+      throw new Error("registry unreachable");
+    });
+    expect(resolved).toEqual({ app: "nginx:stable" });
+    expect(warn.mock.calls[0]![0]).toMatch(/app's image nginx:stable is not resolved to a digest in this preview \(registry docker\.io: registry unreachable\)/);
+  });
+
+  it("names the registry of a reference (docker.io when it names none)", () => {
+    expect(registryOf("nginx:stable")).toBe("docker.io");
+    expect(registryOf("library/nginx")).toBe("docker.io");
+    expect(registryOf("ghcr.io/org/app:1")).toBe("ghcr.io");
+    expect(registryOf("localhost:5000/app")).toBe("localhost:5000");
+    expect(registryOf("rg.fr-par.scw.cloud/ns/app@sha256:0")).toBe("rg.fr-par.scw.cloud");
+  });
+
+  it("asks the registry through the Docker provider (its credentials apply)", async () => {
+    const config = sshConfig([{ name: "app", image: "ghcr.io/fairnesscoop/permacoop:main", port: 3000 }]);
+    expect(await resolveServiceImages(config)).toEqual({ app: `ghcr.io/fairnesscoop/permacoop@${mockDigest("ghcr.io/fairnesscoop/permacoop:main")}` });
+  });
+
+  it("rolls out when the tag points at other bytes, and changes nothing for the same bytes", async () => {
+    const rolloutOf = async (digest: string) => {
+      const declared: Declared[] = [];
+      const config = sshConfig([{ name: "app", image: "ghcr.io/fairnesscoop/permacoop:main", port: 3000 }]);
+      const env = new Environment(
+        "prod",
+        { name: "prod", config, secrets: { sshPrivateKey: pulumi.secret("k") }, resolvedImages: { app: `ghcr.io/fairnesscoop/permacoop@${digest}` } },
+        { transformations: [recorder(declared)] },
+      );
+      await valueOf(env.serviceEnv.app!);
+      const rollout = declared.find((d) => d.name === "prod-runtime-app-rollout")!;
+      const scripts = declared.find((d) => d.name === "prod-runtime-scripts")!;
+      const create = await valueOf(rollout.props.create as pulumi.Input<string>);
+      return { create, script: installedScript(await valueOf(scripts.props.stdin as pulumi.Input<string>), create), images: await valueOf(env.images) };
+    };
+    const a = await rolloutOf(DIGEST_A);
+    expect(a.script).toMatch(new RegExp(`^IMAGE='ghcr.io/fairnesscoop/permacoop@${DIGEST_A}'$`, "m"));
+    expect(a.images).toEqual({ app: `ghcr.io/fairnesscoop/permacoop@${DIGEST_A}` });
+    expect((await rolloutOf(DIGEST_A)).create).toBe(a.create);
+    expect((await rolloutOf(DIGEST_B)).create).not.toBe(a.create);
+  });
+});

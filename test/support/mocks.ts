@@ -98,7 +98,8 @@ export async function installMocks(stack = "test", options: MockOptions = {}): P
         onRegister?.({ type: args.type, name: args.name, custom: args.custom ?? true });
         return { id: `${args.name}-id`, state: computedState(args.type, args.name, args.inputs) };
       },
-      call: (args) => (args.token === "docker:index/getRegistryImage:getRegistryImage" ? { ...args.inputs, sha256Digest: mockDigest(String(args.inputs.name)) } : {}),
+      call: (args) =>
+        args.token === "docker:index/getRegistryImage:getRegistryImage" ? { ...args.inputs, sha256Digest: mockDigest(String(args.inputs.name)) } : {},
     },
     PROJECT,
     stack,

@@ -55,7 +55,9 @@ describe("images by digest on Docker hosts", () => {
       throw new Error("registry unreachable");
     });
     expect(resolved).toEqual({ app: "nginx:stable" });
-    expect(warn.mock.calls[0]![0]).toMatch(/app's image nginx:stable is not resolved to a digest in this preview \(registry docker\.io: registry unreachable\)/);
+    expect(warn.mock.calls[0]![0]).toMatch(
+      /app's image nginx:stable is not resolved to a digest in this preview \(registry docker\.io: registry unreachable\)/,
+    );
   });
 
   it("names the registry of a reference (docker.io when it names none)", () => {

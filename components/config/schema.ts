@@ -46,6 +46,9 @@ const imageRef = (example: string) =>
     })
     .meta({ title: "image reference" });
 
+/** A service's image reference, as `npm run deploy` checks one before it touches the config. */
+export const imageRefSchema = imageRef("ghcr.io/org/app:main");
+
 const pgIdentifier = z
   .string()
   .regex(/^[a-z_][a-z0-9_]{0,62}$/, { error: "expected a PostgreSQL identifier" })

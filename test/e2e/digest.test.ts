@@ -1,9 +1,10 @@
-import { ChildProcess, execFileSync, spawn } from "node:child_process";
+import { ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { hostContract } from "../../components/runtime/contract";
 import { createTestStack, dockerObjects, freePort, httpGet, TestStack } from "./harness";
+import { PROJECT_DIR } from "../support/stackFiles";
 import { APP_IMAGE, prepareImages } from "./lifecycle";
 
 /**
@@ -34,6 +35,7 @@ describe("images by digest: a tag re-pushed with other bytes rolls out (docker-r
   let tag: string;
   let test: TestStack;
   let url: string;
+  const digests: Record<string, string> = {};
 
   /** Pushes an image with APP_VERSION baked in as `tag`; returns the registry's digest. */
   const push = (version: string): string => {
@@ -92,6 +94,7 @@ describe("images by digest: a tag re-pushed with other bytes rolls out (docker-r
 
   it("up runs the tag's digest and records it (stack output images, the container)", async () => {
     const digest = push("v1");
+    digests.v1 = `${address}/permacoop/app@${digest}`;
     expect((await test.stack.up({ color: "never" })).summary.result).toBe("succeeded");
     expect((await httpGet(url)).body).toContain("version v1");
     const images = (await test.stack.outputs()).images!.value as Record<string, string>;
@@ -101,6 +104,7 @@ describe("images by digest: a tag re-pushed with other bytes rolls out (docker-r
 
   it("the same tag pushed again with other bytes rolls out at the next up; an up with the same bytes changes nothing", async () => {
     const digest = push("v2");
+    digests.v2 = `${address}/permacoop/app@${digest}`;
     const preview = await test.stack.preview({ color: "never" });
     expect(preview.changeSummary.update ?? 0).toBeGreaterThan(0); // the preview shows the rollout to come
     expect((await test.stack.up({ color: "never" })).summary.result).toBe("succeeded");
@@ -120,5 +124,36 @@ describe("images by digest: a tag re-pushed with other bytes rolls out (docker-r
     );
     expect(live()).toEqual(before);
     expect((await httpGet(url)).body).toContain("version v2");
+  });
+
+  /** npm run <name> -- … as ops run it, against this test stack. */
+  const npmRun = (name: "deploy" | "rollback", ...args: string[]) => {
+    const result = spawnSync("npx", ["ts-node", "--transpile-only", join(PROJECT_DIR, "cli", "deploy.ts"), name, ...args], {
+      cwd: test.workDir,
+      env: { ...process.env, ...test.pulumiCliEnv },
+      encoding: "utf8",
+    });
+    return { status: result.status ?? 1, output: `${result.stdout}${result.stderr}` };
+  };
+  const configuredImage = async () => JSON.parse((await test.stack.getConfig("permacoop:services")).value)[0].image as string;
+
+  it("npm run rollback: back to the digest that served before, through the same rollout, recorded in the config", async () => {
+    const rolled = npmRun("rollback", "-s", ENV, "--yes");
+    expect(rolled.output).toContain(`app serves ${digests.v2}; rolling back to ${digests.v1}`);
+    expect(rolled.status).toBe(0);
+    expect((await httpGet(url)).body).toContain("version v1");
+    expect(await configuredImage()).toBe(digests.v1);
+    expect(live().map(imageOf)).toEqual([digests.v1]);
+  });
+
+  it("npm run deploy: a digest given on the command line serves, and the config records it", async () => {
+    const deployed = npmRun("deploy", "-s", ENV, `app=${digests.v2}`, "--yes");
+    expect(deployed.output).toContain(`app: ${digests.v1} → ${digests.v2}`);
+    expect(deployed.status).toBe(0);
+    expect((await httpGet(url)).body).toContain("version v2");
+    expect(await configuredImage()).toBe(digests.v2);
+    const unknown = npmRun("deploy", "-s", ENV, `web=${digests.v1}`, "--yes");
+    expect(unknown).toMatchObject({ status: 1 });
+    expect(unknown.output).toContain("no service web in this stack (services: app)");
   });
 });

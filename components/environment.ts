@@ -10,6 +10,7 @@ import { ScalewayVmHost } from "./host/scalewayVm";
 import { SshHost } from "./host/ssh";
 import { runtimeComponentName } from "./runtime/contract";
 import { DockerRuntime } from "./runtime/dockerRuntime";
+import { PromotedImages } from "./registry/images";
 import { buildImages } from "./runtime/images";
 import { Publish } from "./runtime/runtime";
 import { serviceEnvironment } from "./serviceEnv";
@@ -65,8 +66,15 @@ export class Environment extends pulumi.ComponentResource {
     this.serviceEnv = Object.fromEntries(config.services.map((service) => [service.name, serviceEnvironment(service, args.secrets, host.database.env)]));
 
     const built = host.machines.length > 0 ? buildImages(name, config, this) : { refs: {}, resources: [] };
+    // On scaleway-container the host ships promoted images itself (and has no machine of ours).
+    const promoted = host.machines.length > 0 ? new PromotedImages(name, this) : undefined;
     const serviceImages: Record<string, pulumi.Input<string>> = Object.fromEntries(
-      config.services.map((service) => [service.name, built.refs[service.name] ?? args.resolvedImages?.[service.name] ?? service.image]),
+      config.services.map((service, i) => [
+        service.name,
+        service.fromStack && promoted
+          ? promoted.image(service.fromStack, service.name, `permacoop:services[${i}].fromStack`)
+          : (built.refs[service.name] ?? args.resolvedImages?.[service.name] ?? service.image),
+      ]),
     );
     this.images = pulumi.output(serviceImages) as pulumi.Output<Record<string, string>>;
     this.runtimes = host.machines.map(

@@ -568,7 +568,7 @@ export const serviceSchema = z
           "Build the image from a directory of the project instead of pulling it; `image` names the result. Not with `fromStack`. Default none (the image is pulled).",
       }),
     /**
-     * Ship the image another stack pushed (host kind `scaleway-container`): that stack's `images` output
+     * Ship the image another stack runs: that stack's `images` output
      * for this service, by digest, so staging → prod deploys the same bytes. A fully qualified stack
      * name (`org/project/stack`); not with `build`. Default none.
      */
@@ -580,7 +580,7 @@ export const serviceSchema = z
       .optional()
       .meta({
         description:
-          "Ship the image another stack pushed (host kind `scaleway-container` only): that stack's `images` output for this service, by digest, so staging → prod deploys the same bytes. A fully qualified stack name (`org/project/stack`); not with `build`. Default none.",
+          "Ship the image another stack runs: that stack's `images` output for this service, by digest, so staging → prod deploys exactly the bytes staging tested (any host kind; `image` is then only a name). A fully qualified stack name (`org/project/stack`); not with `build`. Default none.",
         examples: ["fairnesscoop/permacoop-infra/staging"],
       }),
     /**
@@ -714,23 +714,12 @@ interface StackView {
 /**
  * What host kind `scaleway-container` can honour: a managed database in its region, DNS in a
  * Scaleway zone (CNAMEs), HTTPS, one hostname → one service (the platform routes by hostname,
- * not by path); `fromStack` on this host kind only, and no release phase. Each issue carries its own fix.
+ * not by path), and no release phase. Each issue carries its own fix.
  */
 function refineServerlessContainers(config: StackView, ctx: z.RefinementCtx): void {
   const { host, database, dns, tls, services } = config;
   const issue = (path: PropertyKey[], message: string, input: unknown, fix: string) => ctx.addIssue({ code: "custom", path, message, input, params: { fix } });
-  if (host.kind !== "scaleway-container") {
-    services.forEach((service, i) => {
-      if (service.fromStack)
-        issue(
-          ["services", i, "fromStack"],
-          `expected no fromStack on host.kind "${host.kind}" (only "scaleway-container" deploys images by digest from a Scaleway registry)`,
-          service.fromStack,
-          `pulumi config rm --path 'permacoop:services[${i}].fromStack'`,
-        );
-    });
-    return;
-  }
+  if (host.kind !== "scaleway-container") return;
   services.forEach((service, i) => {
     if (service.release)
       issue(

@@ -12,9 +12,11 @@ export function registryOf(image: string): string {
 /**
  * How a service's image is addressed on a Docker host: `digest` when it is resolved against its
  * registry (a tag, pulled); `as-is` when the reference already is a digest, is built here (its
- * tag is the build context's hash), or is provided on the host out of band (`pullPolicy: never`).
+ * tag is the build context's hash), or is provided on the host out of band (`pullPolicy: never`);
+ * `from-stack` when another stack's `images` output gives it (promotion).
  */
-export function resolution(service: Pick<ServiceConfig, "image" | "build" | "pullPolicy">): "digest" | "as-is" {
+export function resolution(service: Pick<ServiceConfig, "image" | "build" | "pullPolicy" | "fromStack">): "digest" | "from-stack" | "as-is" {
+  if (service.fromStack !== undefined) return "from-stack"; // another stack's digest (Environment)
   return DIGEST_REF.test(service.image) || service.build !== undefined || service.pullPolicy === "never" ? "as-is" : "digest";
 }
 

@@ -316,13 +316,9 @@ describe("scaleway-container config contract", () => {
     expect(error.message).toMatch(/services\[1\]\.route: expected "\/" on a scaleway-container host: the platform routes by hostname, not by path/);
   });
 
-  it("refuses fromStack on a host that runs Docker itself", () => {
-    const error = problemsOf(
-      (c) => (c.services[0].fromStack = STAGING),
-      () => validConfigInput() as Mutable,
-    );
-    const problem = error.problems.find((p) => p.key === "permacoop:services[0].fromStack")!;
-    expect(problem.expected).toMatch(/no fromStack on host\.kind "scaleway-vm"/);
-    expect(problem.fix).toBe("pulumi config rm --path 'permacoop:services[0].fromStack'");
+  it("accepts fromStack on a host that runs Docker itself (promotion works on every host kind)", () => {
+    const config = validConfigInput() as Mutable;
+    config.services[0].fromStack = STAGING;
+    expect(() => parse(config, { calendarToken: "t" }, "prod")).not.toThrow();
   });
 });

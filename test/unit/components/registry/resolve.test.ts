@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Environment } from "../../../../components/environment";
 import { registryOf, resolution, resolveServiceImages } from "../../../../components/registry/resolve";
 import { installedScript } from "../../../support/hostScripts";
-import { Declared, installMocks, mockDigest, parse, recorder, valueOf } from "../../../support/mocks";
+import { Declared, installMocks, mockDigest, parse, recorder, STACK_OUTPUTS, valueOf } from "../../../support/mocks";
 
 beforeAll(() => installMocks());
 afterEach(() => jest.restoreAllMocks());
@@ -93,5 +93,17 @@ describe("images by digest on Docker hosts", () => {
     expect(a.images).toEqual({ app: `ghcr.io/fairnesscoop/permacoop@${DIGEST_A}` });
     expect((await rolloutOf(DIGEST_A)).create).toBe(a.create);
     expect((await rolloutOf(DIGEST_B)).create).not.toBe(a.create);
+  });
+
+  it("a VM's service with fromStack runs exactly the digest the other stack runs, and is not resolved again", async () => {
+    const STAGING = "fairnesscoop/permacoop-infra/staging";
+    const tested = `ghcr.io/fairnesscoop/permacoop@${DIGEST_B}`;
+    STACK_OUTPUTS[STAGING] = { images: { app: tested } };
+    const declared: Declared[] = [];
+    const config = sshConfig([{ name: "app", image: "ghcr.io/fairnesscoop/permacoop", fromStack: STAGING, port: 3000 }]);
+    expect(await resolveServiceImages(config, async () => DIGEST_A)).toEqual({});
+    const env = new Environment("prod", { name: "prod", config, secrets: { sshPrivateKey: pulumi.secret("k") } }, { transformations: [recorder(declared)] });
+    expect(await valueOf(env.images)).toEqual({ app: tested });
+    expect(declared.filter((d) => d.type === "pulumi:pulumi:StackReference").map((d) => d.props.name)).toEqual([STAGING]);
   });
 });

@@ -3,6 +3,7 @@
  *   npm run review -- <pr> [--image <service>=<ref>]...   create or update the stack, then `pulumi up`
  *   npm run review -- <pr> --preview [--image …]          the same stack file, `pulumi preview` only: nothing changes
  *   npm run review -- <pr> --destroy                      destroy its resources, remove the stack and its stack file
+ *   npm run review -- --expire [--days N]                 the same for every review stack with no update for N days (2)
  * Images: `--image`, else PERMACOOP_IMAGE_<SERVICE>, else the template's. Secrets: PERMACOOP_SECRET_<KEY>
  * (`pulumi config set --secret` through stdin, never argv). State and passphrase: PULUMI_BACKEND_URL and
  * PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE), from the environment only.
@@ -19,7 +20,10 @@ import { runMain } from "./args";
 /** The template, in git. */
 export const TEMPLATE_PATH = join(__dirname, "review-template.yaml");
 
-const USAGE = "usage: npm run review -- <pr number> [--preview | --destroy] [--image <service>=<image ref>]...";
+const USAGE = "usage: npm run review -- <pr number> [--preview | --destroy] [--image <service>=<image ref>]...\n       npm run review -- --expire [--days N]";
+
+/** Review environments with no update for this many days are destroyed by `--expire` (Heroku's review apps: two days). */
+export const DEFAULT_EXPIRY_DAYS = 2;
 
 export type ReviewAction = "up" | "preview" | "destroy";
 
@@ -72,6 +76,43 @@ export function parseReviewArgs(argv: readonly string[]): ReviewArgs {
   const pr = parsePrNumber(prText);
   if (action === "destroy" && Object.keys(images).length > 0) throw new Error(`review: --image has no meaning with --destroy.\n${USAGE}`);
   return { pr, action, images };
+}
+
+/** Parses `--expire [--days N]`: the number of days without an update after which a review stack goes. */
+export function parseExpireArgs(argv: readonly string[]): { days: number } {
+  const rest = argv.filter((arg) => arg !== "--expire");
+  let days = DEFAULT_EXPIRY_DAYS;
+  const at = rest.indexOf("--days");
+  if (at >= 0) {
+    const text = rest[at + 1];
+    if (text === undefined || !/^[1-9][0-9]{0,3}$/.test(text))
+      throw new Error(`review: expected --days <a whole number of days ≥ 1>; found ${JSON.stringify(text ?? "")}.\n${USAGE}`);
+    days = Number(text);
+    rest.splice(at, 2);
+  }
+  if (rest.length > 0) throw new Error(`review: --expire takes only --days; found ${rest.join(" ")}.\n${USAGE}`);
+  return { days };
+}
+
+/** An entry of `pulumi stack ls --json`. */
+export interface StackListing {
+  readonly name: string;
+  readonly lastUpdate?: string;
+  readonly updateInProgress?: boolean;
+}
+
+/**
+ * The review stacks (`review-pr-<n>`, bare or fully qualified) whose last update is more than
+ * `days` days before `now`. One being updated right now, or with no update recorded, stays.
+ */
+export function expiredReviewStacks(list: readonly StackListing[], now: Date, days: number): { pr: number; name: string; lastUpdate: string }[] {
+  const cutoff = now.getTime() - days * 24 * 3600 * 1000;
+  return list.flatMap((stack) => {
+    const pr = /(?:^|\/)review-pr-([1-9][0-9]{0,8})$/.exec(stack.name)?.[1];
+    if (pr === undefined || stack.updateInProgress || !stack.lastUpdate) return [];
+    const last = Date.parse(stack.lastUpdate);
+    return Number.isFinite(last) && last < cutoff ? [{ pr: Number(pr), name: stack.name, lastUpdate: stack.lastUpdate }] : [];
+  });
 }
 
 /** cli/review-template.yaml: the review domain and a stack configuration without hostnames. */
@@ -245,30 +286,49 @@ function pulumi(args: readonly string[], env: NodeJS.ProcessEnv, options: { inpu
   return String(result.stdout ?? "");
 }
 
+function stackList(env: NodeJS.ProcessEnv): StackListing[] {
+  return JSON.parse(pulumi(["stack", "ls", "--json"], env, { capture: true }) || "[]") as StackListing[];
+}
+
 function stackExists(stack: string, env: NodeJS.ProcessEnv): boolean {
-  const list = JSON.parse(pulumi(["stack", "ls", "--json"], env, { capture: true }) || "[]") as { name: string }[];
-  return list.some((s) => s.name === stack || s.name.endsWith(`/${stack}`));
+  return stackList(env).some((s) => s.name === stack || s.name.endsWith(`/${stack}`));
+}
+
+/** Destroys a review environment's resources, removes its stack and its stack file. */
+function destroyReview(pr: number): void {
+  const stackName = reviewStackName(pr);
+  const stackFile = join(process.cwd(), `Pulumi.${stackName}.yaml`);
+  const env = pulumiCliEnv(stackName);
+  if (!stackExists(stackName, env)) {
+    rmSync(stackFile, { force: true });
+    log(`no stack ${stackName}: nothing to destroy`);
+    return;
+  }
+  // destroy reads the secrets provider from the state when the stack file is gone (a fresh CI checkout).
+  pulumi(["destroy", "--yes", "--skip-preview", "--remove", "--stack", stackName], env);
+  rmSync(stackFile, { force: true });
+  log(`stack ${stackName} destroyed and removed`);
+}
+
+/** `--expire`: every review environment with no update for `days` days goes, as with `--destroy`. */
+function expire(days: number): void {
+  checkPulumiEnv(process.env);
+  const expired = expiredReviewStacks(stackList(pulumiCliEnv("review")), new Date(), days);
+  if (expired.length === 0) log(`no review stack without an update for ${days} day(s)`);
+  for (const stack of expired) {
+    log(`${stack.name}: last update ${stack.lastUpdate}, more than ${days} day(s) ago: destroying it`);
+    destroyReview(stack.pr);
+  }
 }
 
 function main(): void {
+  if (process.argv.includes("--expire")) return expire(parseExpireArgs(process.argv.slice(2)).days);
   const args = parseReviewArgs(process.argv.slice(2));
   checkPulumiEnv(process.env);
   const stackName = reviewStackName(args.pr);
   const stackFile = join(process.cwd(), `Pulumi.${stackName}.yaml`);
 
-  if (args.action === "destroy") {
-    const env = pulumiCliEnv(stackName);
-    if (!stackExists(stackName, env)) {
-      rmSync(stackFile, { force: true });
-      log(`no stack ${stackName}: nothing to destroy`);
-      return;
-    }
-    // destroy reads the secrets provider from the state when the stack file is gone (a fresh CI checkout).
-    pulumi(["destroy", "--yes", "--skip-preview", "--remove", "--stack", stackName], env);
-    rmSync(stackFile, { force: true });
-    log(`stack ${stackName} destroyed and removed`);
-    return;
-  }
+  if (args.action === "destroy") return destroyReview(args.pr);
 
   // Everything is checked before the first pulumi command: a bad template, image or missing secret changes nothing.
   const project = parseYaml(readFileSync(join(process.cwd(), "Pulumi.yaml"), "utf8")) as { config?: Record<string, { value?: unknown }> };

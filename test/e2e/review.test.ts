@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PROJECT_DIR } from "../support/stackFiles";
@@ -100,5 +100,23 @@ describe("npm run review (real CLI, real Scaleway plugin, offline)", () => {
     const again = review(["42", "--destroy"]);
     expect(again.status).toBe(0);
     expect(again.output).toContain("no stack review-pr-42: nothing to destroy");
+  });
+
+  it("--expire destroys the review stacks with no update for 2 days, as --destroy does, and keeps the others", () => {
+    for (const pr of ["7", "8"]) expect(review([pr, "--preview"], secrets)).toMatchObject({ status: 0 });
+    // Backdate review-pr-7's last update by three days, where this file backend records it.
+    const checkpoint = join(backendDir, ".pulumi", "stacks", "permacoop-infra", "review-pr-7.json");
+    const state = JSON.parse(readFileSync(checkpoint, "utf8")) as { checkpoint: { latest: { manifest: { time: string } } } };
+    state.checkpoint.latest.manifest.time = new Date(Date.now() - 3 * 24 * 3600 * 1000).toISOString();
+    writeFileSync(checkpoint, JSON.stringify(state));
+    const { status, output } = review(["--expire"]);
+    expect(output).toMatch(/review-pr-7: last update \S+, more than 2 day\(s\) ago: destroying it/);
+    expect(output).toContain("stack review-pr-7 destroyed and removed");
+    expect(status).toBe(0);
+    expect(stacks()).toEqual(["review-pr-8"]);
+    expect(existsSync(join(workDir, "Pulumi.review-pr-7.yaml"))).toBe(false);
+    expect(existsSync(join(workDir, "Pulumi.review-pr-8.yaml"))).toBe(true);
+    expect(review(["--expire", "--days", "1"]).output).toContain("no review stack without an update for 1 day(s)");
+    expect(review(["8", "--destroy"])).toMatchObject({ status: 0 });
   });
 });

@@ -113,9 +113,19 @@ function pulumi(stack: string, args: string[], inherit = false) {
   });
 }
 
-function setImage(stack: string, index: number, image: string): void {
-  const result = pulumi(stack, ["config", "set", "--path", `permacoop:services[${index}].image`, image]);
-  if (result.status !== 0) throw new Error(`pulumi config set failed: ${result.stderr.trim()}`);
+/** The services as configured (a YAML list, or the JSON string `pulumi config set` stores). */
+function configuredServices(stack: string): Record<string, unknown>[] {
+  const result = pulumi(stack, ["config", "get", "permacoop:services", "--json"]);
+  if (result.status !== 0) throw new Error(`pulumi config get permacoop:services failed: ${result.stderr.trim()}`);
+  const entry = JSON.parse(result.stdout) as { value: string; objectValue?: unknown };
+  return (entry.objectValue ?? JSON.parse(entry.value)) as Record<string, unknown>[];
+}
+
+/** Writes the whole services list back (set --path would misread a list stored as a JSON string). */
+function setServices(stack: string, services: readonly Record<string, unknown>[]): void {
+  const json = JSON.stringify({ "permacoop:services": { value: JSON.stringify(services), objectValue: services, secret: false } });
+  const result = pulumi(stack, ["config", "set-all", "--json", json]);
+  if (result.status !== 0) throw new Error(`pulumi config set-all failed: ${result.stderr.trim()}`);
 }
 
 async function confirm(stack: string, yes: boolean, protectedStack: boolean): Promise<void> {
@@ -136,10 +146,15 @@ async function ship(stack: string, config: StackConfig, images: DeployArgs["imag
   }
   for (const c of changes) process.stdout.write(`${stack}: ${c.service}: ${c.from} → ${c.to}\n`);
   await confirm(stack, yes, isDataProtected(config.database, stack));
-  for (const c of changes) setImage(stack, c.index, c.to);
+  const before = configuredServices(stack);
+  const after = before.map((service, i) => {
+    const change = changes.find((c) => c.index === i);
+    return change ? { ...service, image: change.to } : service;
+  });
+  setServices(stack, after);
   const up = pulumi(stack, ["up", "--yes", "--skip-preview", "--color", "never"], true);
   if (up.status !== 0) {
-    for (const c of changes) setImage(stack, c.index, c.from);
+    setServices(stack, before);
     throw new Error(`${stack}: pulumi up failed: the config is back to what still runs (${changes.map((c) => `${c.service}: ${c.from}`).join(", ")})`);
   }
   process.stdout.write(`${stack}: deployed. Commit Pulumi.${stack}.yaml: it records what runs.\n`);

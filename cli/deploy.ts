@@ -1,7 +1,9 @@
 /**
  * Ship a version — what ops run instead of editing YAML by hand:
- *   npm run deploy   -- -s <stack> <service>=<image ref> … [--yes]   run these images
- *   npm run rollback -- -s <stack> [service] [--yes]                 back to the previous image that served
+ *   npm run deploy   -- -s <stack> <service>=<image ref> … [--yes] [--record] [--dry-run]   run these images
+ *   npm run rollback -- -s <stack> [service] [--yes] [--record] [--dry-run]                 back to the previous image that served
+ * --record commits Pulumi.<stack>.yaml once deployed (the app repository's workflow pushes it to
+ * main, so the next merge deploys the same digest); --dry-run prints what would change and touches nothing.
  * Both set the services' `image` in the stack's config (Pulumi.<stack>.yaml: the record of what
  * runs), then run `pulumi up` (its health-gated rollout); if the update fails, the config is put
  * back to what still runs. A protected stack asks first (`--yes` for CI). Rollback reads the
@@ -16,21 +18,31 @@ import { onHost, readStack } from "./host";
 import { pulumiCliEnv } from "./pulumi";
 
 const USAGE = {
-  deploy: "usage: npm run deploy -- -s <stack> <service>=<image ref> … [--yes]",
-  rollback: "usage: npm run rollback -- -s <stack> [service] [--yes]",
+  deploy: "usage: npm run deploy -- -s <stack> <service>=<image ref> … [--yes] [--record] [--dry-run]",
+  rollback: "usage: npm run rollback -- -s <stack> [service] [--yes] [--record] [--dry-run]",
 } as const;
 
-export interface DeployArgs {
+/** How a deploy goes: ask or not, commit the stack file afterwards, or only say what it would do. */
+export interface ShipOptions {
+  readonly yes: boolean;
+  readonly record: boolean;
+  readonly dryRun: boolean;
+}
+
+function takeShipOptions(rest: string[]): ShipOptions {
+  return { yes: takeFlag(rest, "--yes"), record: takeFlag(rest, "--record"), dryRun: takeFlag(rest, "--dry-run") };
+}
+
+export interface DeployArgs extends ShipOptions {
   readonly stack: string;
   /** Image ref per service name, in the order given. */
   readonly images: readonly { readonly service: string; readonly image: string }[];
-  readonly yes: boolean;
 }
 
 /** Parses `-s <stack> <service>=<ref> … [--yes]`; throws the usage (and what is wrong) on anything else. */
 export function parseDeployArgs(argv: readonly string[]): DeployArgs {
   const rest = [...argv];
-  const yes = takeFlag(rest, "--yes");
+  const options = takeShipOptions(rest);
   const stack = takeStack(rest, USAGE.deploy);
   if (rest.length === 0) throw new Error(`${USAGE.deploy}\n(no <service>=<image ref> given)`);
   const images = rest.map((arg) => {
@@ -43,22 +55,21 @@ export function parseDeployArgs(argv: readonly string[]): DeployArgs {
   const names = images.map((i) => i.service);
   const twice = names.find((name, i) => names.indexOf(name) !== i);
   if (twice) throw new Error(`${USAGE.deploy}\n(service ${twice} given twice)`);
-  return { stack, images, yes };
+  return { stack, images, ...options };
 }
 
-export interface RollbackArgs {
+export interface RollbackArgs extends ShipOptions {
   readonly stack: string;
   readonly service?: string;
-  readonly yes: boolean;
 }
 
 /** Parses `-s <stack> [service] [--yes]`. */
 export function parseRollbackArgs(argv: readonly string[]): RollbackArgs {
   const rest = [...argv];
-  const yes = takeFlag(rest, "--yes");
+  const options = takeShipOptions(rest);
   const stack = takeStack(rest, USAGE.rollback);
   if (rest.length > 1) throw new Error(`${USAGE.rollback}\n(unexpected: ${rest.slice(1).join(" ")})`);
-  return { stack, service: rest[0], yes };
+  return { stack, service: rest[0], ...options };
 }
 
 /** One line of the host's audit log (components/runtime/host/rollout.sh writes them). */
@@ -137,15 +148,39 @@ async function confirm(stack: string, yes: boolean, protectedStack: boolean): Pr
   if (!/^y(es)?$/i.test(answer.trim())) throw new Error("nothing changed");
 }
 
+/** The commit that records a deploy in git: the stack file alone, with what changed. */
+export function recordCommit(stack: string, changes: readonly { service: string; to: string }[]): { files: string[]; message: string } {
+  return { files: [`Pulumi.${stack}.yaml`], message: `deploy ${stack}: ${changes.map((c) => `${c.service}=${c.to}`).join(" ")}` };
+}
+
+/** Commits the stack file (nothing else), as the deploy's record; the caller pushes. */
+export function commitRecord(cwd: string, record: { files: string[]; message: string }): void {
+  const git = (...args: string[]) => {
+    const result = spawnSync("git", args, { cwd, encoding: "utf8" });
+    if (result.status !== 0) throw new Error(`git ${args[0]} failed: ${(result.stderr || result.stdout).trim()}`);
+    return result.stdout;
+  };
+  git("add", "--", ...record.files);
+  if (git("diff", "--cached", "--name-only").trim() === "") return; // already recorded
+  git("commit", "--quiet", "-m", record.message, "--", ...record.files);
+}
+
 /** Sets the images, runs the update; on failure puts the config back to what still runs. */
-async function ship(stack: string, config: StackConfig, images: DeployArgs["images"], yes: boolean): Promise<void> {
+async function ship(stack: string, config: StackConfig, images: DeployArgs["images"], options: ShipOptions): Promise<void> {
   const changes = plannedChanges(config, images).filter((c) => c.from !== c.to);
   if (changes.length === 0) {
     process.stdout.write(`${stack}: every service already runs the image given: nothing to do\n`);
     return;
   }
   for (const c of changes) process.stdout.write(`${stack}: ${c.service}: ${c.from} → ${c.to}\n`);
-  await confirm(stack, yes, isDataProtected(config.database, stack));
+  const record = recordCommit(stack, changes);
+  if (options.dryRun) {
+    process.stdout.write(
+      `${stack}: dry run: would set the config above, run pulumi up${options.record ? `, then commit ${record.files.join(" ")}: "${record.message}"` : ""}; nothing changed\n`,
+    );
+    return;
+  }
+  await confirm(stack, options.yes, isDataProtected(config.database, stack));
   const before = configuredServices(stack);
   const after = before.map((service, i) => {
     const change = changes.find((c) => c.index === i);
@@ -157,13 +192,18 @@ async function ship(stack: string, config: StackConfig, images: DeployArgs["imag
     setServices(stack, before);
     throw new Error(`${stack}: pulumi up failed: the config is back to what still runs (${changes.map((c) => `${c.service}: ${c.from}`).join(", ")})`);
   }
-  process.stdout.write(`${stack}: deployed. Commit Pulumi.${stack}.yaml: it records what runs.\n`);
+  if (options.record) {
+    commitRecord(process.cwd(), record);
+    process.stdout.write(`${stack}: deployed and recorded: ${record.message}\n`);
+  } else {
+    process.stdout.write(`${stack}: deployed. Commit Pulumi.${stack}.yaml: it records what runs.\n`);
+  }
 }
 
 async function deploy(argv: readonly string[]): Promise<void> {
   const args = parseDeployArgs(argv);
   const { config } = readStack(args.stack);
-  await ship(args.stack, config, args.images, args.yes);
+  await ship(args.stack, config, args.images, args);
 }
 
 async function rollback(argv: readonly string[]): Promise<void> {
@@ -177,7 +217,7 @@ async function rollback(argv: readonly string[]): Promise<void> {
   if (!found)
     throw new Error(`${args.stack}: no earlier image of ${service} served on this host (npm run ops -- audit -s ${args.stack}): nothing to roll back to`);
   process.stdout.write(`${args.stack}: ${service} serves ${found.current}; rolling back to ${found.previous}\n`);
-  await ship(args.stack, config, [{ service, image: found.previous }], args.yes);
+  await ship(args.stack, config, [{ service, image: found.previous }], args);
 }
 
 runMain(module, () => (process.argv[2] === "rollback" ? rollback(process.argv.slice(3)) : deploy(process.argv.slice(3))));

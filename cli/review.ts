@@ -4,6 +4,8 @@
  *   npm run review -- <pr> --preview [--image …]          the same stack file, `pulumi preview` only: nothing changes
  *   npm run review -- <pr> --destroy                      destroy its resources, remove the stack and its stack file
  *   npm run review -- --expire [--days N]                 the same for every review stack with no update for N days (2)
+ *   --app: the pull request is the app repository's (its CI dispatches here): stack review-app-pr-<n>,
+ *   host app-pr-<n>.<domain>, apart from this repository's own review-pr-<n>
  * Images: `--image`, else PERMACOOP_IMAGE_<SERVICE>, else the template's. Secrets: PERMACOOP_SECRET_<KEY>
  * (`pulumi config set --secret` through stdin, never argv). State and passphrase: PULUMI_BACKEND_URL and
  * PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE), from the environment only.
@@ -20,12 +22,16 @@ import { runMain } from "./args";
 /** The template, in git. */
 export const TEMPLATE_PATH = join(__dirname, "review-template.yaml");
 
-const USAGE = "usage: npm run review -- <pr number> [--preview | --destroy] [--image <service>=<image ref>]...\n       npm run review -- --expire [--days N]";
+const USAGE =
+  "usage: npm run review -- <pr number> [--app] [--preview | --destroy] [--image <service>=<image ref>]...\n       npm run review -- --expire [--days N]";
 
 /** Review environments with no update for this many days are destroyed by `--expire` (Heroku's review apps: two days). */
 export const DEFAULT_EXPIRY_DAYS = 2;
 
 export type ReviewAction = "up" | "preview" | "destroy";
+
+/** Whose pull request: this repository's (`infra`, review-pr-<n>) or the app repository's (`app`, review-app-pr-<n>). */
+export type ReviewSource = "infra" | "app";
 
 export interface ReviewArgs {
   /** The pull request number. */
@@ -34,6 +40,8 @@ export interface ReviewArgs {
   readonly action: ReviewAction;
   /** Images given with `--image <service>=<ref>`, by service name. */
   readonly images: Readonly<Record<string, string>>;
+  /** `app` with `--app`; `infra` otherwise. */
+  readonly source: ReviewSource;
 }
 
 /** The PR number as a positive whole number; anything else is a clear error. */
@@ -50,10 +58,13 @@ export function parsePrNumber(text: string | undefined): number {
 export function parseReviewArgs(argv: readonly string[]): ReviewArgs {
   let prText: string | undefined;
   let action: ReviewAction = "up";
+  let source: ReviewSource = "infra";
   const images: Record<string, string> = {};
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    if (arg === "--preview" || arg === "--destroy") {
+    if (arg === "--app") {
+      source = "app";
+    } else if (arg === "--preview" || arg === "--destroy") {
       const wanted = arg === "--preview" ? "preview" : "destroy";
       if (action !== "up" && action !== wanted) throw new Error(`review: --preview and --destroy exclude each other.\n${USAGE}`);
       action = wanted;
@@ -75,7 +86,7 @@ export function parseReviewArgs(argv: readonly string[]): ReviewArgs {
   }
   const pr = parsePrNumber(prText);
   if (action === "destroy" && Object.keys(images).length > 0) throw new Error(`review: --image has no meaning with --destroy.\n${USAGE}`);
-  return { pr, action, images };
+  return { pr, action, images, source };
 }
 
 /** Parses `--expire [--days N]`: the number of days without an update after which a review stack goes. */
@@ -105,13 +116,18 @@ export interface StackListing {
  * The review stacks (`review-pr-<n>`, bare or fully qualified) whose last update is more than
  * `days` days before `now`. One being updated right now, or with no update recorded, stays.
  */
-export function expiredReviewStacks(list: readonly StackListing[], now: Date, days: number): { pr: number; name: string; lastUpdate: string }[] {
+export function expiredReviewStacks(
+  list: readonly StackListing[],
+  now: Date,
+  days: number,
+): { pr: number; source: ReviewSource; name: string; lastUpdate: string }[] {
   const cutoff = now.getTime() - days * 24 * 3600 * 1000;
   return list.flatMap((stack) => {
-    const pr = /(?:^|\/)review-pr-([1-9][0-9]{0,8})$/.exec(stack.name)?.[1];
-    if (pr === undefined || stack.updateInProgress || !stack.lastUpdate) return [];
+    const match = /(?:^|\/)review-(app-)?pr-([1-9][0-9]{0,8})$/.exec(stack.name);
+    if (!match || stack.updateInProgress || !stack.lastUpdate) return [];
     const last = Date.parse(stack.lastUpdate);
-    return Number.isFinite(last) && last < cutoff ? [{ pr: Number(pr), name: stack.name, lastUpdate: stack.lastUpdate }] : [];
+    const source: ReviewSource = match[1] ? "app" : "infra";
+    return Number.isFinite(last) && last < cutoff ? [{ pr: Number(match[2]), source, name: stack.name, lastUpdate: stack.lastUpdate }] : [];
   });
 }
 
@@ -159,8 +175,8 @@ export function imageEnvName(service: string): string {
   return `PERMACOOP_IMAGE_${upperSnake(service)}`;
 }
 
-export function reviewStackName(pr: number): string {
-  return `review-pr-${pr}`;
+export function reviewStackName(pr: number, source: ReviewSource = "infra"): string {
+  return `review-${source === "app" ? "app-" : ""}pr-${pr}`;
 }
 
 /** A rendered review stack, checked against the config contract. */
@@ -181,6 +197,8 @@ export interface ReviewStackOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Project-level config defaults (Pulumi.yaml), which the program also sees. */
   readonly projectConfig?: Readonly<Record<string, unknown>>;
+  /** Whose pull request. Default `infra`. */
+  readonly source?: ReviewSource;
 }
 
 /**
@@ -189,8 +207,9 @@ export interface ReviewStackOptions {
  */
 export function reviewStackConfig(pr: number, template: ReviewTemplate, options: ReviewStackOptions = {}): ReviewStack {
   if (!Number.isSafeInteger(pr) || pr < 1) throw new Error(`review: expected a pull request number (a positive whole number such as 42); found ${pr}`);
-  const stack = reviewStackName(pr);
-  const hostname = `pr-${pr}.${template.reviewDomain}`;
+  const source = options.source ?? "infra";
+  const stack = reviewStackName(pr, source);
+  const hostname = `${source === "app" ? "app-" : ""}pr-${pr}.${template.reviewDomain}`;
   const config: Record<string, unknown> = structuredClone({ ...template.config });
 
   const dnsKey = `${NAMESPACE}:dns`;
@@ -295,8 +314,8 @@ function stackExists(stack: string, env: NodeJS.ProcessEnv): boolean {
 }
 
 /** Destroys a review environment's resources, removes its stack and its stack file. */
-function destroyReview(pr: number): void {
-  const stackName = reviewStackName(pr);
+function destroyReview(pr: number, source: ReviewSource): void {
+  const stackName = reviewStackName(pr, source);
   const stackFile = join(process.cwd(), `Pulumi.${stackName}.yaml`);
   const env = pulumiCliEnv(stackName);
   if (!stackExists(stackName, env)) {
@@ -317,7 +336,7 @@ function expire(days: number): void {
   if (expired.length === 0) log(`no review stack without an update for ${days} day(s)`);
   for (const stack of expired) {
     log(`${stack.name}: last update ${stack.lastUpdate}, more than ${days} day(s) ago: destroying it`);
-    destroyReview(stack.pr);
+    destroyReview(stack.pr, stack.source);
   }
 }
 
@@ -325,15 +344,15 @@ function main(): void {
   if (process.argv.includes("--expire")) return expire(parseExpireArgs(process.argv.slice(2)).days);
   const args = parseReviewArgs(process.argv.slice(2));
   checkPulumiEnv(process.env);
-  const stackName = reviewStackName(args.pr);
+  const stackName = reviewStackName(args.pr, args.source);
   const stackFile = join(process.cwd(), `Pulumi.${stackName}.yaml`);
 
-  if (args.action === "destroy") return destroyReview(args.pr);
+  if (args.action === "destroy") return destroyReview(args.pr, args.source);
 
   // Everything is checked before the first pulumi command: a bad template, image or missing secret changes nothing.
   const project = parseYaml(readFileSync(join(process.cwd(), "Pulumi.yaml"), "utf8")) as { config?: Record<string, { value?: unknown }> };
   const projectConfig = Object.fromEntries(Object.entries(project.config ?? {}).flatMap(([k, spec]) => (spec.value === undefined ? [] : [[k, spec.value]])));
-  const review = reviewStackConfig(args.pr, loadReviewTemplate(), { images: args.images, env: process.env, projectConfig });
+  const review = reviewStackConfig(args.pr, loadReviewTemplate(), { images: args.images, env: process.env, projectConfig, source: args.source });
   const secrets = reviewSecrets(review, process.env);
 
   const env: NodeJS.ProcessEnv = {

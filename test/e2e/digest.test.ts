@@ -147,6 +147,11 @@ describe("images by digest: a tag re-pushed with other bytes rolls out (docker-r
   });
 
   it("npm run deploy: a digest given on the command line serves, and the config records it", async () => {
+    // The app repository's workflow step, dry: says what it would change and record, touches nothing.
+    const dry = npmRun("deploy", "-s", ENV, `app=${digests.v2}`, "--yes", "--record", "--dry-run");
+    expect(dry.status).toBe(0);
+    expect(dry.output).toContain(`dry run: would set the config above, run pulumi up, then commit Pulumi.${ENV}.yaml: "deploy ${ENV}: app=${digests.v2}"`);
+    expect(await configuredImage()).toBe(digests.v1);
     const deployed = npmRun("deploy", "-s", ENV, `app=${digests.v2}`, "--yes");
     expect(deployed.output).toContain(`app: ${digests.v1} → ${digests.v2}`);
     expect(deployed.status).toBe(0);

@@ -1,4 +1,8 @@
-import { parseAuditLog, parseDeployArgs, parseRollbackArgs, plannedChanges, previousImage } from "../../../cli/deploy";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { commitRecord, parseAuditLog, parseDeployArgs, parseRollbackArgs, plannedChanges, previousImage, recordCommit } from "../../../cli/deploy";
 import { parse } from "../../support/mocks";
 
 const D1 = `ghcr.io/fairnesscoop/permacoop@sha256:${"1".repeat(64)}`;
@@ -16,7 +20,10 @@ describe("npm run deploy: arguments", () => {
         { service: "api", image: "ghcr.io/org/api:2" },
       ],
       yes: true,
+      record: false,
+      dryRun: false,
     });
+    expect(parseDeployArgs(["-s", "prod", `app=${D1}`, "--record", "--dry-run"])).toMatchObject({ yes: false, record: true, dryRun: true });
   });
 
   it("refuses a missing stack, no image, a malformed pair, a bad reference and a service given twice, with the usage", () => {
@@ -58,8 +65,8 @@ describe("npm run deploy: what it changes", () => {
 
 describe("npm run rollback", () => {
   it("takes -s <stack>, an optional service and --yes", () => {
-    expect(parseRollbackArgs(["-s", "prod"])).toEqual({ stack: "prod", service: undefined, yes: false });
-    expect(parseRollbackArgs(["-s", "prod", "api", "--yes"])).toEqual({ stack: "prod", service: "api", yes: true });
+    expect(parseRollbackArgs(["-s", "prod"])).toEqual({ stack: "prod", service: undefined, yes: false, record: false, dryRun: false });
+    expect(parseRollbackArgs(["-s", "prod", "api", "--yes"])).toEqual({ stack: "prod", service: "api", yes: true, record: false, dryRun: false });
     expect(() => parseRollbackArgs(["-s", "prod", "app", "api"])).toThrow(/unexpected: api/);
   });
 
@@ -85,5 +92,33 @@ describe("npm run rollback", () => {
       [line("t1", "app", "none", D1, "succeeded"), line("t2", "app", D1, D2, "succeeded"), line("t3", "app", D2, D1, "succeeded")].join("\n"),
     );
     expect(previousImage(entries, "app")).toEqual({ current: D1, previous: D2 });
+  });
+});
+
+describe("npm run deploy --record: the stack file in git is the record of what runs", () => {
+  it("commits the stack file alone, with what was deployed, and nothing when it is already recorded", () => {
+    const repo = mkdtempSync(join(tmpdir(), "permacoop-record-"));
+    try {
+      const git = (...args: string[]) => execFileSync("git", args, { cwd: repo, encoding: "utf8" });
+      git("init", "--quiet");
+      git("config", "user.email", "ci@example.org");
+      git("config", "user.name", "ci");
+      writeFileSync(join(repo, "Pulumi.prod.yaml"), "config: {}\n");
+      writeFileSync(join(repo, "other.txt"), "a\n");
+      git("add", ".");
+      git("commit", "--quiet", "-m", "init");
+      writeFileSync(join(repo, "Pulumi.prod.yaml"), `config:\n  image: ${D2}\n`);
+      writeFileSync(join(repo, "other.txt"), "changed, not ours to commit\n");
+      const record = recordCommit("prod", [{ service: "app", to: D2 }]);
+      expect(record).toEqual({ files: ["Pulumi.prod.yaml"], message: `deploy prod: app=${D2}` });
+      commitRecord(repo, record);
+      expect(git("log", "-1", "--format=%s")).toBe(`deploy prod: app=${D2}\n`);
+      expect(git("show", "--name-only", "--format=", "HEAD").trim()).toBe("Pulumi.prod.yaml");
+      expect(git("status", "--porcelain")).toBe(" M other.txt\n");
+      commitRecord(repo, record); // nothing new: no empty commit
+      expect(git("rev-list", "--count", "HEAD")).toBe("2\n");
+    } finally {
+      rmSync(repo, { recursive: true, force: true });
+    }
   });
 });

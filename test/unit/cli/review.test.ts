@@ -14,6 +14,7 @@ import {
   renderStackFile,
   reviewSecrets,
   reviewStackConfig,
+  reviewStackName,
   secretEnvName,
 } from "../../../cli/review";
 import { parseStackConfig } from "../../../components/config/load";
@@ -99,9 +100,10 @@ describe("PR numbers and arguments", () => {
   });
 
   it("parses the actions and images", () => {
-    expect(parseReviewArgs(["42"])).toEqual({ pr: 42, action: "up", images: {} });
-    expect(parseReviewArgs(["42", "--preview", "--image", `app=${DIGEST}`])).toEqual({ pr: 42, action: "preview", images: { app: DIGEST } });
-    expect(parseReviewArgs(["--destroy", "7"])).toEqual({ pr: 7, action: "destroy", images: {} });
+    expect(parseReviewArgs(["42"])).toEqual({ pr: 42, action: "up", images: {}, source: "infra" });
+    expect(parseReviewArgs(["42", "--preview", "--image", `app=${DIGEST}`])).toEqual({ pr: 42, action: "preview", images: { app: DIGEST }, source: "infra" });
+    expect(parseReviewArgs(["--destroy", "7"])).toEqual({ pr: 7, action: "destroy", images: {}, source: "infra" });
+    expect(parseReviewArgs(["7", "--app", "--image", `app=${DIGEST}`])).toEqual({ pr: 7, action: "up", images: { app: DIGEST }, source: "app" });
     expect(parseReviewArgs([`--image=app=${DIGEST}`, "3"]).images).toEqual({ app: DIGEST });
   });
 
@@ -187,10 +189,24 @@ describe("npm run review -- --expire", () => {
       { name: "prod", lastUpdate: "2020-01-01T00:00:00.000Z" }, // not a review stack
       { name: "review-pr-6-old", lastUpdate: "2020-01-01T00:00:00.000Z" },
     ];
-    expect(expiredReviewStacks(list, now, 2)).toEqual([
-      { pr: 1, name: "review-pr-1", lastUpdate: "2026-11-29T12:00:00.000Z" },
-      { pr: 2, name: "fairnesscoop/permacoop-infra/review-pr-2", lastUpdate: "2026-11-30T11:59:00.000Z" },
+    expect(expiredReviewStacks([...list, { name: "review-app-pr-9", lastUpdate: "2026-11-01T00:00:00.000Z" }], now, 2)).toEqual([
+      { pr: 1, source: "infra", name: "review-pr-1", lastUpdate: "2026-11-29T12:00:00.000Z" },
+      { pr: 2, source: "infra", name: "fairnesscoop/permacoop-infra/review-pr-2", lastUpdate: "2026-11-30T11:59:00.000Z" },
+      { pr: 9, source: "app", name: "review-app-pr-9", lastUpdate: "2026-11-01T00:00:00.000Z" },
     ]);
     expect(expiredReviewStacks(list, now, 7).map((s) => s.pr)).toEqual([]);
+  });
+});
+
+describe("review environments of the app repository's pull requests", () => {
+  it("are named and hosted apart from this repository's own (review-app-pr-<n>, app-pr-<n>.<domain>)", () => {
+    const reviewTemplate = loadReviewTemplate();
+    const own = reviewStackConfig(42, reviewTemplate, { images: { app: DIGEST } });
+    const app = reviewStackConfig(42, reviewTemplate, { images: { app: DIGEST }, source: "app" });
+    expect(own.stack).toBe("review-pr-42");
+    expect(app.stack).toBe("review-app-pr-42");
+    expect(app.hostname).toBe(`app-pr-42.${reviewTemplate.reviewDomain}`);
+    expect(app.url).toBe(`https://app-pr-42.${reviewTemplate.reviewDomain}`);
+    expect(reviewStackName(42, "app")).toBe("review-app-pr-42");
   });
 });

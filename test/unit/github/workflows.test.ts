@@ -23,8 +23,14 @@ function actionlint(args: string[], cwd = PROJECT_DIR): { status: number; output
 
 withActionlint("actionlint on the GitHub Actions workflows", () => {
   it("passes on the repository's workflows (shellcheck included)", () => {
-    expect(files.sort()).toEqual(["deploy.yml", "preview.yml", "review.yml"]);
+    expect(files.sort()).toEqual(["app.yml", "deploy.yml", "preview.yml", "review-expire.yml", "review.yml"]);
     const { status, output } = actionlint([]);
+    expect(output).toBe("");
+    expect(status).toBe(0);
+  });
+
+  it("passes on the app repository's example workflow (docs/examples/app-repository-ci.yml)", () => {
+    const { status, output } = actionlint([join(PROJECT_DIR, "docs", "examples", "app-repository-ci.yml")]);
     expect(output).toBe("");
     expect(status).toBe(0);
   });
@@ -58,10 +64,10 @@ describe.each(files)("workflow %s", (file) => {
     jobs: Record<string, { steps: { uses?: string }[]; permissions?: unknown }>;
   };
 
-  it("declares its permissions (nothing above read, except PR comments)", () => {
+  it("declares its permissions (nothing above read, except PR comments, and the deploy record on main)", () => {
     expect(workflow.permissions).toBeDefined();
     for (const [scope, level] of Object.entries(workflow.permissions ?? {})) {
-      if (level === "write") expect(scope).toBe("pull-requests");
+      if (level === "write") expect(`${file}:${scope}`).toMatch(/^[a-z-]+\.yml:pull-requests$|^app\.yml:contents$/);
       else expect(level).toBe("read");
     }
     for (const job of Object.values(workflow.jobs)) expect(job.permissions).toBeUndefined();

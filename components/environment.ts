@@ -61,7 +61,14 @@ export class Environment extends pulumi.ComponentResource {
     super("permacoop:index:Environment", name, {}, opts);
     const { config } = args;
     this.dataProtected = isDataProtected(config.database, args.name);
-    const host = declareHost(name, { environment: args.name, config, secrets: args.secrets, protectData: this.dataProtected, parent: this });
+    const host = declareHost(name, {
+      environment: args.name,
+      config,
+      secrets: args.secrets,
+      protectData: this.dataProtected,
+      parent: this,
+      resolvedImages: args.resolvedImages,
+    });
     this.host = host;
     this.serviceEnv = Object.fromEntries(config.services.map((service) => [service.name, serviceEnvironment(service, args.secrets, host.database.env)]));
 

@@ -59,6 +59,8 @@ export interface HostArgs<C extends StackConfig = StackConfig> {
   readonly protectData: boolean;
   /** The environment the kind declares its resources into (names derive from its name). */
   readonly parent: pulumi.Resource;
+  /** Pulled images resolved to their digest, by service name (a platform that pulls them itself uses these). Default none. */
+  readonly resolvedImages?: Readonly<Record<string, string>>;
 }
 
 /** A host kind as Environment uses it. */

@@ -27,6 +27,8 @@ export interface ScalewayContainersHostArgs {
   readonly privateNetworkId: pulumi.Input<string>;
   /** Scaleway API secret key, to push built images (required when a service has `build`). */
   readonly registrySecretKey?: pulumi.Input<string>;
+  /** Pulled images resolved to their digest (`resolveServiceImages`), by service name. Default none. */
+  readonly resolvedImages?: Readonly<Record<string, string>>;
 }
 
 /** Resolved settings of one service's container: the host-level values with its overrides. */
@@ -107,7 +109,7 @@ export class ScalewayContainersHost extends pulumi.ComponentResource {
     const imageOf = (service: ServiceConfig, i: number): pulumi.Output<string> => {
       if (service.build) return this.registry!.refs[service.name]!;
       if (service.fromStack) return promoted.image(service.fromStack, service.name, `permacoop:services[${i}].fromStack`);
-      return pulumi.output(service.image);
+      return pulumi.output(args.resolvedImages?.[service.name] ?? service.image);
     };
 
     this.namespace = new scaleway.containers.Namespace(
@@ -224,7 +226,16 @@ export class ScalewayContainerHost implements EnvironmentHost {
     );
     this.containers = new ScalewayContainersHost(
       `${name}-containers`,
-      { host, services: config.services, dns: config.dns, environment: args.environment, secretEnv, privateNetworkId: network.id, registrySecretKey },
+      {
+        host,
+        services: config.services,
+        dns: config.dns,
+        environment: args.environment,
+        secretEnv,
+        privateNetworkId: network.id,
+        registrySecretKey,
+        resolvedImages: args.resolvedImages,
+      },
       { parent },
     );
     this.resources = [this.containers, this.managedDatabase];

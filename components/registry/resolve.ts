@@ -10,7 +10,7 @@ export function registryOf(image: string): string {
 }
 
 /**
- * How a service's image is addressed on a Docker host: `digest` when it is resolved against its
+ * How a service's image is addressed: `digest` when it is resolved against its
  * registry (a tag, pulled); `as-is` when the reference already is a digest, is built here (its
  * tag is the build context's hash), or is provided on the host out of band (`pullPolicy: never`);
  * `from-stack` when another stack's `images` output gives it (promotion).
@@ -31,13 +31,12 @@ export const registryDigest: DigestLookup = async (image) => (await docker.getRe
  * resource is declared, so that a tag which now points at other bytes rolls out, the same bytes
  * change nothing, and a registry that does not answer fails `pulumi up` before any change. In a
  * preview (a PR check without registry access) an unresolved tag is kept, with a warning.
+ * Every host kind: the Docker hosts pull the digest, Serverless Containers run it.
  */
 export async function resolveServiceImages(
   config: Pick<StackConfig, "host" | "services">,
   lookup: DigestLookup = registryDigest,
 ): Promise<Record<string, string>> {
-  // Serverless Containers address images by digest on their own path (built, promoted or pinned).
-  if (config.host.kind === "scaleway-container") return {};
   const entries = await Promise.all(
     config.services
       .filter((service) => resolution(service) === "digest")

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Environment } from "../../../../components/environment";
 import { registryOf, resolution, resolveServiceImages } from "../../../../components/registry/resolve";
 import { installedScript } from "../../../support/hostScripts";
+import { SERVERLESS_SECRETS, SERVERLESS_STACK, serverlessConfigInput } from "../../../support/serverlessStack";
 import { Declared, installMocks, mockDigest, parse, recorder, STACK_OUTPUTS, valueOf } from "../../../support/mocks";
 
 beforeAll(() => installMocks());
@@ -23,7 +24,7 @@ const sshConfig = (services: Record<string, unknown>[]) =>
     "prod",
   );
 
-describe("images by digest on Docker hosts", () => {
+describe("images by digest, on every host kind", () => {
   it("resolves a pulled tag to <repository>@<digest>, and keeps digests, built images and pullPolicy never as written", async () => {
     const config = sshConfig([
       { name: "app", image: "ghcr.io/fairnesscoop/permacoop:main", port: 3000 },
@@ -105,5 +106,24 @@ describe("images by digest on Docker hosts", () => {
     const env = new Environment("prod", { name: "prod", config, secrets: { sshPrivateKey: pulumi.secret("k") } }, { transformations: [recorder(declared)] });
     expect(await valueOf(env.images)).toEqual({ app: tested });
     expect(declared.filter((d) => d.type === "pulumi:pulumi:StackReference").map((d) => d.props.name)).toEqual([STAGING]);
+  });
+
+  it("on Serverless Containers, a pulled tag is resolved too, and the container runs that digest", async () => {
+    process.env.SCW_SECRET_KEY ??= "dummy-secret-key-for-the-build";
+    const input = serverlessConfigInput() as { services: Record<string, unknown>[] };
+    input.services[1] = { name: "docs", image: "ghcr.io/fairnesscoop/permacoop-docs:main", port: 8080, healthPath: "/" };
+    const config = parse(input, SERVERLESS_SECRETS, SERVERLESS_STACK);
+    const resolved = await resolveServiceImages(config, async () => DIGEST_A);
+    expect(resolved).toEqual({ docs: `ghcr.io/fairnesscoop/permacoop-docs@${DIGEST_A}` }); // app is built: as is
+    const declared: Declared[] = [];
+    const secrets = Object.fromEntries(Object.entries(SERVERLESS_SECRETS).map(([k, v]) => [k, pulumi.secret(v)]));
+    const env = new Environment(
+      SERVERLESS_STACK,
+      { name: SERVERLESS_STACK, config, secrets, resolvedImages: resolved },
+      { transformations: [recorder(declared)] },
+    );
+    const docs = declared.find((d) => d.type === "scaleway:containers/container:Container" && d.props.name === "docs")!;
+    expect(await valueOf(docs.props.image as pulumi.Input<string>)).toBe(`ghcr.io/fairnesscoop/permacoop-docs@${DIGEST_A}`);
+    expect((await valueOf(env.host.outputs.images!)).docs).toBe(`ghcr.io/fairnesscoop/permacoop-docs@${DIGEST_A}`);
   });
 });

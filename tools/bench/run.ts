@@ -63,7 +63,7 @@ async function previewEmpty(): Promise<number> {
 
 /** Seconds a rollout script reported for itself ("done in X s") and for the app ("healthy after X s"). */
 function rolloutTimings(output: string): { rollout: number; ready: number } {
-  const rollout = Number(/done in ([\d.]+)s/.exec(output)?.[1]);
+  const rollout = Number(/done in ([\d.]+)s: \S+ is served by/.exec(output)?.[1]);
   const ready = Number(/healthy after ([\d.]+)s/.exec(output)?.[1]);
   if (Number.isNaN(rollout) || Number.isNaN(ready)) throw new Error(`no rollout timings in the output:\n${output}`);
   return { rollout, ready };
@@ -148,6 +148,22 @@ async function rollouts(): Promise<void> {
       report(`unhealthy_rollout_failed_requests_${suffix}`, badSeen.failed, "requests");
       report(`unhealthy_rollout_total_requests_${suffix}`, badSeen.total, "requests");
     }
+
+    // A rollout with a release command (migrations) under keep-alive load: the release runs in a
+    // one-off container before the new version takes traffic.
+    version += 1;
+    await test.stack.setConfig("permacoop:services", { value: JSON.stringify(services(String(version), { release: { command: "node migrate.js" } }).value) });
+    let output = "";
+    const load = startLoad(url, { keepAlive: true, connections: 64 });
+    await test.stack.up({ color: "never", onOutput: (o) => (output += o) });
+    const seen = await load.stop();
+    const release = Number(/release done in ([\d.]+)s/.exec(output)?.[1]);
+    if (Number.isNaN(release)) throw new Error(`the release did not run:\n${output}`);
+    if (seen.failed > 0) process.stderr.write(`failed requests during the rollout with a release:\n${seen.detail}\n`);
+    report("release_rollout_failed_requests", seen.failed, "requests");
+    report("release_rollout_total_requests", seen.total, "requests");
+    report("release_seconds", release, "s");
+    report("release_rollout_seconds", rolloutTimings(output).rollout, "s");
   } finally {
     await test.dispose();
   }

@@ -1,6 +1,6 @@
 import { loadStackConfig } from "./components/config/load";
 import { Environment } from "./components/environment";
-import { resolveServiceImages } from "./components/registry/resolve";
+import { registryLookup, resolveServiceImages } from "./components/registry/resolve";
 
 // Validate the whole configuration before declaring any resource: a bad stack file
 // fails here with one message listing every problem, and nothing is touched.
@@ -8,7 +8,7 @@ const { stack, config, secrets } = loadStackConfig();
 
 // Then every pulled image by digest, still before any resource: a registry that does not answer
 // fails `pulumi up` with nothing touched.
-export = resolveServiceImages(config).then((resolvedImages) => {
+export = resolveServiceImages(config, registryLookup(config, secrets)).then((resolvedImages) => {
   const environment = new Environment(stack, { name: stack, config, secrets, resolvedImages });
   return stackOutputs(environment);
 });

@@ -59,10 +59,15 @@ function revealed(value: unknown): unknown {
  * certificate, each service's rollout), found by their exact resource names, in that order. A
  * required step missing from the state is an error, never a silent skip.
  */
-export function replayableCommands(resources: readonly StateResource[], stack: string, services: readonly string[]): RecordedCommand[] {
+export function replayableCommands(
+  resources: readonly StateResource[],
+  stack: string,
+  services: readonly string[],
+  registries: readonly string[] = [],
+): RecordedCommand[] {
   // Resources pending deletion or replacement belong to an interrupted update, not to the deployment.
   const commands = resources.filter((r) => (r.type === "command:local:Command" || r.type === "command:remote:Command") && !r.delete && !r.pendingReplacement);
-  return repairSteps(stack, services).flatMap(({ name, optional }) => {
+  return repairSteps(stack, services, registries).flatMap(({ name, optional }) => {
     const found = commands.find((r) => r.urn.endsWith(`::${name}`));
     if (!found && optional) return [];
     if (!found) throw new Error(`--repair: the state of ${stack} has no step ${name}: deploy first (pulumi up -s ${stack})`);
@@ -101,6 +106,7 @@ function repair(stack: string, config: StackConfig, secrets: Record<string, stri
     resources,
     stack,
     config.services.map((s) => s.name),
+    config.registries.map((r) => r.address),
   )) {
     section(`repair: ${command.urn.split("::").pop()}`);
     // Secrets (the database password, the services' env) travel on stdin, as in a deployment.

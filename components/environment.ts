@@ -99,6 +99,7 @@ export class Environment extends pulumi.ComponentResource {
             protectData: this.dataProtected,
             dependsOn: [...machine.ready, ...built.resources, ...(machine.prepare?.(Object.values(serviceImages)) ?? [])],
             machineId: machine.identity,
+            registryPasswords: Object.fromEntries(config.registries.map((r) => [r.address, args.secrets[r.passwordSecret] ?? ""])),
           },
           { parent: this },
         ),

@@ -220,6 +220,17 @@ export function parseStackConfig(
     }
   }
   if (parsed.success) {
+    parsed.data.registries.forEach((registry, i) => {
+      referenced.add(registry.passwordSecret);
+      if (!otherKeys.includes(registry.passwordSecret)) {
+        problems.push({
+          key: `${NAMESPACE}:${registry.passwordSecret}`,
+          expected: `the password or token of ${registry.username} on ${registry.address} (registries[${i}].passwordSecret refers to it)`,
+          found: "nothing (the key is missing)",
+          fix: `pulumi config set --secret ${NAMESPACE}:${registry.passwordSecret}   # then type the value, or pipe it on stdin`,
+        });
+      }
+    });
     parsed.data.services.forEach((service, i) => {
       for (const [envName, secretName] of Object.entries(service.secretEnv)) {
         referenced.add(secretName);
@@ -257,7 +268,7 @@ export function parseStackConfig(
     } else if (!referenced.has(key) && parsed.success) {
       problems.push({
         key: fullKey,
-        expected: "a secret referenced by some services[].secretEnv",
+        expected: "a secret referenced by some services[].secretEnv or registries[].passwordSecret",
         found: "a secret nothing uses",
         fix: `pulumi config set --path '${NAMESPACE}:services[0].secretEnv.${key.replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase()}' ${key}   # or: pulumi config rm ${fullKey}`,
       });

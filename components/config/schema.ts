@@ -843,6 +843,39 @@ function refineServerlessContainers(config: StackView, ctx: z.RefinementCtx): vo
 }
 
 /** Structured keys of the contract; any other `permacoop:` key is a secret referenced by name. */
+/** A private registry the hosts log in to (and the program resolves tags against). */
+export const registrySchema = z
+  .strictObject({
+    address: z
+      .string({ error: "expected a registry address such as ghcr.io" })
+      .regex(/^(http:\/\/)?[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?$/, {
+        error: "expected a registry host[:port] such as ghcr.io or registry.example.org:5000 (http://host:port for a plain-HTTP test registry)",
+      })
+      .meta({
+        description:
+          "Registry host, as image references name it (`ghcr.io`, `rg.fr-par.scw.cloud`, `registry.example.org:5000`); `http://host:port` for a plain-HTTP registry (tests only). Required.",
+        examples: ["ghcr.io"],
+      }),
+    username: z.string({ error: "expected a user name" }).min(1, { error: "expected a user name" }).meta({ description: "User name of the login. Required." }),
+    passwordSecret: z
+      .string({ error: "expected the name of a secret permacoop: config key" })
+      .regex(secretKeyName, { error: "expected the name of a permacoop: config key such as ghcrToken" })
+      .meta({
+        description:
+          "Name of the secret `permacoop:` key holding the password or token (`pulumi config set --secret permacoop:<name>`, piped on stdin). It reaches each host's `docker login` on stdin, never argv or logs. Required.",
+        examples: ["ghcrToken"],
+      }),
+  })
+  .meta({
+    description: "One registry login: its address, user and the secret key holding its password or token.",
+    examples: [{ address: "ghcr.io", username: "permacoop-bot", passwordSecret: "ghcrToken" }],
+  });
+
+/** `host[:port]` of a registry address (its scheme, if any, dropped): what `docker login` and image references name. */
+export function registryLoginHost(address: string): string {
+  return address.replace(/^http:\/\//, "");
+}
+
 export const stackConfigSchema = z
   .strictObject({
     host: hostSchema.meta({
@@ -871,6 +904,10 @@ export const stackConfigSchema = z
     }),
     services: z.array(serviceSchema, { error: "expected a list of services" }).min(1, { error: "expected at least one service" }).meta({
       description: "The application's services: a list of at least one, with unique names and (except on `scaleway-container`) unique routes. Required.",
+    }),
+    registries: z.array(registrySchema, { error: "expected a list of registries" }).default([]).meta({
+      description:
+        "Private registries: every host logs in to each (`docker login --password-stdin`) before a rollout pulls, and the program resolves tags against them with the same login. Default none (public images only).",
     }),
   })
   .superRefine((config, ctx) => {

@@ -15,10 +15,16 @@ function isSecure(value: unknown): boolean {
   return typeof value === "object" && value !== null && !Array.isArray(value) && Object.keys(value).length === 1 && "secure" in value;
 }
 
-/** Names of config keys a stack's services read as secrets (`services[].secretEnv` values). */
+/** Names of config keys a stack reads as secrets (`services[].secretEnv` values, `registries[].passwordSecret`). */
 function referencedSecrets(config: Record<string, unknown>): Set<string> {
   const names = new Set<string>(Object.values(PROGRAM_SECRETS));
   for (const [key, value] of Object.entries(config)) {
+    if (key.endsWith(":registries") && Array.isArray(value)) {
+      for (const registry of value) {
+        const name = (registry as { passwordSecret?: unknown })?.passwordSecret;
+        if (typeof name === "string") names.add(name);
+      }
+    }
     if (!key.endsWith(":services") || !Array.isArray(value)) continue;
     for (const service of value) {
       const secretEnv = (service as { secretEnv?: Record<string, unknown> })?.secretEnv ?? {};

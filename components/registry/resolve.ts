@@ -27,6 +27,18 @@ export type DigestLookup = (image: string) => Promise<string>;
 export const registryDigest: DigestLookup = async (image) => (await docker.getRegistryImage({ name: image })).sha256Digest;
 
 /**
+ * The lookup with the stack's registry logins (`registries`, passwords from their secret keys):
+ * a Docker provider holding them, declared before any other resource (it changes nothing).
+ */
+export function registryLookup(config: Pick<StackConfig, "registries">, secrets: Readonly<Record<string, pulumi.Input<string>>>): DigestLookup {
+  if (config.registries.length === 0) return registryDigest;
+  const provider = new docker.Provider("registries", {
+    registryAuth: config.registries.map((r) => ({ address: r.address, username: r.username, password: pulumi.secret(secrets[r.passwordSecret] ?? "") })),
+  });
+  return async (image) => (await docker.getRegistryImage({ name: image }, { provider })).sha256Digest;
+}
+
+/**
  * The image each service runs, by digest where it comes from a registry: resolved before any
  * resource is declared, so that a tag which now points at other bytes rolls out, the same bytes
  * change nothing, and a registry that does not answer fails `pulumi up` before any change. In a

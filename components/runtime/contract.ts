@@ -112,6 +112,8 @@ export interface StepNames {
   readonly certificate: string;
   /** The rollout of one service. */
   rollout(service: string): string;
+  /** The login of the host's Docker to one registry (`registries[].address`). */
+  registryLogin(address: string): string;
 }
 
 /** The name of an environment's runtime component (its children are named from it). */
@@ -127,6 +129,7 @@ export function stepNames(runtimeComponent: string): StepNames {
     proxy: `${runtimeComponent}-proxy`,
     certificate: `${runtimeComponent}-certificate`,
     rollout: (service) => `${runtimeComponent}-${service}-rollout`,
+    registryLogin: (address) => `${runtimeComponent}-registry-${address.replace(/^http:\/\//, "").replace(/[^a-z0-9]+/g, "-")}`,
   };
 }
 
@@ -139,14 +142,15 @@ export interface RepairStep {
 
 /**
  * What `npm run drift -- --repair` replays, in order: the scripts first (a rebuilt host has none),
- * the data, the runtime, the edge, the certificate and each service's rollout. Each is idempotent
+ * the registry logins, the data, the runtime, the edge, the certificate and each service's rollout. Each is idempotent
  * on the host, and none rolls back a newer deployment.
  */
-export function repairSteps(environment: string, services: readonly string[]): RepairStep[] {
+export function repairSteps(environment: string, services: readonly string[], registries: readonly string[] = []): RepairStep[] {
   const steps = stepNames(runtimeComponentName(environment));
   const required = (name: string) => ({ name, optional: false });
   return [
     required(steps.scripts),
+    ...registries.map((address) => required(steps.registryLogin(address))),
     { name: steps.data, optional: true },
     required(steps.runtime),
     required(steps.proxy),

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { StackConfig } from "../config/schema";
+import { registryLoginHost, StackConfig } from "../config/schema";
 import { renderEdgeConfig, SWITCH_BASE_PORT } from "../proxy/nginx";
 import { renderRolloutScript, rolloutSpec } from "../rollout/rollout";
 import { HostContract, hostContract, stepNames } from "./contract";
@@ -36,6 +36,8 @@ export interface DockerRuntimeArgs extends Publish {
   readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
   /** The machine's identity when it can be replaced under the same address (a VM's server id). */
   readonly machineId?: pulumi.Input<string>;
+  /** Password or token of each `config.registries` entry, by address (secret). Default none. */
+  readonly registryPasswords?: Readonly<Record<string, pulumi.Input<string>>>;
 }
 
 /**
@@ -55,6 +57,8 @@ export class DockerRuntime extends pulumi.ComponentResource {
   public readonly proxy: pulumi.CustomResource;
   /** Issues the certificate and turns HTTPS on (TLS enabled only). */
   public readonly certificate?: pulumi.CustomResource;
+  /** The host's login to each private registry, by address. */
+  public readonly registryLogins: Record<string, pulumi.CustomResource> = {};
   public readonly contract: HostContract;
 
   constructor(name: string, args: DockerRuntimeArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -128,6 +132,23 @@ export class DockerRuntime extends pulumi.ComponentResource {
       );
     }
 
+    // The host's Docker logs in to each private registry before a rollout pulls: the password on
+    // stdin (secret), never argv; `docker logout` when the registry leaves the config.
+    for (const registry of config.registries) {
+      const password = args.registryPasswords?.[registry.address];
+      if (password === undefined) throw new Error(`DockerRuntime: no password for registry ${registry.address}`);
+      const host = shellQuote(registryLoginHost(registry.address));
+      this.registryLogins[registry.address] = runner.run(
+        steps.registryLogin(registry.address),
+        {
+          create: onMachine(`docker login ${host} --username ${shellQuote(registry.username)} --password-stdin >/dev/null`),
+          delete: `docker logout ${host} >/dev/null 2>&1 || true`,
+          stdin: pulumi.secret(password),
+        },
+        { parent: this, dependsOn: [this.scripts], ...secretOutputs },
+      );
+    }
+
     config.services.forEach((service, i) => {
       const env = args.serviceEnv[service.name];
       if (env === undefined) throw new Error(`DockerRuntime: no environment for service ${service.name}`);
@@ -140,7 +161,7 @@ export class DockerRuntime extends pulumi.ComponentResource {
           delete: runCurrent("remove-service", service.name),
           stdin: pulumi.secret(pulumi.output(env).apply(envFile)),
         },
-        { parent: this, dependsOn: [this.runtime], ...secretOutputs },
+        { parent: this, dependsOn: [this.runtime, ...Object.values(this.registryLogins)], ...secretOutputs },
       );
     });
 

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Environment } from "../../../../components/environment";
+import { repairSteps } from "../../../../components/runtime/contract";
 import { registryOf, resolution, resolveServiceImages } from "../../../../components/registry/resolve";
 import { installedScript } from "../../../support/hostScripts";
 import { SERVERLESS_SECRETS, SERVERLESS_STACK, serverlessConfigInput } from "../../../support/serverlessStack";
@@ -125,5 +126,49 @@ describe("images by digest, on every host kind", () => {
     const docs = declared.find((d) => d.type === "scaleway:containers/container:Container" && d.props.name === "docs")!;
     expect(await valueOf(docs.props.image as pulumi.Input<string>)).toBe(`ghcr.io/fairnesscoop/permacoop-docs@${DIGEST_A}`);
     expect((await valueOf(env.host.outputs.images!)).docs).toBe(`ghcr.io/fairnesscoop/permacoop-docs@${DIGEST_A}`);
+  });
+});
+
+describe("private registries: a login on every host, through stdin", () => {
+  const withRegistry = (secrets: Record<string, string>) =>
+    parse(
+      {
+        host: { kind: "ssh", address: "203.0.113.10", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOps" },
+        database: { kind: "container" },
+        dns: { provider: "none", hostnames: ["app.example.org"] },
+        tls: { enabled: false },
+        services: [{ name: "app", image: "ghcr.io/fairnesscoop/permacoop:main", port: 3000 }],
+        registries: [{ address: "ghcr.io", username: "permacoop-bot", passwordSecret: "ghcrToken" }],
+      },
+      { sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----\n", ...secrets },
+      "prod",
+    );
+
+  it("needs the password's secret key, and says how to set it", () => {
+    expect(() => withRegistry({})).toThrow(
+      /permacoop:ghcrToken[\s\S]*the password or token of permacoop-bot on ghcr\.io[\s\S]*pulumi config set --secret permacoop:ghcrToken/,
+    );
+  });
+
+  it("logs the host in with the password on stdin (secret), never in the command, before every rollout", async () => {
+    const declared: Declared[] = [];
+    const config = withRegistry({ ghcrToken: "ghp_registry_token_value" });
+    const env = new Environment(
+      "prod",
+      { name: "prod", config, secrets: { sshPrivateKey: pulumi.secret("k"), ghcrToken: pulumi.secret("ghp_registry_token_value") } },
+      { transformations: [recorder(declared)] },
+    );
+    await valueOf(env.serviceEnv.app!);
+    const login = declared.find((d) => d.name === "prod-runtime-registry-ghcr-io")!;
+    const create = await valueOf(login.props.create as pulumi.Input<string>);
+    expect(create).toBe("docker login 'ghcr.io' --username 'permacoop-bot' --password-stdin >/dev/null");
+    expect(create).not.toContain("ghp_registry_token_value");
+    expect(await pulumi.isSecret(pulumi.output(login.props.stdin as pulumi.Input<string>))).toBe(true);
+    expect(await valueOf(login.props.stdin as pulumi.Input<string>)).toBe("ghp_registry_token_value");
+    expect((login.opts as pulumi.CustomResourceOptions).additionalSecretOutputs).toEqual(expect.arrayContaining(["stdout", "stderr"]));
+    const rollout = declared.find((d) => d.name === "prod-runtime-app-rollout")!;
+    const dependsOn = (rollout.opts as pulumi.CustomResourceOptions).dependsOn as pulumi.Resource[];
+    expect(dependsOn).toContain((env.runtimes[0]! as unknown as { registryLogins: Record<string, pulumi.Resource> }).registryLogins["ghcr.io"]);
+    expect(repairSteps("prod", ["app"], ["ghcr.io"]).map((s) => s.name)).toContain("prod-runtime-registry-ghcr-io");
   });
 });

@@ -176,6 +176,7 @@ start_dockerd() {
   # "Devices cgroup isn't mounted". setsid -f detaches it from this script's session.
   # --group: the socket belongs to the deploy user's group, nobody else's.
   # --containerd-namespace: distinct even if dockerd ever attached to a shared containerd.
+  # --insecure-registry: a test registry on this machine's side of the link speaks plain HTTP.
   setsid -f nsenter --net="$NETNS_PATH" \
     dockerd \
     --config-file "$STATE_DIR/daemon.json" \
@@ -186,6 +187,7 @@ start_dockerd() {
     --pidfile "$DOCKERD_PID" \
     --bip "10.232.$INDEX.1/24" \
     --default-address-pool "base=10.233.$INDEX.0/24,size=28" \
+    --insecure-registry "$RUNNER_ADDRESS/32" \
     --containerd-namespace "$NETNS" \
     --containerd-plugins-namespace "$NETNS-plugins" \
     --shutdown-timeout 5 \

@@ -1,0 +1,154 @@
+import { ChildProcess, execFileSync, spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { hostContract } from "../../components/runtime/contract";
+import { startLoad } from "../support/load";
+import { hostHasImage, loadImages, startTestHost, stopTestHost, TestHost } from "../support/testHosts";
+import { createTestStack, freePort, httpGet, plaintextSecretsInState, TestStack } from "./harness";
+import { APP_IMAGE, prepareImages } from "./lifecycle";
+
+/**
+ * A new version shipped the usual way, to a separate server, from a private registry: Debian's
+ * docker-registry with a login, on this machine's side of the test host's link. The host logs in
+ * through stdin, pulls the tag's digest, runs the release once per version, and a push under the
+ * same tag rolls out under load without a failed request.
+ */
+const ENV = "e2eprivate";
+const USER = "permacoop-ci";
+const PASSWORD = "e2e-registry-password-5b1d";
+const contract = hostContract(ENV);
+
+function htpasswdLine(user: string, password: string): string {
+  const script = "import crypt,sys; print(sys.argv[1] + ':' + crypt.crypt(sys.argv[2], crypt.mksalt(crypt.METHOD_BLOWFISH)))";
+  return execFileSync("python3", ["-W", "ignore", "-c", script, user, password], { encoding: "utf8" }).trim();
+}
+
+describe("a private registry with a login, to a separate server (test host)", () => {
+  let server: TestHost;
+  let dir: string;
+  const registries: ChildProcess[] = [];
+  let registryLog = "";
+  let pushTag: string; // as this machine's engine pushes it (loopback)
+  let image: string; // as the host pulls it (this machine's address on the host's link)
+  let test: TestStack;
+  let url: string;
+  let port: number;
+  const dockerConfig = () => join(dir, "docker-config"); // the runner's login, kept out of ~/.docker
+
+  /** Builds the app with APP_VERSION baked in and pushes it under the same tag. */
+  const push = (version: string): void => {
+    const build = join(dir, `build-${version}`);
+    mkdirSync(build, { recursive: true });
+    writeFileSync(join(build, "Dockerfile"), `FROM ${APP_IMAGE}:v2\nENV APP_VERSION=${version}\n`);
+    execFileSync("docker", ["build", "--quiet", "--tag", pushTag, build], { stdio: "ignore" });
+    execFileSync("docker", ["--config", dockerConfig(), "push", "--quiet", pushTag], { stdio: "ignore" });
+  };
+  const psql = (sql: string) =>
+    execFileSync("docker", ["-H", server.dockerHost, "exec", contract.dbContainer, "psql", "-qtA", "-U", "permacoop", "-d", "permacoop", "-c", sql], {
+      encoding: "utf8",
+    }).trim();
+
+  beforeAll(async () => {
+    prepareImages();
+    server = startTestHost("registry", 2);
+    loadImages(server, ["nginx:stable", "postgres:16"]); // the app comes from the registry, nothing else
+    dir = mkdtempSync(join(tmpdir(), "permacoop-e2e-private-"));
+    mkdirSync(join(dir, "data"));
+    writeFileSync(join(dir, "htpasswd"), `${htpasswdLine(USER, PASSWORD)}\n`);
+    port = await freePort();
+    // Two listeners on one storage: loopback for this machine's engine (plain HTTP is allowed
+    // there), the host's link for the host (its engine trusts that address: tools/test-hosts.sh).
+    for (const address of [`127.0.0.1:${port}`, `${server.runnerAddress}:${port}`]) {
+      const config = join(dir, `config-${address.replace(/[.:]/g, "-")}.yml`);
+      writeFileSync(
+        config,
+        [
+          "version: 0.1",
+          "log: { level: warn }",
+          `storage: { filesystem: { rootdirectory: ${join(dir, "data")} } }`,
+          `http: { addr: "${address}" }`,
+          `auth: { htpasswd: { realm: permacoop-e2e, path: ${join(dir, "htpasswd")} } }`,
+          "",
+        ].join("\n"),
+      );
+      const registry = spawn("docker-registry", ["serve", config], { stdio: ["ignore", "pipe", "pipe"] });
+      registry.stderr?.on("data", (chunk: Buffer) => (registryLog += chunk.toString()));
+      registries.push(registry);
+      for (;;) {
+        if (registry.exitCode !== null) throw new Error(`docker-registry exited:\n${registryLog}`);
+        const status = await fetch(`http://${address}/v2/`).then(
+          (r) => r.status,
+          () => 0,
+        );
+        if (status === 401) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+    pushTag = `127.0.0.1:${port}/permacoop/app:main`;
+    image = `${server.runnerAddress}:${port}/permacoop/app:main`;
+    execFileSync("docker", ["--config", dockerConfig(), "login", `127.0.0.1:${port}`, "--username", USER, "--password-stdin"], {
+      input: PASSWORD,
+      stdio: ["pipe", "ignore", "inherit"],
+    });
+
+    const httpPort = await freePort();
+    url = `http://${server.address}:${httpPort}/`;
+    test = await createTestStack(ENV, {
+      "permacoop:host": {
+        value: { kind: "ssh", address: server.address, port: server.sshPort, user: server.user, hostKey: server.hostKey, httpPort, bindAddress: "0.0.0.0" },
+      },
+      "permacoop:sshPrivateKey": { value: server.privateKey, secret: true },
+      "permacoop:database": { value: { kind: "container" } },
+      "permacoop:dns": { value: { provider: "none", hostnames: ["localhost"] } },
+      "permacoop:tls": { value: { enabled: false } },
+      "permacoop:services": {
+        value: [{ name: "app", image, port: 3000, healthPath: "/healthz", release: { command: "node migrate.js", timeoutSeconds: 60 } }],
+      },
+      "permacoop:registries": { value: [{ address: `http://${server.runnerAddress}:${port}`, username: USER, passwordSecret: "registryPassword" }] },
+      "permacoop:registryPassword": { value: PASSWORD, secret: true },
+    });
+  });
+
+  afterAll(async () => {
+    await test?.dispose();
+    for (const registry of registries) registry.kill("SIGTERM");
+    if (server) stopTestHost(server);
+    try {
+      const ids = execFileSync("docker", ["images", "--format", "{{.ID}}", "--filter", `reference=${pushTag}`], { encoding: "utf8" });
+      for (const id of new Set(ids.split("\n").filter(Boolean))) execFileSync("docker", ["rmi", "-f", id], { stdio: "ignore" });
+    } catch {
+      // best effort: the images carry a throwaway port in their name
+    }
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("up: the host logs in through stdin, pulls the tag's digest, runs the release, and serves", async () => {
+    push("v1");
+    expect(hostHasImage(server, image)).toBe(false);
+    expect((await test.stack.up({ color: "never" })).summary.result).toBe("succeeded");
+    expect((await httpGet(url)).body).toContain("version v1");
+    const runs = (await test.stack.outputs()).images!.value as Record<string, string>;
+    expect(runs.app).toMatch(new RegExp(`^${image.replace(/[.]/g, "\\.").replace(/:main$/, "")}@sha256:[0-9a-f]{64}$`));
+    expect(psql("SELECT count(*) FROM releases WHERE version = 'v1'")).toBe("1");
+    // The login is the host's own (its deploy user's Docker config), and nowhere in plaintext in the state.
+    const hostDockerConfig = JSON.parse(readFileSync(`/home/${server.user}/.docker/config.json`, "utf8")) as { auths: Record<string, unknown> };
+    expect(Object.keys(hostDockerConfig.auths)).toContain(`${server.runnerAddress}:${port}`);
+    expect(plaintextSecretsInState(test, { registryPassword: PASSWORD })).toEqual([]);
+  });
+
+  it("a push under the same tag rolls out at the next up, under load without a failed request; the release runs once for it", async () => {
+    push("v2");
+    const load = startLoad(url, { keepAlive: true, connections: 32 });
+    const result = await test.stack.up({ color: "never" });
+    const seen = await load.stop();
+    expect(result.summary.result).toBe("succeeded");
+    expect(seen.failed).toBe(0);
+    expect(seen.total).toBeGreaterThan(0);
+    expect((await httpGet(url)).body).toContain("version v2");
+    expect(psql("SELECT count(*) FROM releases WHERE version = 'v2'")).toBe("1");
+    const again = await test.stack.up({ color: "never" });
+    expect(Object.entries(again.summary.resourceChanges ?? {}).filter(([op]) => op !== "same")).toEqual([]);
+    expect(psql("SELECT count(*) FROM releases")).toBe("2");
+  });
+});

@@ -3,17 +3,11 @@
 // test can count them. MIGRATE_FAIL=1 makes it fail on purpose, after printing what it did.
 "use strict";
 const { Client } = require("pg");
+const { databaseSettings } = require("./db");
 
 async function main() {
   const version = process.env.APP_VERSION || "dev";
-  const client = new Client({
-    host: process.env.DATABASE_HOST,
-    port: Number(process.env.DATABASE_PORT || 5432),
-    user: process.env.DATABASE_USERNAME,
-    password: process.env.DATABASE_PASSWORD,
-    database: process.env.DATABASE_NAME,
-    connectionTimeoutMillis: 5000,
-  });
+  const client = new Client({ ...databaseSettings(), connectionTimeoutMillis: 5000 });
   await client.connect();
   try {
     console.log(`migrating the schema for version ${version}`);

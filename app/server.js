@@ -2,15 +2,12 @@
 "use strict";
 const http = require("node:http");
 const { Pool } = require("pg");
+const { databaseSettings } = require("./db");
 
 const version = process.env.APP_VERSION || "dev";
 const port = Number(process.env.PORT || 3000);
 const pool = new Pool({
-  host: process.env.DATABASE_HOST,
-  port: Number(process.env.DATABASE_PORT || 5432),
-  user: process.env.DATABASE_USERNAME,
-  password: process.env.DATABASE_PASSWORD,
-  database: process.env.DATABASE_NAME,
+  ...databaseSettings(),
   max: 10,
   connectionTimeoutMillis: 2000,
 });

@@ -81,6 +81,13 @@ const secretKeyName = /^[a-z][A-Za-z0-9]*$/;
 /** An OpenSSH public key, as the examples give it. */
 const exampleSshKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHc2p5Zb0Q9y8m7x3kVt4Jb9qW1eR6tY2uI8oP0aS4dF ops@example.org";
 
+/** Unix user that deploys on a VM the program provisions (member of the docker group). */
+const deployUser = z
+  .string()
+  .regex(/^[a-z_][a-z0-9_-]{0,31}$/, { error: "expected a Unix user name" })
+  .default("deploy")
+  .meta({ title: "Unix user name", description: "Unix user that deploys (member of the docker group). Default `deploy`." });
+
 /** An existing server reached over SSH is issue #5; a Scaleway VM is declared here. */
 export const scalewayVmHostSchema = z
   .strictObject({
@@ -122,11 +129,7 @@ export const scalewayVmHostSchema = z
         examples: [["203.0.113.7/32"]],
       }),
     /** Unix user that deploys (member of the docker group). Default `deploy`. */
-    deployUser: z
-      .string()
-      .regex(/^[a-z_][a-z0-9_-]{0,31}$/, { error: "expected a Unix user name" })
-      .default("deploy")
-      .meta({ title: "Unix user name", description: "Unix user that deploys (member of the docker group). Default `deploy`." }),
+    deployUser,
     /** Public keys allowed to log in as the deploy user. Required. */
     sshPublicKeys: z
       .array(sshPublicKey, { error: "expected a list of OpenSSH public keys" })
@@ -322,11 +325,7 @@ export const localVmHostSchema = z
       .default(9)
       .meta({ description: "Which of this machine's VM slots (1–9): the VM answers at `10.231.<slot>.2`, from this machine only. Default 9." }),
     /** Unix user that deploys (member of the docker group). Default `deploy`. */
-    deployUser: z
-      .string()
-      .regex(/^[a-z_][a-z0-9_-]{0,31}$/, { error: "expected a Unix user name" })
-      .default("deploy")
-      .meta({ title: "Unix user name", description: "Unix user that deploys (member of the docker group). Default `deploy`." }),
+    deployUser,
     /** More public keys allowed to log in as the deploy user (the program's own deploy key always is). Default none. */
     sshPublicKeys: z
       .array(sshPublicKey, { error: "expected a list of OpenSSH public keys" })

@@ -1,9 +1,10 @@
-import { ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { hostContract } from "../../components/runtime/contract";
 import { createTestStack, dockerObjects, freePort, httpGet, TestStack } from "./harness";
+import { TestRegistry, startRegistry } from "../support/registry";
 import { PROJECT_DIR } from "../support/stackFiles";
 import { APP_IMAGE, prepareImages } from "./lifecycle";
 
@@ -15,22 +16,9 @@ import { APP_IMAGE, prepareImages } from "./lifecycle";
 const ENV = "e2edigest";
 const contract = hostContract(ENV);
 
-async function waitForRegistry(url: string, registry: ChildProcess, log: () => string): Promise<void> {
-  for (;;) {
-    if (registry.exitCode !== null) throw new Error(`docker-registry exited (${registry.exitCode}):\n${log()}`);
-    try {
-      if ((await fetch(url)).status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 describe("images by digest: a tag re-pushed with other bytes rolls out (docker-registry on loopback)", () => {
   let dir: string;
-  let registry: ChildProcess | undefined;
-  let registryLog = "";
+  let registry: TestRegistry | undefined;
   let address: string;
   let tag: string;
   let test: TestStack;
@@ -48,22 +36,11 @@ describe("images by digest: a tag re-pushed with other bytes rolls out (docker-r
   };
 
   beforeAll(async () => {
-    execFileSync("bash", ["-c", "command -v docker-registry"], { stdio: "ignore" });
     prepareImages();
     dir = mkdtempSync(join(tmpdir(), "permacoop-e2e-digest-"));
     address = `127.0.0.1:${await freePort()}`;
     tag = `${address}/permacoop/app:main`;
-    mkdirSync(join(dir, "data"));
-    writeFileSync(
-      join(dir, "config.yml"),
-      ["version: 0.1", "log: { level: warn }", `storage: { filesystem: { rootdirectory: ${join(dir, "data")} } }`, `http: { addr: "${address}" }`, ""].join(
-        "\n",
-      ),
-    );
-    registry = spawn("docker-registry", ["serve", join(dir, "config.yml")], { stdio: ["ignore", "pipe", "pipe"] });
-    registry.stdout?.on("data", (chunk: Buffer) => (registryLog += chunk.toString()));
-    registry.stderr?.on("data", (chunk: Buffer) => (registryLog += chunk.toString()));
-    await waitForRegistry(`http://${address}/v2/`, registry, () => registryLog);
+    registry = await startRegistry(dir, [address]);
     const port = await freePort();
     url = `http://127.0.0.1:${port}/`;
     test = await createTestStack(ENV, {
@@ -79,7 +56,7 @@ describe("images by digest: a tag re-pushed with other bytes rolls out (docker-r
 
   afterAll(async () => {
     await test?.dispose();
-    registry?.kill("SIGTERM");
+    await registry?.stop();
     try {
       const refs = execFileSync("docker", ["images", "--format", "{{.ID}}", "--filter", `reference=${address}/permacoop/app`], { encoding: "utf8" });
       for (const id of new Set(refs.split("\n").filter(Boolean))) execFileSync("docker", ["rmi", "-f", id], { stdio: "ignore" });
@@ -115,8 +92,7 @@ describe("images by digest: a tag re-pushed with other bytes rolls out (docker-r
   });
 
   it("a registry that does not answer fails up before any change, naming the image and the registry", async () => {
-    registry?.kill("SIGTERM");
-    await new Promise((resolve) => registry?.once("exit", resolve));
+    await registry?.stop();
     const before = live();
     const failed = test.stack.up({ color: "never" });
     await expect(failed).rejects.toThrow(

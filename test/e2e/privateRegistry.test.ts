@@ -1,8 +1,9 @@
-import { ChildProcess, execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { hostContract } from "../../components/runtime/contract";
+import { TestRegistry, startRegistry } from "../support/registry";
 import { startLoad } from "../support/load";
 import { hostHasImage, loadImages, startTestHost, stopTestHost, TestHost } from "../support/testHosts";
 import { createTestStack, freePort, httpGet, plaintextSecretsInState, TestStack } from "./harness";
@@ -19,16 +20,10 @@ const USER = "permacoop-ci";
 const PASSWORD = "e2e-registry-password-5b1d";
 const contract = hostContract(ENV);
 
-function htpasswdLine(user: string, password: string): string {
-  const script = "import crypt,sys; print(sys.argv[1] + ':' + crypt.crypt(sys.argv[2], crypt.mksalt(crypt.METHOD_BLOWFISH)))";
-  return execFileSync("python3", ["-W", "ignore", "-c", script, user, password], { encoding: "utf8" }).trim();
-}
-
 describe("a private registry with a login, to a separate server (test host)", () => {
   let server: TestHost;
   let dir: string;
-  const registries: ChildProcess[] = [];
-  let registryLog = "";
+  let registry: TestRegistry | undefined;
   let pushTag: string; // as this machine's engine pushes it (loopback)
   let image: string; // as the host pulls it (this machine's address on the host's link)
   let test: TestStack;
@@ -54,37 +49,10 @@ describe("a private registry with a login, to a separate server (test host)", ()
     server = startTestHost("registry", 2);
     loadImages(server, ["nginx:stable", "postgres:16"]); // the app comes from the registry, nothing else
     dir = mkdtempSync(join(tmpdir(), "permacoop-e2e-private-"));
-    mkdirSync(join(dir, "data"));
-    writeFileSync(join(dir, "htpasswd"), `${htpasswdLine(USER, PASSWORD)}\n`);
     port = await freePort();
     // Two listeners on one storage: loopback for this machine's engine (plain HTTP is allowed
     // there), the host's link for the host (its engine trusts that address: tools/test-hosts.sh).
-    for (const address of [`127.0.0.1:${port}`, `${server.runnerAddress}:${port}`]) {
-      const config = join(dir, `config-${address.replace(/[.:]/g, "-")}.yml`);
-      writeFileSync(
-        config,
-        [
-          "version: 0.1",
-          "log: { level: warn }",
-          `storage: { filesystem: { rootdirectory: ${join(dir, "data")} } }`,
-          `http: { addr: "${address}" }`,
-          `auth: { htpasswd: { realm: permacoop-e2e, path: ${join(dir, "htpasswd")} } }`,
-          "",
-        ].join("\n"),
-      );
-      const registry = spawn("docker-registry", ["serve", config], { stdio: ["ignore", "pipe", "pipe"] });
-      registry.stderr?.on("data", (chunk: Buffer) => (registryLog += chunk.toString()));
-      registries.push(registry);
-      for (;;) {
-        if (registry.exitCode !== null) throw new Error(`docker-registry exited:\n${registryLog}`);
-        const status = await fetch(`http://${address}/v2/`).then(
-          (r) => r.status,
-          () => 0,
-        );
-        if (status === 401) break;
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    }
+    registry = await startRegistry(dir, [`127.0.0.1:${port}`, `${server.runnerAddress}:${port}`], { user: USER, password: PASSWORD });
     pushTag = `127.0.0.1:${port}/permacoop/app:main`;
     image = `${server.runnerAddress}:${port}/permacoop/app:main`;
     execFileSync("docker", ["--config", dockerConfig(), "login", `127.0.0.1:${port}`, "--username", USER, "--password-stdin"], {
@@ -112,7 +80,7 @@ describe("a private registry with a login, to a separate server (test host)", ()
 
   afterAll(async () => {
     await test?.dispose();
-    for (const registry of registries) registry.kill("SIGTERM");
+    await registry?.stop();
     if (server) stopTestHost(server);
     try {
       const ids = execFileSync("docker", ["images", "--format", "{{.ID}}", "--filter", `reference=${pushTag}`], { encoding: "utf8" });

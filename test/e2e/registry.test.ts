@@ -1,10 +1,11 @@
-import { ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { pushImage, registryProvider } from "../../components/registry/images";
+import { TestRegistry, startRegistry } from "../support/registry";
 import { PROJECT_DIR } from "../support/stackFiles";
 import { freePort, testPulumiCliEnv } from "./harness";
 import { prepareImages } from "./lifecycle";
@@ -18,58 +19,19 @@ import { prepareImages } from "./lifecycle";
 const USER = "nologin"; // the Scaleway registry's login; the password is the API secret key
 const PASSWORD = "e2e-registry-secret-key";
 
-/** A bcrypt htpasswd line (the registry accepts bcrypt only), from the system's crypt(3). */
-function htpasswdLine(user: string, password: string): string {
-  const script = "import crypt,sys; print(sys.argv[1] + ':' + crypt.crypt(sys.argv[2], crypt.mksalt(crypt.METHOD_BLOWFISH)))";
-  return execFileSync("python3", ["-W", "ignore", "-c", script, user, password], { encoding: "utf8" }).trim();
-}
-
-/** Until the registry answers (it asks for the login) or exits; no deadline of its own beyond the test's. */
-async function waitForRegistry(url: string, registry: ChildProcess, log: () => string): Promise<void> {
-  for (;;) {
-    if (registry.exitCode !== null) throw new Error(`docker-registry exited (${registry.exitCode}):\n${log()}`);
-    try {
-      const response = await fetch(url);
-      if (response.status === 401) return; // up, and asking for the login
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 describe("image build and push to a registry (real engine, real Docker plugin, docker-registry on loopback)", () => {
   let dir: string;
-  let registry: ChildProcess | undefined;
-  let registryLog = "";
+  let registry: TestRegistry | undefined;
   let stack: Stack | undefined;
   let address: string;
   const repository = "permacoop-e2e";
 
   beforeAll(async () => {
-    execFileSync("bash", ["-c", "command -v docker-registry"], { stdio: "ignore" }); // apt-get install docker-registry
     prepareImages(); // the app's base image and dependencies, as on a fresh machine
     dir = mkdtempSync(join(tmpdir(), "permacoop-e2e-registry-"));
-    const port = await freePort();
-    address = `127.0.0.1:${port}`;
-    mkdirSync(join(dir, "data"));
+    address = `127.0.0.1:${await freePort()}`;
     mkdirSync(join(dir, "backend"));
-    writeFileSync(join(dir, "htpasswd"), `${htpasswdLine(USER, PASSWORD)}\n`);
-    writeFileSync(
-      join(dir, "config.yml"),
-      [
-        "version: 0.1",
-        "log: { level: warn }",
-        `storage: { filesystem: { rootdirectory: ${join(dir, "data")} } }`,
-        `http: { addr: "${address}" }`,
-        `auth: { htpasswd: { realm: permacoop-e2e, path: ${join(dir, "htpasswd")} } }`,
-        "",
-      ].join("\n"),
-    );
-    registry = spawn("docker-registry", ["serve", join(dir, "config.yml")], { stdio: ["ignore", "pipe", "pipe"] });
-    registry.stdout?.on("data", (chunk: Buffer) => (registryLog += chunk.toString()));
-    registry.stderr?.on("data", (chunk: Buffer) => (registryLog += chunk.toString()));
-    await waitForRegistry(`http://${address}/v2/`, registry, () => registryLog);
+    registry = await startRegistry(dir, [address], { user: USER, password: PASSWORD });
 
     const env: Record<string, string> = testPulumiCliEnv(join(dir, "backend"));
     const program = async () => {
@@ -101,7 +63,7 @@ describe("image build and push to a registry (real engine, real Docker plugin, d
     } catch {
       // nothing to destroy when the scenario failed early
     }
-    registry?.kill("SIGTERM");
+    await registry?.stop();
     try {
       const tags = execFileSync("docker", ["images", "--format", "{{.Repository}}:{{.Tag}}", "--filter", `reference=${address}/${repository}/*`], {
         encoding: "utf8",

@@ -713,11 +713,24 @@ interface StackView {
 /**
  * What host kind `scaleway-container` can honour: a managed database in its region, DNS in a
  * Scaleway zone (CNAMEs), HTTPS, one hostname → one service (the platform routes by hostname,
- * not by path), and no release phase. Each issue carries its own fix.
+ * not by path), and no release phase; and no `build` for a server elsewhere (`ssh`, `scaleway-vm`).
+ * Each issue carries its own fix.
  */
 function refineServerlessContainers(config: StackView, ctx: z.RefinementCtx): void {
   const { host, database, dns, tls, services } = config;
   const issue = (path: PropertyKey[], message: string, input: unknown, fix: string) => ctx.addIssue({ code: "custom", path, message, input, params: { fix } });
+  if (host.kind === "ssh" || host.kind === "scaleway-vm") {
+    // Built here, an image never reaches a server elsewhere: nothing pushes it to a registry yet.
+    services.forEach((service, i) => {
+      if (service.build)
+        issue(
+          ["services", i, "build"],
+          `expected no build on host.kind "${host.kind}" (an image built on this machine never reaches the server: build and push it to a registry, then name it by digest)`,
+          service.build.context,
+          `pulumi config rm --path 'permacoop:services[${i}].build' && pulumi config set --path 'permacoop:services[${i}].image' <registry>/<name>@sha256:<digest>`,
+        );
+    });
+  }
   if (host.kind !== "scaleway-container") return;
   services.forEach((service, i) => {
     if (service.release)

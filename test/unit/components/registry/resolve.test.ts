@@ -172,3 +172,11 @@ describe("private registries: a login on every host, through stdin", () => {
     expect(repairSteps("prod", ["app"], ["ghcr.io"]).map((s) => s.name)).toContain("prod-runtime-registry-ghcr-io");
   });
 });
+
+describe("a build for a server elsewhere", () => {
+  it("is refused before anything is touched, with the fix (nothing would carry the image there)", () => {
+    expect(() => sshConfig([{ name: "app", image: "permacoop/reference-app", build: { context: "app" }, port: 3000 }])).toThrow(
+      /permacoop:services\[0\]\.build: expected no build on host\.kind "ssh" \(an image built on this machine never reaches the server[\s\S]*fix: pulumi config rm --path 'permacoop:services\[0\]\.build' && pulumi config set --path 'permacoop:services\[0\]\.image' <registry>\/<name>@sha256:<digest>/,
+    );
+  });
+});

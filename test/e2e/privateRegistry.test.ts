@@ -1,10 +1,11 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { hostContract } from "../../components/runtime/contract";
 import { TestRegistry, startRegistry } from "../support/registry";
 import { startLoad } from "../support/load";
+import { PROJECT_DIR } from "../support/stackFiles";
 import { hostHasImage, loadImages, startTestHost, stopTestHost, TestHost } from "../support/testHosts";
 import { createTestStack, freePort, httpGet, plaintextSecretsInState, TestStack } from "./harness";
 import { APP_IMAGE, prepareImages } from "./lifecycle";
@@ -118,5 +119,17 @@ describe("a private registry with a login, to a separate server (test host)", ()
     const again = await test.stack.up({ color: "never" });
     expect(Object.entries(again.summary.resourceChanges ?? {}).filter(([op]) => op !== "same")).toEqual([]);
     expect(psql("SELECT count(*) FROM releases")).toBe("2");
+  });
+
+  it("npm run rollback on the server: back to v1's digest, and v1's release does not run again", async () => {
+    const result = spawnSync("npx", ["ts-node", "--transpile-only", join(PROJECT_DIR, "cli", "deploy.ts"), "rollback", "-s", ENV, "--yes"], {
+      cwd: test.workDir,
+      env: { ...process.env, ...test.pulumiCliEnv },
+      encoding: "utf8",
+    });
+    expect(`${result.stdout}${result.stderr}`).toMatch(/app serves \S+@sha256:[0-9a-f]{64}; rolling back to \S+@sha256:[0-9a-f]{64}/);
+    expect(result.status).toBe(0);
+    expect((await httpGet(url)).body).toContain("version v1");
+    expect(psql("SELECT count(*) FROM releases WHERE version = 'v1'")).toBe("1");
   });
 });

@@ -4,6 +4,7 @@
  * resources that act on it. The renderers, the day-2 commands (cli/) and the tests take them from
  * here (as Kamal's `Configuration` does), so a rename is one edit.
  */
+import { registryLoginHost } from "../config/schema";
 import { shellQuote } from "./shell";
 
 /** Root of every environment's files on a host, relative to the deploy user's home. */
@@ -129,7 +130,7 @@ export function stepNames(runtimeComponent: string): StepNames {
     proxy: `${runtimeComponent}-proxy`,
     certificate: `${runtimeComponent}-certificate`,
     rollout: (service) => `${runtimeComponent}-${service}-rollout`,
-    registryLogin: (address) => `${runtimeComponent}-registry-${address.replace(/^http:\/\//, "").replace(/[^a-z0-9]+/g, "-")}`,
+    registryLogin: (address) => `${runtimeComponent}-registry-${registryLoginHost(address).replace(/[^a-z0-9]+/g, "-")}`,
   };
 }
 

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { hasHostKind, isDataProtected, StackConfig } from "./config/schema";
+import { hasHostKind, isDataProtected, pushesBuilds, StackConfig } from "./config/schema";
 import { DnsRecordSpec } from "./dns/records";
 import { EnvironmentHost, HostArgs, recordsToCreate } from "./host/host";
 import { LocalHost } from "./host/local";
@@ -10,7 +10,7 @@ import { ScalewayVmHost } from "./host/scalewayVm";
 import { SshHost } from "./host/ssh";
 import { runtimeComponentName } from "./runtime/contract";
 import { DockerRuntime } from "./runtime/dockerRuntime";
-import { PromotedImages } from "./registry/images";
+import { PromotedImages, pushBuiltImages } from "./registry/images";
 import { buildImages } from "./runtime/images";
 import { Publish } from "./runtime/runtime";
 import { serviceEnvironment } from "./serviceEnv";
@@ -72,7 +72,13 @@ export class Environment extends pulumi.ComponentResource {
     this.host = host;
     this.serviceEnv = Object.fromEntries(config.services.map((service) => [service.name, serviceEnvironment(service, args.secrets, host.database.env)]));
 
-    const built = host.machines.length > 0 ? buildImages(name, config, this) : { refs: {}, resources: [] };
+    // This machine's engine runs what it builds; a server elsewhere pulls it from the build registry.
+    const built =
+      host.machines.length === 0
+        ? { refs: {}, resources: [] }
+        : pushesBuilds(config.host.kind)
+          ? pushBuiltImages(name, config, args.secrets, this)
+          : buildImages(name, config, this);
     // On scaleway-container the host ships promoted images itself (and has no machine of ours).
     const promoted = host.machines.length > 0 ? new PromotedImages(name, this) : undefined;
     const serviceImages: Record<string, pulumi.Input<string>> = Object.fromEntries(

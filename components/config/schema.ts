@@ -701,6 +701,14 @@ export const serviceSchema = z
     ],
   });
 
+/**
+ * Whether a host kind runs images built on this machine through a registry (`buildRegistry`):
+ * a server elsewhere. This machine's engine (`local`) runs them as built; `local-vm` loads them.
+ */
+export function pushesBuilds(kind: HostConfig["kind"]): boolean {
+  return kind === "ssh" || kind === "scaleway-vm";
+}
+
 /** The parts of a stack's configuration the cross-key rules read. */
 interface StackView {
   readonly host: z.output<typeof hostSchema>;
@@ -708,6 +716,7 @@ interface StackView {
   readonly dns: z.output<typeof dnsSchema>;
   readonly tls: z.output<typeof tlsSchema>;
   readonly services: readonly z.output<typeof serviceSchema>[];
+  readonly buildRegistry?: string;
 }
 
 /**
@@ -719,15 +728,16 @@ interface StackView {
 function refineServerlessContainers(config: StackView, ctx: z.RefinementCtx): void {
   const { host, database, dns, tls, services } = config;
   const issue = (path: PropertyKey[], message: string, input: unknown, fix: string) => ctx.addIssue({ code: "custom", path, message, input, params: { fix } });
-  if (host.kind === "ssh" || host.kind === "scaleway-vm") {
-    // Built here, an image never reaches a server elsewhere: nothing pushes it to a registry yet.
+  if (pushesBuilds(host.kind) && config.buildRegistry === undefined) {
+    // Built here, an image reaches a server elsewhere through a registry only.
+    const example = host.kind === "scaleway-vm" ? `rg.${host.zone.replace(/-[0-9]+$/, "")}.scw.cloud/permacoop` : "ghcr.io/<org>";
     services.forEach((service, i) => {
       if (service.build)
         issue(
           ["services", i, "build"],
-          `expected no build on host.kind "${host.kind}" (an image built on this machine never reaches the server: build and push it to a registry, then name it by digest)`,
+          `expected a buildRegistry with build on host.kind "${host.kind}" (an image built on this machine reaches the server through a registry: set buildRegistry, and its login in registries if it needs one)`,
           service.build.context,
-          `pulumi config rm --path 'permacoop:services[${i}].build' && pulumi config set --path 'permacoop:services[${i}].image' <registry>/<name>@sha256:<digest>`,
+          `pulumi config set permacoop:buildRegistry ${example}   # or pin a pushed image: pulumi config rm --path 'permacoop:services[${i}].build'`,
         );
     });
   }
@@ -921,6 +931,17 @@ export const stackConfigSchema = z
       description:
         "Private registries: every host logs in to each (`docker login --password-stdin`) before a rollout pulls, and the program resolves tags against them with the same login. Default none (public images only).",
     }),
+    buildRegistry: z
+      .string({ error: "expected a repository prefix such as ghcr.io/fairnesscoop" })
+      .regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?(\/[a-z0-9]+([._-][a-z0-9]+)*)+$/, {
+        error: "expected a registry host and a lower-case path such as ghcr.io/fairnesscoop or rg.fr-par.scw.cloud/permacoop-prod",
+      })
+      .optional()
+      .meta({
+        description:
+          "Where the services with `build` are pushed for a server elsewhere (`ssh`, `scaleway-vm`): built once on the machine running Pulumi, pushed as `<buildRegistry>/<service>:<context hash>`, pulled by digest on the host. Its login, if it needs one, is the `registries` entry of its host. Default none: `build` is then refused on those hosts.",
+        examples: ["ghcr.io/fairnesscoop", "rg.fr-par.scw.cloud/permacoop-prod"],
+      }),
   })
   .superRefine((config, ctx) => {
     if ((config.host.kind === "local" || config.host.kind === "ssh" || config.host.kind === "local-vm") && config.database.kind === "scaleway-managed") {

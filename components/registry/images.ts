@@ -1,11 +1,9 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as scaleway from "@pulumiverse/scaleway";
-import { ServiceConfig } from "../config/schema";
+import { registryLoginHost, ServiceConfig, StackConfig } from "../config/schema";
 import { contextHash } from "../runtime/images";
-
-/** An image reference by digest: `<repository>@sha256:<64 hex>`. */
-export const DIGEST_REF = /^[^@\s]+@sha256:[0-9a-f]{64}$/;
+import { byDigest, DIGEST_REF } from "./reference";
 
 /** Serverless Containers run linux/amd64 images, whatever machine builds them. */
 export const TARGET_PLATFORM = "linux/amd64";
@@ -15,19 +13,25 @@ export function registryHost(region: string): string {
   return `rg.${region}.scw.cloud`;
 }
 
-/** `<repository>@<digest>` from a pushed image's name (`repo:tag`) and its digest. */
-export function byDigest(name: string, digest: string): string {
-  if (!/^sha256:[0-9a-f]{64}$/.test(digest)) throw new Error(`registry: ${name} was pushed but the registry reports no sha256 digest (got "${digest}")`);
-  return `${name.replace(/:[^/:]*$/, "")}@${digest}`;
+/** A registry login as the Docker provider takes it. */
+export interface RegistryLogin {
+  /** `host[:port]` (HTTPS), or `http://host:port` for a plain-HTTP registry (tests). */
+  readonly address: string;
+  readonly username: string;
+  readonly password: pulumi.Input<string>;
 }
 
 /**
- * A Docker provider that logs in to a registry: `address` is `host[:port]` (HTTPS), or
- * `http://host:port` for a plain-HTTP registry on loopback. The password reaches the provider as
- * a secret: the state keeps it encrypted, the output never shows it.
+ * A Docker provider that logs in to `logins`. The passwords reach the provider as secrets: the
+ * state keeps them encrypted, the output never shows them.
  */
-export function registryProvider(name: string, address: string, username: string, password: pulumi.Input<string>, parent: pulumi.Resource): docker.Provider {
-  return new docker.Provider(name, { registryAuth: [{ address, username, password: pulumi.secret(password) }] }, { parent });
+export function registryProvider(name: string, logins: readonly RegistryLogin[], parent?: pulumi.Resource): docker.Provider {
+  return new docker.Provider(name, { registryAuth: logins.map((login) => ({ ...login, password: pulumi.secret(login.password) })) }, { parent });
+}
+
+/** The stack's `registries` logins, each password from its secret key. */
+export function stackRegistryLogins(config: Pick<StackConfig, "registries">, secrets: Readonly<Record<string, pulumi.Input<string>>>): RegistryLogin[] {
+  return config.registries.map((r) => ({ address: r.address, username: r.username, password: secrets[r.passwordSecret] ?? "" }));
 }
 
 /** One image built locally and pushed, and its reference by digest. */
@@ -64,6 +68,34 @@ export function pushImage(
   return { local, pushed, ref };
 }
 
+/**
+ * The services with `build`, for a server elsewhere (`ssh`, `scaleway-vm`): each built here once
+ * and pushed to `config.buildRegistry` (with its `registries` login, if any), addressed by digest
+ * for the host to pull. `resources` are the pushes a rollout waits for.
+ */
+export function pushBuiltImages(
+  name: string,
+  config: Pick<StackConfig, "services" | "registries" | "buildRegistry">,
+  secrets: Readonly<Record<string, pulumi.Input<string>>>,
+  parent: pulumi.Resource,
+): { refs: Record<string, pulumi.Output<string>>; resources: pulumi.Resource[] } {
+  const building = config.services.filter((service) => service.build);
+  if (building.length === 0) return { refs: {}, resources: [] };
+  const repository = config.buildRegistry;
+  if (repository === undefined) throw new Error(`${name}: services ${building.map((s) => s.name).join(", ")} build, and no buildRegistry receives them`);
+  const registryHostPort = repository.split("/")[0]!;
+  const logins = stackRegistryLogins(config, secrets).filter((login) => registryLoginHost(login.address) === registryHostPort);
+  const provider = registryProvider(`${name}-build-registry`, logins, parent);
+  const refs: Record<string, pulumi.Output<string>> = {};
+  const resources: pulumi.Resource[] = [];
+  for (const service of building) {
+    const pushed = pushImage(`${name}-${service.name}`, repository, service, provider, parent);
+    refs[service.name] = pushed.ref;
+    resources.push(pushed.pushed);
+  }
+  return { refs, resources };
+}
+
 export interface RegistryImagesArgs {
   /** Environment (stack) name, used for names. */
   readonly environment: string;
@@ -98,7 +130,7 @@ export class RegistryImages extends pulumi.ComponentResource {
       { parent: this },
     );
     this.endpoint = namespace.endpoint;
-    const provider = registryProvider(`${name}-docker`, registryHost(args.region), "nologin", args.secretKey, this);
+    const provider = registryProvider(`${name}-docker`, [{ address: registryHost(args.region), username: "nologin", password: args.secretKey }], this);
     for (const service of args.services) {
       this.refs[service.name] = pushImage(`${name}-${service.name}`, namespace.endpoint, service, provider, this).ref;
     }

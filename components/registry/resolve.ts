@@ -1,13 +1,8 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { ServiceConfig, StackConfig } from "../config/schema";
-import { byDigest, DIGEST_REF } from "./images";
-
-/** The registry an image reference names (`docker.io` when it names none), for messages. */
-export function registryOf(image: string): string {
-  const first = image.split("/")[0]!;
-  return image.includes("/") && (first.includes(".") || first.includes(":") || first === "localhost") ? first : "docker.io";
-}
+import { registryProvider, stackRegistryLogins } from "./images";
+import { byDigest, DIGEST_REF, registryOf } from "./reference";
 
 /**
  * How a service's image is addressed: `digest` when it is resolved against its
@@ -32,9 +27,7 @@ export const registryDigest: DigestLookup = async (image) => (await docker.getRe
  */
 export function registryLookup(config: Pick<StackConfig, "registries">, secrets: Readonly<Record<string, pulumi.Input<string>>>): DigestLookup {
   if (config.registries.length === 0) return registryDigest;
-  const provider = new docker.Provider("registries", {
-    registryAuth: config.registries.map((r) => ({ address: r.address, username: r.username, password: pulumi.secret(secrets[r.passwordSecret] ?? "") })),
-  });
+  const provider = registryProvider("registries", stackRegistryLogins(config, secrets));
   return async (image) => (await docker.getRegistryImage({ name: image }, { provider })).sha256Digest;
 }
 

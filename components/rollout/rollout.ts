@@ -1,5 +1,6 @@
 import { StackConfig } from "../config/schema";
 import { renderSwitchConfig } from "../proxy/nginx";
+import { DIGEST_REF } from "../registry/reference";
 import { appContainerPrefix, HostContract, LABELS } from "../runtime/contract";
 import { readHostSource, renderHostScript } from "../runtime/scripts";
 import { shellVariables } from "../runtime/shell";
@@ -74,7 +75,8 @@ export function rolloutSpec(
     containerPrefix: appContainerPrefix(contract, service.name),
     switch: contract.switchContainer,
     switchPort,
-    pullPolicy: service.build ? "never" : service.pullPolicy,
+    // Built here for this engine: never pulled; built and pushed for a server elsewhere: pulled by digest.
+    pullPolicy: service.build && !DIGEST_REF.test(image) ? "never" : service.pullPolicy,
     keepImages: service.keepImages,
     drainSeconds: 30,
     stopTimeout: 10,

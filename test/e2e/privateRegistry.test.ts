@@ -84,7 +84,10 @@ describe("a private registry with a login, to a separate server (test host)", ()
     await registry?.stop();
     if (server) stopTestHost(server);
     try {
-      const ids = execFileSync("docker", ["images", "--format", "{{.ID}}", "--filter", `reference=${pushTag}`], { encoding: "utf8" });
+      const built = `${server.runnerAddress}:${port}/permacoop/built`;
+      const ids = execFileSync("docker", ["images", "--format", "{{.ID}}", "--filter", `reference=${pushTag}`, "--filter", `reference=${built}`], {
+        encoding: "utf8",
+      });
       for (const id of new Set(ids.split("\n").filter(Boolean))) execFileSync("docker", ["rmi", "-f", id], { stdio: "ignore" });
     } catch {
       // best effort: the images carry a throwaway port in their name
@@ -131,5 +134,33 @@ describe("a private registry with a login, to a separate server (test host)", ()
     expect(result.status).toBe(0);
     expect((await httpGet(url)).body).toContain("version v1");
     expect(psql("SELECT count(*) FROM releases WHERE version = 'v1'")).toBe("1");
+  });
+
+  it("a service with build reaches the server through the buildRegistry: built here once, pushed with the login, pulled by digest", async () => {
+    const registryPath = `${server.runnerAddress}:${port}/permacoop`;
+    const services = [
+      { name: "app", image, port: 3000, healthPath: "/healthz", release: { command: "node migrate.js", timeoutSeconds: 60 } },
+      {
+        name: "built",
+        image: "permacoop/built",
+        build: { context: "app" },
+        port: 3000,
+        route: "/built/",
+        healthPath: "/healthz",
+        env: { APP_VERSION: "built" },
+      },
+    ];
+    await test.stack.setConfig("permacoop:services", { value: JSON.stringify(services) });
+    await test.stack.setConfig("permacoop:buildRegistry", { value: registryPath });
+    const result = await test.stack.up({ color: "never" });
+    expect(result.summary.result).toBe("succeeded");
+    expect((await httpGet(`${url}built/`)).body).toContain("version built");
+    const runs = (await test.stack.outputs()).images!.value as Record<string, string>;
+    expect(runs.built).toMatch(new RegExp(`^${registryPath.replace(/[.]/g, "\\.")}/built@sha256:[0-9a-f]{64}$`));
+    expect(hostHasImage(server, runs.built!)).toBe(true);
+    expect(plaintextSecretsInState(test, { registryPassword: PASSWORD })).toEqual([]);
+    // The same source: no rebuild, no push, no rollout.
+    const again = await test.stack.up({ color: "never" });
+    expect(Object.entries(again.summary.resourceChanges ?? {}).filter(([op]) => op !== "same")).toEqual([]);
   });
 });

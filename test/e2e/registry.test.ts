@@ -37,7 +37,7 @@ describe("image build and push to a registry (real engine, real Docker plugin, d
     const program = async () => {
       const parent = new pulumi.ComponentResource("permacoop:test:Registry", "registry");
       // A plain-HTTP registry on loopback is named with its scheme; Scaleway's is `rg.<region>.scw.cloud`.
-      const provider = registryProvider("registry-docker", `http://${address}`, USER, PASSWORD, parent);
+      const provider = registryProvider("registry-docker", [{ address: `http://${address}`, username: USER, password: PASSWORD }], parent);
       const image = pushImage(
         "registry-app",
         `${address}/${repository}`,

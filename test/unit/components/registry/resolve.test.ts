@@ -1,7 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Environment } from "../../../../components/environment";
 import { repairSteps } from "../../../../components/runtime/contract";
-import { registryOf, resolution, resolveServiceImages } from "../../../../components/registry/resolve";
+import { registryOf } from "../../../../components/registry/reference";
+import { resolution, resolveServiceImages } from "../../../../components/registry/resolve";
 import { installedScript } from "../../../support/hostScripts";
 import { SERVERLESS_SECRETS, SERVERLESS_STACK, serverlessConfigInput } from "../../../support/serverlessStack";
 import { Declared, installMocks, mockDigest, parse, recorder, STACK_OUTPUTS, valueOf } from "../../../support/mocks";
@@ -174,9 +175,58 @@ describe("private registries: a login on every host, through stdin", () => {
 });
 
 describe("a build for a server elsewhere", () => {
-  it("is refused before anything is touched, with the fix (nothing would carry the image there)", () => {
-    expect(() => sshConfig([{ name: "app", image: "permacoop/reference-app", build: { context: "app" }, port: 3000 }])).toThrow(
-      /permacoop:services\[0\]\.build: expected no build on host\.kind "ssh" \(an image built on this machine never reaches the server[\s\S]*fix: pulumi config rm --path 'permacoop:services\[0\]\.build' && pulumi config set --path 'permacoop:services\[0\]\.image' <registry>\/<name>@sha256:<digest>/,
+  const building = (extra: Record<string, unknown>, secrets: Record<string, string> = {}) =>
+    parse(
+      {
+        host: { kind: "ssh", address: "203.0.113.10", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOps" },
+        database: { kind: "container" },
+        dns: { provider: "none", hostnames: ["app.example.org"] },
+        tls: { enabled: false },
+        services: [{ name: "app", image: "permacoop/reference-app", build: { context: "app" }, port: 3000 }],
+        ...extra,
+      },
+      { sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----\n", ...secrets },
+      "prod",
     );
+
+  it("without a buildRegistry, is refused before anything is touched, with the fix (nothing would carry the image there)", () => {
+    expect(() => building({})).toThrow(
+      /permacoop:services\[0\]\.build: expected a buildRegistry with build on host\.kind "ssh" \(an image built on this machine reaches the server through a registry[\s\S]*fix: pulumi config set permacoop:buildRegistry /,
+    );
+    expect(() => building({ buildRegistry: "GHCR.io/Org" })).toThrow(/permacoop:buildRegistry: expected a registry host and a lower-case path/);
+    expect(() => building({ buildRegistry: "ghcr.io" })).toThrow(/permacoop:buildRegistry: expected a registry host and a lower-case path/);
+  });
+
+  it("is built once here, pushed to the buildRegistry with its login, and the host pulls it by digest", async () => {
+    const declared: Declared[] = [];
+    const config = building(
+      { buildRegistry: "ghcr.io/fairnesscoop", registries: [{ address: "ghcr.io", username: "permacoop-bot", passwordSecret: "ghcrToken" }] },
+      { ghcrToken: "ghp_build_push_token" },
+    );
+    const env = new Environment(
+      "prod",
+      { name: "prod", config, secrets: { sshPrivateKey: pulumi.secret("k"), ghcrToken: pulumi.secret("ghp_build_push_token") } },
+      { transformations: [recorder(declared)] },
+    );
+    const images = await valueOf(env.images);
+    expect(images.app).toMatch(/^ghcr\.io\/fairnesscoop\/app@sha256:[0-9a-f]{64}$/);
+    const build = declared.find((d) => d.type === "docker:index/remoteImage:RemoteImage")!;
+    expect(await valueOf(build.props.name as pulumi.Input<string>)).toMatch(/^ghcr\.io\/fairnesscoop\/app:[0-9a-f]{12}$/);
+    const provider = declared.find((d) => d.type === "pulumi:providers:docker" && d.name === "prod-build-registry")!;
+    // Provider inputs reach the engine as JSON.
+    const raw = await valueOf(provider.props.registryAuth as pulumi.Input<unknown>);
+    const auth = (typeof raw === "string" ? JSON.parse(raw) : raw) as { address: string; username: string; password: string }[];
+    expect(auth[0]!.password).toBe("ghp_build_push_token");
+    expect(auth.map(({ address, username }) => ({ address, username }))).toEqual([{ address: "ghcr.io", username: "permacoop-bot" }]);
+    expect(await pulumi.isSecret(pulumi.output(provider.props.registryAuth as pulumi.Input<unknown>))).toBe(true);
+    const rollout = declared.find((d) => d.name === "prod-runtime-app-rollout")!;
+    // The rollout waits for the host's runtime, which waits for the push.
+    const runtime = declared.find((d) => d.name === "prod-runtime-runtime")!;
+    const waitsFor = ((runtime.opts as pulumi.CustomResourceOptions).dependsOn as pulumi.Resource[]).map((r) => (r as unknown as { __name: string }).__name);
+    expect(waitsFor).toContain("prod-app-push");
+    const scripts = declared.find((d) => d.name === "prod-runtime-scripts")!;
+    const script = installedScript(await valueOf(scripts.props.stdin as pulumi.Input<string>), await valueOf(rollout.props.create as pulumi.Input<string>));
+    expect(script).toContain(`IMAGE='${images.app}'`);
+    expect(script).toMatch(/^PULL_POLICY='missing'$/m);
   });
 });

@@ -232,6 +232,9 @@ function keySection(key: string, schema: JsonSchema): string {
   } else if (schema.properties) {
     parts.push(fieldTable(schema, where));
     if (schema.examples?.[0] !== undefined) parts.push(example(key, schema.examples[0]));
+  } else if (schema.type === "string") {
+    // A plain value: its description says it all, and an example shows it in place.
+    if (schema.examples?.[0] !== undefined) parts.push(example(key, schema.examples[0]));
   } else {
     throw new Error(`config-docs: no layout for ${where}`);
   }

@@ -39,6 +39,15 @@ function liveContainer(env: string, service: string): string {
   return `docker exec ${hostContract(env).switchContainer} sed -n 's/^# live: //p' /etc/nginx/conf.d/${service}.conf`;
 }
 
+/**
+ * The host command printing the HTTP status of a live container's health path. The path is data,
+ * quoted as a whole: never expanded by the host's shell, nor globbed by curl.
+ */
+export function healthProbe(network: string, container: string, port: number, healthPath: string): string {
+  const address = `$(docker inspect -f ${shellQuote(`{{(index .NetworkSettings.Networks "${network}").IPAddress}}`)} ${shellQuote(container)})`;
+  return `curl --globoff -s -o /dev/null -w '%{http_code}' --max-time 5 "http://${address}:${port}"${shellQuote(healthPath)} || true`;
+}
+
 function main(): void {
   const args = parseOpsArgs(process.argv.slice(2));
   const { config, secrets } = readStack(args.stack);
@@ -55,11 +64,7 @@ function main(): void {
       process.stdout.write(run(`docker ps -a --filter label=${shellQuote(names.envLabel)} --format 'table {{.Names}}\\t{{.Status}}\\t{{.Image}}'`));
       for (const s of config.services) {
         const live = run(liveContainer(args.stack, s.name)).trim();
-        const probe = live
-          ? run(
-              `curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://$(docker inspect -f '{{(index .NetworkSettings.Networks "${names.network}").IPAddress}}' ${shellQuote(live)}):${s.port}${s.healthPath}" || true`,
-            ).trim()
-          : "";
+        const probe = live ? run(healthProbe(names.network, live, s.port, s.healthPath)).trim() : "";
         process.stdout.write(`service ${s.name}: live ${live || "none"}; ${s.healthPath} → ${probe || "no answer"}\n`);
       }
       if (config.tls.enabled) {

@@ -1,6 +1,15 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { isDataProtected, NAMESPACE, PROGRAM_SECRETS, SECRET_KEY_PATTERN, STRUCTURED_KEYS, StackConfig, stackConfigSchema } from "./schema";
+import {
+  isDataProtected,
+  looksLikeCredential,
+  NAMESPACE,
+  PROGRAM_SECRETS,
+  SECRET_KEY_PATTERN,
+  STRUCTURED_KEYS,
+  StackConfig,
+  stackConfigSchema,
+} from "./schema";
 
 /** One problem found in a stack's configuration, with everything needed to fix it. */
 export interface ConfigProblem {
@@ -136,24 +145,55 @@ function inputAt(issue: z.core.$ZodIssue): unknown {
   return input;
 }
 
-function zodProblems(error: z.ZodError): ConfigProblem[] {
+/** Shown instead of a value or a key name that may be a secret. */
+const NOT_SHOWN = "<not shown>";
+
+/**
+ * Whether a value or a key name met in a config error may be a secret, and so is never printed:
+ * it looks like a credential, or holds one of the stack's secret values (or of its keys set in
+ * plaintext where a secret belongs).
+ */
+function secretDetector(secretLike: readonly string[]): (text: string) => boolean {
+  const values = secretLike.filter((value) => value.length >= 4);
+  return (text) => looksLikeCredential(text) || values.some((value) => text.includes(value));
+}
+
+/**
+ * A value for an error message: never a value under env or secretEnv (any of them may be a
+ * secret in the wrong place), under a key whose name says secret, or that may be a secret.
+ */
+function describeFound(value: unknown, path: readonly PropertyKey[], maySecret: (text: string) => boolean): string {
+  const text = value === undefined ? "" : (JSON.stringify(value) ?? "");
+  const secretPath = path.some((part) => part === "env" || part === "secretEnv" || (typeof part === "string" && SECRET_KEY_PATTERN.test(part)));
+  if (value !== undefined && (secretPath || maySecret(text))) {
+    return typeof value === "string"
+      ? `a string of ${value.length} characters (${NOT_SHOWN}: it may be a secret)`
+      : `a ${typeof value} (${NOT_SHOWN}: it may be a secret)`;
+  }
+  return describe(value);
+}
+
+function zodProblems(error: z.ZodError, maySecret: (text: string) => boolean): ConfigProblem[] {
+  // A key name may be a secret pasted in the wrong place: its segments are masked like values.
+  const path = (parts: readonly PropertyKey[]) => formatPath(parts.map((part) => (typeof part === "string" && maySecret(part) ? NOT_SHOWN : part)));
   return error.issues.flatMap((issue) => {
     // A discriminated-union mismatch or an unknown key is clearer reported per key.
     if (issue.code === "unrecognized_keys") {
       return issue.keys.map((name) => ({
-        key: `${NAMESPACE}:${formatPath([...issue.path, name])}`,
+        key: `${NAMESPACE}:${path([...issue.path, name])}`,
         expected: "no such key (check its spelling against docs/config.md)",
         found: "an unknown key",
-        fix: `pulumi config rm --path '${NAMESPACE}:${formatPath([...issue.path, name])}'`,
+        fix: `pulumi config rm --path '${NAMESPACE}:${path([...issue.path, name])}'`,
       }));
     }
+    const fix = issue.code === "custom" && typeof issue.params?.fix === "string" ? issue.params.fix : fixFor(issue.path);
     return [
       {
-        key: `${NAMESPACE}:${formatPath(issue.path)}`,
+        key: `${NAMESPACE}:${path(issue.path)}`,
         expected: issue.message.replace(/^Invalid input: /, ""),
-        found: describe(inputAt(issue)),
+        found: describeFound(inputAt(issue), issue.path, maySecret),
         // A cross-key rule knows its fix better than the path's example does.
-        fix: issue.code === "custom" && typeof issue.params?.fix === "string" ? issue.params.fix : fixFor(issue.path),
+        fix: maySecret(fix) ? fix.replace(/'[^']*'/g, (quoted) => (maySecret(quoted) ? `'${NOT_SHOWN}'` : quoted)) : fix,
       },
     ];
   });
@@ -196,7 +236,11 @@ export function parseStackConfig(
   }
 
   const parsed = stackConfigSchema.safeParse(structured, { reportInput: true });
-  if (!parsed.success) problems.push(...zodProblems(parsed.error));
+  // Every non-structured key holds a secret, set with --secret or (refused below) in plaintext.
+  const secretLike = Object.entries(raw)
+    .filter(([fullKey]) => fullKey.startsWith(`${NAMESPACE}:`) && otherKeys.includes(fullKey.slice(NAMESPACE.length + 1)))
+    .map(([, value]) => value);
+  if (!parsed.success) problems.push(...zodProblems(parsed.error, secretDetector(secretLike)));
 
   if (parsed.success && parsed.data.host.kind === "scaleway-vm" && parsed.data.database.kind === "container" && isDataProtected(parsed.data.database, stack)) {
     problems.push({

@@ -1,3 +1,4 @@
+import { isAbsolute, normalize } from "node:path";
 import { z } from "zod";
 
 /**
@@ -27,7 +28,25 @@ const sshPublicKey = z
   .regex(/^(ssh-(ed25519|rsa)|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+( .*)?$/, {
     error: "expected an OpenSSH public key (ssh-ed25519 AAAA… comment)",
   })
+  .refine(isWellFormedKeyBlob, {
+    error: "expected an OpenSSH public key whose base64 blob is a whole key of the type it names (copy the line again from ssh-keyscan or the .pub file)",
+  })
   .meta({ title: "OpenSSH public key" });
+
+/**
+ * Whether an OpenSSH public key line's blob is a key of the type it names: the blob starts with
+ * that type as an SSH string, and an ed25519 key holds exactly 32 bytes (others: some bytes).
+ */
+function isWellFormedKeyBlob(line: string): boolean {
+  const [type, blob = ""] = line.split(" ");
+  const bytes = Buffer.from(blob, "base64");
+  if (bytes.toString("base64").replace(/=+$/, "") !== blob.replace(/=+$/, "") || bytes.length < 4) return false;
+  const typeLength = bytes.readUInt32BE(0);
+  if (bytes.subarray(4, 4 + typeLength).toString("latin1") !== type) return false;
+  const rest = bytes.subarray(4 + typeLength);
+  if (type !== "ssh-ed25519") return rest.length > 4;
+  return rest.length === 36 && rest.readUInt32BE(0) === 32;
+}
 
 const port = z
   .number({ error: "expected a TCP port number" })
@@ -36,13 +55,25 @@ const port = z
   .max(65535, { error: "expected a TCP port between 1 and 65535" })
   .meta({ title: "TCP port" });
 
+// Docker's reference grammar (distribution/reference): [domain[:port]/]path[:tag][@digest].
+const referenceDomain = "(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?)";
+const referencePath = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
+const IMAGE_REFERENCE = new RegExp(`^(?:${referenceDomain}/)?${referencePath}(?:/${referencePath})*(?::[\\w][\\w.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$`);
+
+/** Whether `ref` is an image reference Docker accepts: a first part without `.`/`:` (not localhost) is a lower-case path. */
+export function isImageReference(ref: string): boolean {
+  if (!IMAGE_REFERENCE.test(ref) || ref.replace(/@.*$/, "").length > 255) return false;
+  const [first, ...rest] = ref.split("/");
+  const isDomain = rest.length > 0 && (first!.includes(".") || first!.includes(":") || first === "localhost");
+  return isDomain || new RegExp(`^${referencePath}(:|@|$)`).test(first!);
+}
+
 /** An image reference (registry/name:tag or @digest). */
 const imageRef = (example: string) =>
   z
     .string({ error: "expected an image reference" })
-    .regex(/^[a-z0-9][a-z0-9._/:@-]*$/i, { error: `expected an image reference such as ${example}` })
-    .refine((ref) => !ref.includes("@") || /^[^@]+@sha256:[0-9a-f]{64}$/.test(ref), {
-      error: "expected a digest reference of the form name@sha256:<64 hex digits>",
+    .refine(isImageReference, {
+      error: `expected an image reference such as ${example}: a lower-case repository, an optional :tag (letters, digits, _ . -), an optional @sha256:<64 hex digits>`,
     })
     .meta({ title: "image reference" });
 
@@ -74,6 +105,18 @@ const seconds = (fallback: number) =>
 
 /** Config keys whose names say they hold a secret: they must be set with `--secret`. */
 export const SECRET_KEY_PATTERN = /(secret|token|password|passphrase|privatekey|apikey|credential)/i;
+
+/**
+ * Values that are credentials whatever their key says: well-known token formats (GitHub,
+ * GitLab, Slack, Stripe, AWS, Scaleway), private keys, JWTs. Never echoed, refused in plain env.
+ */
+const CREDENTIAL_VALUE =
+  /(gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|glpat-[A-Za-z0-9_-]{20,}|xox[abprs]-[A-Za-z0-9-]{10,}|[sr]k_(live|test)_[A-Za-z0-9]{10,}|AKIA[0-9A-Z]{16}|SCW[0-9A-Z]{17}|-----BEGIN [A-Z ]*PRIVATE KEY-----|eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.)/;
+
+/** Whether a value looks like a credential (see CREDENTIAL_VALUE). */
+export function looksLikeCredential(value: string): boolean {
+  return CREDENTIAL_VALUE.test(value);
+}
 
 const envName = /^[A-Z_][A-Z0-9_]*$/;
 const secretKeyName = /^[a-z][A-Za-z0-9]*$/;
@@ -484,10 +527,13 @@ export const tlsSchema = z
         examples: ["ops@example.org"],
       }),
     /** ACME directory URL. Default Let's Encrypt production (staging: https://acme-staging-v02.api.letsencrypt.org/directory). */
-    acmeDirectory: z.url({ error: "expected an https:// ACME directory URL" }).default("https://acme-v02.api.letsencrypt.org/directory").meta({
-      description:
-        "ACME directory URL. Default Let's Encrypt production, `https://acme-v02.api.letsencrypt.org/directory`; staging is `https://acme-staging-v02.api.letsencrypt.org/directory`.",
-    }),
+    acmeDirectory: z
+      .url({ protocol: /^https$/, error: "expected an https:// ACME directory URL" })
+      .default("https://acme-v02.api.letsencrypt.org/directory")
+      .meta({
+        description:
+          "ACME directory URL. Default Let's Encrypt production, `https://acme-v02.api.letsencrypt.org/directory`; staging is `https://acme-staging-v02.api.letsencrypt.org/directory`.",
+      }),
     /** PEM bundle of the CA that signs the ACME server's own HTTPS certificate (a private or test CA). Default none. */
     caBundle: z
       .string()
@@ -521,7 +567,8 @@ export const proxySchema = z
     /** Largest accepted request body (nginx `client_max_body_size`). Default `10m`. */
     clientMaxBodySize: z
       .string()
-      .regex(/^[0-9]+[kmg]?$/, { error: "expected an nginx size such as 10m" })
+      // nginx reads at most 9 digits here without overflowing its size type, any suffix included.
+      .regex(/^[0-9]{1,9}[kKmMgG]?$/, { error: "expected an nginx size such as 10m: up to 9 digits and an optional k, m or g" })
       .default("10m")
       .meta({ description: "Largest accepted request body (nginx `client_max_body_size`): a number with an optional `k`, `m` or `g` suffix. Default `10m`." }),
   })
@@ -533,7 +580,9 @@ export const healthCheckSchema = z.strictObject({
   /** Seconds one probe may take. Default 5. */
   timeoutSeconds: seconds(5).meta({ description: "Seconds one probe may take. Default 5." }),
   /** Seconds the new container has to become healthy. Default 30. */
-  deadlineSeconds: seconds(30).meta({ description: "Seconds the new container has to become healthy. Default 30." }),
+  deadlineSeconds: seconds(30)
+    .pipe(z.number().int({ error: "expected a whole number of seconds" }))
+    .meta({ description: "Whole seconds the new container has to become healthy; at least the interval and the timeout. Default 30." }),
 });
 
 export const serviceSchema = z
@@ -558,7 +607,13 @@ export const serviceSchema = z
     /** Build the image from this directory (relative to the project) instead of pulling it; `image` names the result. */
     build: z
       .strictObject({
-        context: z.string().min(1).meta({ description: "Directory the image is built from, relative to the project. Required with `build`." }),
+        context: z
+          .string({ error: "expected a directory of the project such as app" })
+          .min(1, { error: "expected a directory of the project such as app" })
+          .refine((context) => !isAbsolute(context) && !/^\.\.(\/|$)/.test(normalize(context)), {
+            error: "expected a directory inside the project, relative to it, such as app (the build must not read files outside it)",
+          })
+          .meta({ description: "Directory the image is built from, relative to the project and inside it. Required with `build`." }),
         dockerfile: z.string().default("Dockerfile").meta({ description: "Name of the Dockerfile in `context`. Default `Dockerfile`." }),
       })
       .optional()
@@ -623,6 +678,9 @@ export const serviceSchema = z
     route: z
       .string()
       .regex(/^\/([A-Za-z0-9._~-]+\/)*$/, { error: "expected a path prefix starting and ending with / such as /api/" })
+      .refine((route) => !route.split("/").some((segment) => segment === "." || segment === ".."), {
+        error: "expected a normalised path prefix, without . or .. segments, such as /api/",
+      })
       .default("/")
       .meta({
         description:
@@ -632,9 +690,12 @@ export const serviceSchema = z
     /** Path answering 2xx when the service is healthy. Default `/healthz`. */
     healthPath: z
       .string()
-      .regex(/^\/[^\s]*$/, { error: "expected an absolute path such as /healthz" })
+      // URL path and query characters only (RFC 3986), minus the ones curl globs ([]{}).
+      .regex(/^\/[A-Za-z0-9._~%/:@!$&'()*+,;=-]*(\?[A-Za-z0-9._~%/:@!$&'()*+,;=?-]*)?$/, {
+        error: "expected an absolute URL path such as /healthz (letters, digits and -._~%/:@!$&'()*+,;= only, an optional ?query)",
+      })
       .default("/healthz")
-      .meta({ description: "Absolute path answering 2xx when the service is healthy. Default `/healthz`." }),
+      .meta({ description: "Absolute path answering 2xx when the service is healthy: URL path characters only, an optional `?query`. Default `/healthz`." }),
     /** Health-check timings. Defaults as kamal-proxy: 1 s interval, 5 s timeout, 30 s deadline. */
     healthCheck: healthCheckSchema
       .default({ intervalSeconds: 1, timeoutSeconds: 5, deadlineSeconds: 30 })
@@ -643,7 +704,9 @@ export const serviceSchema = z
     env: z
       .record(
         z.string().regex(envName, { error: "expected an upper-case environment variable name" }).meta({ title: "variable name" }),
-        z.string({ error: "expected a string value" }),
+        z.string({ error: "expected a string value" }).regex(/^[^\n\r\0]*$/, {
+          error: "expected a one-line value (no newline, carriage return or NUL: Docker's env file cannot carry them)",
+        }),
       )
       .default({})
       .meta({
@@ -670,7 +733,7 @@ export const serviceSchema = z
   })
   .superRefine((service, ctx) => {
     for (const name of Object.keys(service.env)) {
-      if (SECRET_KEY_PATTERN.test(name.replace(/_/g, ""))) {
+      if (SECRET_KEY_PATTERN.test(name.replace(/_/g, "")) || looksLikeCredential(service.env[name]!)) {
         ctx.addIssue({
           code: "custom",
           path: ["env", name],
@@ -687,6 +750,37 @@ export const serviceSchema = z
         });
       }
     }
+    for (const name of Object.keys(service.secretEnv)) {
+      if (name.startsWith("DATABASE_"))
+        ctx.addIssue({
+          code: "custom",
+          path: ["secretEnv", name],
+          message: "expected no DATABASE_* variable: the program provides them from the database it manages (its value would win over this one)",
+          input: service.secretEnv[name],
+        });
+      if (name in service.env)
+        ctx.addIssue({
+          code: "custom",
+          path: ["secretEnv", name],
+          message: `expected a variable not also in env (env.${name} sets it too: one of them would be silently lost)`,
+          input: service.secretEnv[name],
+        });
+    }
+    const { intervalSeconds, timeoutSeconds, deadlineSeconds } = service.healthCheck;
+    if (timeoutSeconds > deadlineSeconds)
+      ctx.addIssue({
+        code: "custom",
+        path: ["healthCheck", "timeoutSeconds"],
+        message: `expected at most healthCheck.deadlineSeconds (${deadlineSeconds}): one probe could outlast the deadline`,
+        input: timeoutSeconds,
+      });
+    if (intervalSeconds > deadlineSeconds)
+      ctx.addIssue({
+        code: "custom",
+        path: ["healthCheck", "intervalSeconds"],
+        message: `expected at most healthCheck.deadlineSeconds (${deadlineSeconds}): no second probe would run before the deadline`,
+        input: intervalSeconds,
+      });
   })
   .meta({
     description: "One service: a container image, the port it listens on, its route and its health check.",
@@ -700,6 +794,53 @@ export const serviceSchema = z
       },
     ],
   });
+
+/**
+ * What the edge of a Docker host can serve: distinct hostnames, a certificate only for names an
+ * ACME server can validate, distinct HTTP and HTTPS ports, and DNS records only for an address.
+ */
+function refineEdge(config: StackView, ctx: z.RefinementCtx): void {
+  const { host, dns, tls } = config;
+  const issue = (path: PropertyKey[], message: string, input: unknown, fix: string) => ctx.addIssue({ code: "custom", path, message, input, params: { fix } });
+  const first = new Map<string, number>();
+  dns.hostnames.forEach((name, i) => {
+    if (first.has(name))
+      issue(
+        ["dns", "hostnames", i],
+        `expected a hostname listed once (dns.hostnames[${first.get(name)}] is also ${name})`,
+        name,
+        `pulumi config set --path 'permacoop:dns.hostnames' '${JSON.stringify([...new Set(dns.hostnames)])}'`,
+      );
+    else first.set(name, i);
+  });
+  if (host.kind === "scaleway-container") return;
+  const localhost = dns.hostnames.indexOf("localhost");
+  if (tls.enabled && localhost >= 0)
+    issue(
+      ["tls", "enabled"],
+      "expected false when a hostname is localhost (no ACME server issues a certificate for it)",
+      true,
+      "pulumi config set --path 'permacoop:tls.enabled' false",
+    );
+  if ((host.kind === "local" || host.kind === "ssh") && host.httpPort === host.httpsPort)
+    issue(
+      ["host", "httpsPort"],
+      `expected a port other than host.httpPort (${host.httpPort}): HTTP and HTTPS cannot share it`,
+      host.httpsPort,
+      `pulumi config set --path 'permacoop:host.httpsPort' ${host.httpPort === 443 ? 8443 : 443}`,
+    );
+  if (host.kind === "ssh" && dns.provider === "scaleway" && !isIpAddress(host.address))
+    issue(
+      ["host", "address"],
+      "expected the server's IP address when dns.provider is scaleway (the records this stack creates point at an address, not a name)",
+      host.address,
+      `pulumi config set --path 'permacoop:host.address' <the server's IPv4 address>   # or: pulumi config set --path 'permacoop:dns.provider' external`,
+    );
+}
+
+function isIpAddress(address: string): boolean {
+  return z.union([z.ipv4(), z.ipv6()]).safeParse(address).success;
+}
 
 /**
  * Whether a host kind runs images built on this machine through a registry (`buildRegistry`):
@@ -964,6 +1105,7 @@ export const stackConfigSchema = z
     if (config.host.kind === "scaleway-vm" && config.dns.provider === "none") {
       ctx.addIssue({ code: "custom", path: ["dns", "provider"], message: 'expected "scaleway" or "external" for a public host', input: config.dns.provider });
     }
+    refineEdge(config, ctx);
     const seen = new Map<string, number>();
     const routes = new Map<string, number>();
     config.services.forEach((service, i) => {

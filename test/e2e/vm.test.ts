@@ -58,7 +58,11 @@ describe("a VM booted by the program's own cloud-init (host kind local-vm)", () 
 
   it("a change of the user data (an ops key) replaces the VM, and every step runs again there", async () => {
     await test.stack.setConfig("permacoop:host", {
-      value: JSON.stringify({ kind: "local-vm", slot: 8, sshPublicKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOps ops@example.org"] }),
+      value: JSON.stringify({
+        kind: "local-vm",
+        slot: 8,
+        sshPublicKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHc2p5Zb0Q9y8m7x3kVt4Jb9qW1eR6tY2uI8oP0aS4dF ops@example.org"],
+      }),
     });
     const replaced: string[] = [];
     const updated: string[] = [];

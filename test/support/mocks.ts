@@ -163,7 +163,7 @@ export function validConfigInput(): StackConfigInput {
     host: {
       kind: "scaleway-vm",
       adminCidrs: ["198.51.100.0/24"],
-      sshPublicKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOps ops@example.org"],
+      sshPublicKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHc2p5Zb0Q9y8m7x3kVt4Jb9qW1eR6tY2uI8oP0aS4dF ops@example.org"],
     },
     database: { kind: "scaleway-managed" },
     dns: { provider: "scaleway", zone: "example.org", hostnames: ["app.example.org"] },

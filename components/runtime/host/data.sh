@@ -111,7 +111,7 @@ backups() {
 answers() {
   local address
   address="$(network_address "$1")"
-  curl --silent --fail --output /dev/null --max-time 5 "http://${address}:$2$3"
+  curl --globoff --silent --fail --output /dev/null --max-time 5 "http://${address}:$2$3"
 }
 
 # start_services CONTAINER...: start them again, wait until each answers its health check, then

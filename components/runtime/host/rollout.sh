@@ -229,7 +229,7 @@ while ((SECONDS - started < HEALTH_DEADLINE)); do
     last_probe="the container exited ($(docker inspect -f '{{.State.Status}} code {{.State.ExitCode}}' "$new_container"))"
     break
   fi
-  if code="$(curl --silent --show-error --output /dev/null --write-out '%{http_code}' --max-time "$HEALTH_TIMEOUT" "$url" 2>&1)"; then
+  if code="$(curl --globoff --silent --show-error --output /dev/null --write-out '%{http_code}' --max-time "$HEALTH_TIMEOUT" "$url" 2>&1)"; then
     if [[ "$code" =~ ^[23] ]]; then
       healthy=true
       break

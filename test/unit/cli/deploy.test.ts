@@ -30,7 +30,9 @@ describe("npm run deploy: arguments", () => {
     expect(() => parseDeployArgs(["app=x:1"])).toThrow(/usage: npm run deploy[\s\S]*missing -s <stack>/);
     expect(() => parseDeployArgs(["-s", "prod"])).toThrow(/no <service>=<image ref> given/);
     expect(() => parseDeployArgs(["-s", "prod", "ghcr.io/org/app:1"])).toThrow(/expected <service>=<image ref>, got "ghcr.io\/org\/app:1"/);
-    expect(() => parseDeployArgs(["-s", "prod", "app=ghcr.io/org/app@sha256:abc"])).toThrow(/app: expected a digest reference of the form name@sha256/);
+    expect(() => parseDeployArgs(["-s", "prod", "app=ghcr.io/org/app@sha256:abc"])).toThrow(
+      /app: expected an image reference such as ghcr.io\/org\/app:main: .*@sha256:<64 hex digits>/,
+    );
     expect(() => parseDeployArgs(["-s", "prod", "app=x:1", "app=x:2"])).toThrow(/service app given twice/);
   });
 });

@@ -1,4 +1,8 @@
-import { parseOpsArgs } from "../../../cli/ops";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { healthProbe, parseOpsArgs } from "../../../cli/ops";
 
 describe("npm run ops arguments", () => {
   it("reads an action, a stack and an optional service", () => {
@@ -15,5 +19,37 @@ describe("npm run ops arguments", () => {
   ])("refuses %j with the usage", (argv, reason) => {
     expect(() => parseOpsArgs(argv as string[])).toThrow(/usage: npm run ops -- <status\|logs\|exec\|psql\|audit> -s <stack> \[service\]/);
     expect(() => parseOpsArgs(argv as string[])).toThrow(reason);
+  });
+});
+
+describe("npm run ops -- status: the health probe run on the host", () => {
+  const HOSTILE = [
+    "/$(touch PWNED)",
+    "/`touch PWNED`",
+    "/'; touch PWNED; '",
+    '/a"$(touch PWNED)"',
+    "/x\ntouch PWNED",
+    "/[a]{b}*?",
+    "/é✓",
+    "/healthz?check=db&x=$HOME",
+  ];
+
+  it.each(HOSTILE)("passes %j to curl as one literal argument, and runs nothing else", (healthPath) => {
+    const dir = mkdtempSync(join(tmpdir(), "ops-probe-"));
+    try {
+      // Stubs: docker answers an address, curl records its arguments.
+      writeFileSync(join(dir, "docker"), "#!/bin/sh\necho 10.0.0.5\n", { mode: 0o755 });
+      writeFileSync(join(dir, "curl"), '#!/bin/sh\nfor a in "$@"; do printf "%s\\0" "$a"; done > "$PWD/curl.args"\n', { mode: 0o755 });
+      execFileSync("bash", ["-c", healthProbe("pc-e2e", "pc-e2e-app-1", 3000, healthPath)], {
+        cwd: dir,
+        env: { PATH: `${dir}:/usr/bin:/bin`, HOME: "/home/ops" },
+      });
+      expect(existsSync(join(dir, "PWNED"))).toBe(false);
+      const args = readFileSync(join(dir, "curl.args"), "utf8").split("\0").slice(0, -1);
+      expect(args).toContain("--globoff");
+      expect(args[args.length - 1]).toBe(`http://10.0.0.5:3000${healthPath}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -59,6 +59,61 @@ describe("config contract", () => {
     ["body size not an nginx size", (c) => (c.proxy = { clientMaxBodySize: "ten megs" }), "permacoop:proxy.clientMaxBodySize"],
     ["zero health deadline", (c) => (c.services[0].healthCheck = { deadlineSeconds: 0 }), "permacoop:services[0].healthCheck.deadlineSeconds"],
     ["host given as a string", (c) => (c.host = "my-vm"), "permacoop:host"],
+    // Accepted once, failing later or misbehaving (issue 14): each refused up front.
+    ["duplicate hostname", (c) => c.dns.hostnames.push("app.example.org"), "permacoop:dns.hostnames[1]"],
+    ["route with a .. segment", (c) => (c.services[0].route = "/api/../admin/"), "permacoop:services[0].route"],
+    ["route with a . segment", (c) => (c.services[0].route = "/./"), "permacoop:services[0].route"],
+    ["upper-case repository", (c) => (c.services[0].image = "ghcr.io/Org/App:main"), "permacoop:services[0].image"],
+    ["empty tag", (c) => (c.services[0].image = "ghcr.io/org/app:"), "permacoop:services[0].image"],
+    ["upper-case first path part", (c) => (c.services[0].image = "MyOrg/app"), "permacoop:services[0].image"],
+    ["env value with a newline", (c) => (c.services[0].env.GREETING = "hello\nworld"), "permacoop:services[0].env.GREETING"],
+    ["env value with a carriage return", (c) => (c.services[0].env.GREETING = "hello\r"), "permacoop:services[0].env.GREETING"],
+    ["env value with a NUL", (c) => (c.services[0].env.GREETING = "a\u0000b"), "permacoop:services[0].env.GREETING"],
+    ["a token in env under an innocent name", (c) => (c.services[0].env.GH = "ghp_0123456789abcdefghijABCDEFGHIJ0123"), "permacoop:services[0].env.GH"],
+    ["a private key in env", (c) => (c.services[0].env.DEPLOY_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----"), "permacoop:services[0].env.DEPLOY_KEY"],
+    ["secretEnv named DATABASE_*", (c) => (c.services[0].secretEnv.DATABASE_PASSWORD = "calendarToken"), "permacoop:services[0].secretEnv.DATABASE_PASSWORD"],
+    ["secretEnv also in env", (c) => (c.services[0].secretEnv.NODE_ENV = "calendarToken"), "permacoop:services[0].secretEnv.NODE_ENV"],
+    ["health timeout above the deadline", (c) => (c.services[0].healthCheck = { timeoutSeconds: 40 }), "permacoop:services[0].healthCheck.timeoutSeconds"],
+    [
+      "health interval above the deadline",
+      (c) => (c.services[0].healthCheck = { intervalSeconds: 10, deadlineSeconds: 5 }),
+      "permacoop:services[0].healthCheck.intervalSeconds",
+    ],
+    ["fractional health deadline", (c) => (c.services[0].healthCheck = { deadlineSeconds: 12.5 }), "permacoop:services[0].healthCheck.deadlineSeconds"],
+    ["health path curl would glob", (c) => (c.services[0].healthPath = "/health[1-3]"), "permacoop:services[0].healthPath"],
+    ["health path with a space", (c) => (c.services[0].healthPath = "/$(touch /tmp/x)"), "permacoop:services[0].healthPath"],
+    ["body size nginx overflows", (c) => (c.proxy = { clientMaxBodySize: "99999999999g" }), "permacoop:proxy.clientMaxBodySize"],
+    ["ACME directory over http", (c) => (c.tls.acmeDirectory = "http://acme.example.org/directory"), "permacoop:tls.acmeDirectory"],
+    [
+      "TLS on localhost",
+      (c) => ((c.host = { kind: "local" }), (c.database = { kind: "container" }), (c.dns = { provider: "none", hostnames: ["localhost"] })),
+      "permacoop:tls.enabled",
+    ],
+    [
+      "HTTPS port equal to the HTTP port",
+      (c) => ((c.host = { kind: "local", httpPort: 8080, httpsPort: 8080 }), (c.database = { kind: "container" })),
+      "permacoop:host.httpsPort",
+    ],
+    ["build context outside the project", (c) => (c.services[0].build = { context: "../elsewhere" }), "permacoop:services[0].build.context"],
+    ["absolute build context", (c) => (c.services[0].build = { context: "/etc" }), "permacoop:services[0].build.context"],
+    [
+      "SSH key whose blob is not a key",
+      (c) => (c.host.sshPublicKeys = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOps ops@example.org"]),
+      "permacoop:host.sshPublicKeys[0]",
+    ],
+    [
+      "SSH key whose blob names another type",
+      (c) => (c.host.sshPublicKeys = ["ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAIHc2p5Zb0Q9y8m7x3kVt4Jb9qW1eR6tY2uI8oP0aS4dF"]),
+      "permacoop:host.sshPublicKeys[0]",
+    ],
+    [
+      "ssh host by name with records to create",
+      (c) => (
+        (c.host = { kind: "ssh", address: "server.example.org", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHc2p5Zb0Q9y8m7x3kVt4Jb9qW1eR6tY2uI8oP0aS4dF" }),
+        (c.database = { kind: "container" })
+      ),
+      "permacoop:host.address",
+    ],
   ];
 
   it.each(malformed.map(([what, mutate, key]) => [what, key, mutate] as const))("rejects %s, naming %s", (_what, key, mutate) => {
@@ -69,6 +124,32 @@ describe("config contract", () => {
     expect(problem.fix).toMatch(/^pulumi config (set|rm)/);
     expect(error.message).toContain(key);
     expect(error.message).toContain("nothing was changed");
+  });
+
+  it.each(malformed.map(([what, mutate]) => [what, mutate] as const))("never echoes a secret while refusing %s", (_what, mutate) => {
+    const error = problemsOf(mutate, {
+      calendarToken: "s3cret-calendar-value",
+      sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nk\n-----END OPENSSH PRIVATE KEY-----\n",
+    });
+    for (const secret of ["s3cret-calendar-value", "ghp_0123456789abcdefghijABCDEFGHIJ0123", "BEGIN OPENSSH PRIVATE KEY"])
+      expect(error.message).not.toContain(secret);
+  });
+
+  it("never echoes a value in the wrong place: a secret's value as a key name, a token in plain env", () => {
+    const error = problemsOf(
+      (c) => {
+        c.services[0].secretEnv.CALENDAR_TOKEN = "s3cret-calendar-value"; // the value where its key's name belongs
+        c.services[0].env.API = "xoxb-1234567890-abcdefghij";
+        c.services[0].env.GREETING = "s3cret-calendar-value plus";
+      },
+      { calendarToken: "s3cret-calendar-value" },
+    );
+    expect(error.problems.map((p) => p.key)).toEqual(
+      expect.arrayContaining(["permacoop:services[0].secretEnv.CALENDAR_TOKEN", "permacoop:services[0].env.API"]),
+    );
+    expect(error.message).not.toContain("s3cret-calendar-value");
+    expect(error.message).not.toContain("xoxb-1234567890");
+    expect(error.message).toContain("not shown");
   });
 
   it("has at least 15 distinct malformed cases", () => {

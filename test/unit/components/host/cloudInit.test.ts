@@ -5,7 +5,10 @@ import { cloudInitSchema } from "../../../support/validators";
 
 const args = {
   deployUser: "deploy",
-  sshPublicKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOps ops@example.org", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDev dev@example.org"],
+  sshPublicKeys: [
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHc2p5Zb0Q9y8m7x3kVt4Jb9qW1eR6tY2uI8oP0aS4dF ops@example.org",
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINCGBo66TPUHrZjNmucmEKNYI742H/FG0KR6iOLLqa3K dev@example.org",
+  ],
   hostname: "prod-host",
 };
 

@@ -62,7 +62,7 @@ describe("Scaleway VM host", () => {
     expect(await pulumi.isSecret(cloudInit)).toBe(true); // it carries the VM's host private key
     const userData = await valueOf(cloudInit);
     expect(userData).toMatch(/^#cloud-config\n/);
-    expect(userData).toContain("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOps ops@example.org");
+    expect(userData).toContain("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHc2p5Zb0Q9y8m7x3kVt4Jb9qW1eR6tY2uI8oP0aS4dF ops@example.org");
     expect(userData).toContain("ed25519_private: |");
     expect(userData).toMatch(/ssh-ed25519 \S+ deploy@rewrite-host \(pulumi\)/);
     expect(server.opts.replaceOnChanges).toEqual(["userData"]);

@@ -16,7 +16,7 @@ const DIGEST_B = `sha256:${"b".repeat(64)}`;
 const sshConfig = (services: Record<string, unknown>[]) =>
   parse(
     {
-      host: { kind: "ssh", address: "203.0.113.10", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOps" },
+      host: { kind: "ssh", address: "203.0.113.10", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHc2p5Zb0Q9y8m7x3kVt4Jb9qW1eR6tY2uI8oP0aS4dF" },
       database: { kind: "container" },
       dns: { provider: "none", hostnames: ["app.example.org"] },
       tls: { enabled: false },
@@ -134,7 +134,7 @@ describe("private registries: a login on every host, through stdin", () => {
   const withRegistry = (secrets: Record<string, string>) =>
     parse(
       {
-        host: { kind: "ssh", address: "203.0.113.10", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOps" },
+        host: { kind: "ssh", address: "203.0.113.10", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHc2p5Zb0Q9y8m7x3kVt4Jb9qW1eR6tY2uI8oP0aS4dF" },
         database: { kind: "container" },
         dns: { provider: "none", hostnames: ["app.example.org"] },
         tls: { enabled: false },
@@ -178,7 +178,7 @@ describe("a build for a server elsewhere", () => {
   const building = (extra: Record<string, unknown>, secrets: Record<string, string> = {}) =>
     parse(
       {
-        host: { kind: "ssh", address: "203.0.113.10", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOps" },
+        host: { kind: "ssh", address: "203.0.113.10", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHc2p5Zb0Q9y8m7x3kVt4Jb9qW1eR6tY2uI8oP0aS4dF" },
         database: { kind: "container" },
         dns: { provider: "none", hostnames: ["app.example.org"] },
         tls: { enabled: false },

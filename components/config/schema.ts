@@ -1,5 +1,6 @@
 import { isAbsolute, normalize } from "node:path";
 import { z } from "zod";
+import { switchPort } from "../runtime/switchPort";
 
 /**
  * The config contract of a stack: every `permacoop:*` key, its type and its default.
@@ -1108,6 +1109,7 @@ export const stackConfigSchema = z
     refineEdge(config, ctx);
     const seen = new Map<string, number>();
     const routes = new Map<string, number>();
+    const ports = new Map<number, string>();
     config.services.forEach((service, i) => {
       if (seen.has(service.name))
         ctx.addIssue({
@@ -1124,6 +1126,16 @@ export const stackConfigSchema = z
           message: `expected a unique route (services[${routes.get(service.route)}] also routes "${service.route}")`,
           input: service.route,
         });
+      const port = switchPort(service.name);
+      if (ports.has(port) && ports.get(port) !== service.name)
+        ctx.addIssue({
+          code: "custom",
+          path: ["services", i, "name"],
+          message: `expected a name whose switch port differs from service "${ports.get(port)}"'s (both hash to ${port}; about one stack in 2,000 meets this): rename this service`,
+          input: service.name,
+          params: { fix: `pulumi config set --path 'permacoop:services[${i}].name' ${service.name.length < 30 ? `${service.name}-1` : "svc"}` },
+        });
+      ports.set(port, service.name);
       seen.set(service.name, i);
       routes.set(service.route, i);
     });

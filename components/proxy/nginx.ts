@@ -16,9 +16,6 @@ export const ACME_WEBROOT = "/var/www/acme";
 export const CERT_NAME = "permacoop";
 /** Where the edge finds the certificate (certbot's live directory, in the certs volume). */
 export const CERT_DIR = `/etc/letsencrypt/live/${CERT_NAME}`;
-/** First switch port; service i listens on SWITCH_BASE_PORT + i. */
-export const SWITCH_BASE_PORT = 8001;
-
 export interface EdgeRoute {
   /** Service name (for comments and logs). */
   readonly service: string;

@@ -26,6 +26,8 @@ export interface RolloutSpec {
   readonly containerPrefix: string;
   /** Container name of the switch nginx. */
   readonly switch: string;
+  /** The edge container: an upgrade that moves the switch port keeps the old one while the edge routes to it. */
+  readonly edge: string;
   /** Port of this service on the switch. */
   readonly switchPort: number;
   /** `missing` (default): pull only when absent; `always`; `never` (locally built images). */
@@ -74,6 +76,7 @@ export function rolloutSpec(
     network: contract.network,
     containerPrefix: appContainerPrefix(contract, service.name),
     switch: contract.switchContainer,
+    edge: contract.edgeContainer,
     switchPort,
     // Built here for this engine: never pulled; built and pushed for a server elsewhere: pulled by digest.
     pullPolicy: service.build && !DIGEST_REF.test(image) ? "never" : service.pullPolicy,
@@ -108,8 +111,11 @@ export function renderRolloutScript(spec: RolloutSpec): string {
   const switchTemplate = renderSwitchConfig({ service: spec.service, listenPort: spec.switchPort, container: LIVE_PLACEHOLDER, containerPort: spec.port });
   return renderHostScript(`Rollout of ${spec.envName}/${spec.service}`, shellVariables({ ...spec }), [
     "# The switch's file for this service, with the live container's name filled in.",
+    "# Ports the edge still routes to (carried_ports) stay open too, after the service's own.",
     "render_switch_config() {",
-    `  sed "s/${LIVE_PLACEHOLDER}/$1/g" <<'SWITCH_CONFIG'`,
+    '  local extra="" port',
+    '  for port in $(carried_ports); do extra+="    listen ${port};\\n"; done',
+    `  sed "s/${LIVE_PLACEHOLDER}/$1/g" <<'SWITCH_CONFIG' | awk -v extra="$extra" '{ print } /^    listen [0-9]+;$/ && extra != "" { printf "%s", extra; extra = "" }'`,
     switchTemplate.trimEnd(),
     "SWITCH_CONFIG",
     "}",

@@ -90,6 +90,8 @@ export function hostContract(environment: string): HostContract {
 }
 
 /** Names of a service's app containers start with this (`<prefix>-<service>-<time>-<spec>`). */
+export { SWITCH_PORTS, switchPort } from "./switchPort";
+
 export function appContainerPrefix(contract: HostContract, service: string): string {
   return `${contract.prefix}-${service}-`;
 }

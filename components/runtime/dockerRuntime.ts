@@ -1,8 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { registryLoginHost, StackConfig } from "../config/schema";
-import { renderEdgeConfig, SWITCH_BASE_PORT } from "../proxy/nginx";
+import { renderEdgeConfig } from "../proxy/nginx";
 import { renderRolloutScript, rolloutSpec } from "../rollout/rollout";
-import { HostContract, hostContract, stepNames } from "./contract";
+import { HostContract, hostContract, stepNames, switchPort } from "./contract";
 import { HostRunner } from "./runner";
 import { Publish, renderRuntimeScript, runtimeSpec } from "./runtime";
 import { shellQuote } from "./shell";
@@ -74,12 +74,12 @@ export class DockerRuntime extends pulumi.ComponentResource {
     const onMachine = (command: pulumi.Input<string>): pulumi.Input<string> =>
       args.machineId === undefined ? command : pulumi.all([args.machineId, command]).apply(([machine, line]) => `: machine ${shellQuote(machine)}; ${line}`);
 
-    const rolloutScripts = config.services.map((service, i) => {
+    const rolloutScripts = config.services.map((service) => {
       const image = args.serviceImages[service.name] ?? service.image;
       return pulumi
         .output(image)
         .apply((imageRef) =>
-          hostScript(`rollout-${service.name}`, renderRolloutScript(rolloutSpec(service, contract, imageRef, SWITCH_BASE_PORT + i, config.database.kind))),
+          hostScript(`rollout-${service.name}`, renderRolloutScript(rolloutSpec(service, contract, imageRef, switchPort(service.name), config.database.kind))),
         );
     });
     const allScripts = pulumi.all(rolloutScripts).apply((rollouts): HostScript[] => [runtimeScript, ...rollouts]);
@@ -113,25 +113,6 @@ export class DockerRuntime extends pulumi.ComponentResource {
       { parent: this, dependsOn: [...(args.dependsOn ?? []), this.scripts, ...(this.data ? [this.data] : [])], ...secretOutputs },
     );
 
-    const routes = config.services.map((service, i) => ({ service: service.name, prefix: service.route, switchPort: SWITCH_BASE_PORT + i }));
-    const edge = {
-      hostnames: config.dns.hostnames,
-      switchHost: contract.switchContainer,
-      routes,
-      clientMaxBodySize: config.proxy.clientMaxBodySize,
-      httpsPort: args.httpsPort,
-    };
-    // Both variants travel to the host: HTTPS becomes active once a certificate exists.
-    const edgeConfigs = `${renderEdgeConfig({ ...edge, tls: false })}---\n${config.tls.enabled ? renderEdgeConfig({ ...edge, tls: true }) : ""}`;
-    this.proxy = runner.run(steps.proxy, { create: run("proxy"), update: run("proxy"), stdin: edgeConfigs }, { parent: this, dependsOn: [this.runtime] });
-    if (config.tls.enabled) {
-      this.certificate = runner.run(
-        steps.certificate,
-        { create: run("certificate"), update: run("certificate"), stdin: config.tls.caBundle ?? "" },
-        { parent: this, dependsOn: [this.proxy] },
-      );
-    }
-
     // The host's Docker logs in to each private registry before a rollout pulls: the password on
     // stdin (secret), never argv; `docker logout` when the registry leaves the config.
     for (const registry of config.registries) {
@@ -164,6 +145,30 @@ export class DockerRuntime extends pulumi.ComponentResource {
         { parent: this, dependsOn: [this.runtime, ...Object.values(this.registryLogins)], ...secretOutputs },
       );
     });
+
+    // The edge follows the rollouts: a route changes only once its service's switch port answers.
+    const routes = config.services.map((service) => ({ service: service.name, prefix: service.route, switchPort: switchPort(service.name) }));
+    const edge = {
+      hostnames: config.dns.hostnames,
+      switchHost: contract.switchContainer,
+      routes,
+      clientMaxBodySize: config.proxy.clientMaxBodySize,
+      httpsPort: args.httpsPort,
+    };
+    // Both variants travel to the host: HTTPS becomes active once a certificate exists.
+    const edgeConfigs = `${renderEdgeConfig({ ...edge, tls: false })}---\n${config.tls.enabled ? renderEdgeConfig({ ...edge, tls: true }) : ""}`;
+    this.proxy = runner.run(
+      steps.proxy,
+      { create: run("proxy"), update: run("proxy"), stdin: edgeConfigs },
+      { parent: this, dependsOn: [this.runtime, ...Object.values(this.rollouts)] },
+    );
+    if (config.tls.enabled) {
+      this.certificate = runner.run(
+        steps.certificate,
+        { create: run("certificate"), update: run("certificate"), stdin: config.tls.caBundle ?? "" },
+        { parent: this, dependsOn: [this.proxy] },
+      );
+    }
 
     this.registerOutputs({ network: contract.network });
   }

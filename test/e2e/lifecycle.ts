@@ -295,6 +295,25 @@ export function environmentLifecycle(options: LifecycleOptions): void {
     expect(() => tableDigest("e2e_later")).toThrow(/does not exist/); // exactly the dump
     expect((await httpGet(url)).status).toBe(200);
 
+    // A dump that breaks halfway (truncated), and one that is no dump (corrupt): each refused, the
+    // data exactly as it was, the services serving again.
+    const backups = `~${options.hostUser?.() ?? ""}/${contract.paths.backups}`;
+    execFileSync("bash", [
+      "-c",
+      `cd ${backups} && head -c $(( $(stat -c %s ${name}) * 2 / 3 )) ${name} > e2e-truncated.dump && { printf PGDMP; head -c 4096 /dev/urandom; } > e2e-corrupt.dump`,
+    ]);
+    for (const [bad, reason] of [
+      ["e2e-truncated.dump", /restore of e2e-truncated\.dump failed: the database is unchanged/],
+      ["e2e-corrupt.dump", /e2e-corrupt\.dump is not a dump this PostgreSQL can restore .*nothing was touched/],
+    ] as const) {
+      const intact = { rows: tableDigest("e2e_rows"), visits: tableDigest("visits") };
+      const refused = script("backup", "restore", "-s", options.env, bad);
+      expect(refused.output).toMatch(reason);
+      expect(refused.status).toBe(1);
+      expect({ rows: tableDigest("e2e_rows"), visits: tableDigest("visits") }).toEqual(intact);
+      expect((await httpGet(url)).status).toBe(200);
+    }
+
     const list = script("backup", "backup", "-s", options.env, "--list");
     expect(list.output).toContain(name);
     expect(list.output).toMatch(/-pre-restore\.dump/);

@@ -131,14 +131,21 @@ start_services() {
   log "services started again and healthy: $*"
 }
 
-# restore NAME: a safety backup first; the services stopped (nothing written meanwhile is lost);
-# then, in ONE transaction, the schema is emptied and the dump replayed: the database is exactly
-# the dump (tables a later migration added go too), or unchanged if anything fails.
+# restore NAME: the dump is checked before anything is touched (pg_restore --list reads its whole
+# table of contents: a dump from a newer pg_dump, or not a dump at all, stops here); then a
+# safety backup; the services stopped (nothing written meanwhile is lost); then ONE transaction
+# empties the schema and replays the dump. COMMIT is sent only after pg_restore has produced
+# the whole dump: a dump that breaks halfway (truncated, corrupt) ends the session without it,
+# and PostgreSQL rolls everything back. The database is exactly the dump, or exactly as it was.
 restore() {
   require_container_database
   local name="${1##*/}" file running
   file="${backup_dir}/${name}"
   [[ -f "$file" ]] || fail "no backup ${name} in ${backup_dir} (list them: npm run backup -- -s ${ENV_NAME} --list)"
+  local checked
+  if ! checked="$(docker exec -i "$DB_CONTAINER" pg_restore --list <"$file" 2>&1 >/dev/null)"; then
+    fail "${name} is not a dump this PostgreSQL can restore (${checked//$'\n'/ }): nothing was touched"
+  fi
   running="$(docker ps --filter "label=${label}" --filter "label=${SERVICE_LABEL}" --format '{{.Names}}')"
   if [[ -n "$running" ]]; then
     log "stopping the services during the restore (the proxy answers 502): ${running//$'\n'/ }"
@@ -148,10 +155,13 @@ restore() {
   log "safety backup of the current data before restoring"
   backup pre-restore
   log "restoring ${name} into ${DB_NAME}"
+  # pg_restore's failure fails the pipeline (psql itself exits 0 on a session that ends unfinished).
+  local -
+  set -o pipefail
   {
-    printf '%s\n' "SET client_min_messages = warning; SET lock_timeout = '30s'; DROP SCHEMA public CASCADE; CREATE SCHEMA public;"
-    docker exec -i "$DB_CONTAINER" pg_restore --no-owner -f - <"$file"
-  } | docker exec -i "$DB_CONTAINER" psql -q -X -1 -v ON_ERROR_STOP=1 -U "$DB_USER" -d "$DB_NAME" >/dev/null ||
-    fail "restore of ${name} failed: the database is unchanged (one transaction)"
+    printf '%s\n' "SET client_min_messages = warning; SET lock_timeout = '30s'; BEGIN; DROP SCHEMA public CASCADE; CREATE SCHEMA public;"
+    docker exec -i "$DB_CONTAINER" pg_restore --no-owner -f - <"$file" && printf '%s\n' "COMMIT;"
+  } | docker exec -i "$DB_CONTAINER" psql -q -X -v ON_ERROR_STOP=1 -U "$DB_USER" -d "$DB_NAME" >/dev/null ||
+    fail "restore of ${name} failed: the database is unchanged (one transaction, rolled back)"
   log "restored ${name}"
 }

@@ -87,6 +87,17 @@ record_deployment() {
   mv "${record_file}.next" "$record_file"
 }
 
+# The ports the installed switch file listens on, other than SWITCH_PORT, that the edge still
+# routes to: an upgrade of the program moved the service's port, and the edge follows only
+# after every rollout. Until it has, the switch answers on both; the next rollout drops the old.
+carried_ports() {
+  local port
+  for port in $(docker exec "$SWITCH" sed -n 's/^ *listen \([0-9]*\);$/\1/p' "$switch_file" 2>/dev/null); do
+    [[ "$port" == "$SWITCH_PORT" ]] && continue
+    if docker exec "$EDGE" grep -rqF "${SWITCH}:${port};" /etc/nginx/conf.d 2>/dev/null; then printf '%s\n' "$port"; fi
+  done
+}
+
 # Puts this version's switch file for service $SERVICE -> container $1 in place: nginx -t (or the
 # previous file back), reload. Prints the switch's workers from before, which may still be talking
 # to the previous version.

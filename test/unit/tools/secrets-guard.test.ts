@@ -26,7 +26,7 @@ describe("secrets guard", () => {
     git("init", "-q");
     execFileSync("ln", ["-s", join(PROJECT_DIR, "node_modules"), join(repo, "node_modules")]);
     execFileSync("mkdir", ["-p", join(repo, "tools"), join(repo, "components")]);
-    execFileSync("cp", ["-r", join(PROJECT_DIR, "components", "config"), join(repo, "components")]);
+    execFileSync("cp", ["-r", join(PROJECT_DIR, "components"), repo]); // the guard loads the config contract and what it imports
     copyFileSync(join(PROJECT_DIR, "tools", "secrets-guard.ts"), join(repo, "tools", "secrets-guard.ts"));
     copyFileSync(join(PROJECT_DIR, "tsconfig.json"), join(repo, "tsconfig.json"));
     git("config", "core.hooksPath", join(PROJECT_DIR, ".githooks"));

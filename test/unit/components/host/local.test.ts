@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Environment } from "../../../../components/environment";
+import { switchPort } from "../../../../components/runtime/contract";
 import { installedScript } from "../../../support/hostScripts";
 import { Declared, installMocks, parse, recorder, valueOf } from "../../../support/mocks";
 
@@ -103,8 +104,8 @@ describe("local host", () => {
     const { byName } = await build();
     const edge = byName("proxy").props.stdin as string;
     expect(edge).toContain("location /api/ {");
-    expect(edge).toContain("http://pc-dev-switch:8002;");
-    expect(edge).toContain("http://pc-dev-switch:8001;");
+    expect(edge).toContain(`http://pc-dev-switch:${switchPort("api")};`);
+    expect(edge).toContain(`http://pc-dev-switch:${switchPort("app")};`);
   });
 
   it("hands PostgreSQL its password on stdin, as a secret", async () => {

@@ -41,6 +41,20 @@ export function configOf(stack: string, change: (config: Mutable) => void = () =
   );
 }
 
+/** The program's own files; the dependencies and the app always come from this checkout. */
+const PROGRAM_ENTRIES = ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "components"];
+
+/**
+ * Links `workDir` to the program in `programDir` (this checkout by default, or another version
+ * of it: an upgrade test runs the previous release first, then this one on the same stack).
+ */
+export function linkProgram(workDir: string, programDir: string = PROJECT_DIR): void {
+  for (const entry of PROJECT_ENTRIES) {
+    rmSync(join(workDir, entry), { force: true });
+    symlinkSync(join(PROGRAM_ENTRIES.includes(entry) ? programDir : PROJECT_DIR, entry), join(workDir, entry));
+  }
+}
+
 /** A throwaway stack: its own file backend and work dir, linked to this project's program. */
 export interface TestStack {
   readonly stack: Stack;
@@ -57,13 +71,18 @@ export interface TestStack {
  * Creates a stack named `name` in a fresh file backend, with `config` set through the CLI
  * (secrets encrypted with the test passphrase), and `extraEnv` for the program.
  */
-export async function createTestStack(name: string, config: Record<string, ConfigEntry>, extraEnv: Record<string, string> = {}): Promise<TestStack> {
+export async function createTestStack(
+  name: string,
+  config: Record<string, ConfigEntry>,
+  extraEnv: Record<string, string> = {},
+  programDir: string = PROJECT_DIR,
+): Promise<TestStack> {
   const dir = mkdtempSync(join(tmpdir(), `permacoop-e2e-${name}-`));
   const workDir = join(dir, "project");
   const backendDir = join(dir, "backend");
   mkdirSync(workDir);
   mkdirSync(backendDir);
-  for (const entry of PROJECT_ENTRIES) symlinkSync(join(PROJECT_DIR, entry), join(workDir, entry));
+  linkProgram(workDir, programDir);
   writeFileSync(join(workDir, `Pulumi.${name}.yaml`), stringify({ config: {} }));
 
   const envVars: Record<string, string> = { ...testPulumiCliEnv(backendDir), ...extraEnv };

@@ -309,6 +309,14 @@ export function parseStackConfig(
               fix: `pulumi config rm ${fullKey}`,
             },
       );
+    } else if (!referenced.has(key) && parsed.success && (Object.values(PROGRAM_SECRETS) as string[]).includes(key)) {
+      // The program's own secret on a host kind that does not use it: never an app's variable.
+      problems.push({
+        key: fullKey,
+        expected: `no ${key} on host.kind "${parsed.data.host.kind}" (only host.kind "ssh" uses it)`,
+        found: "a secret nothing uses",
+        fix: `pulumi config rm ${fullKey}`,
+      });
     } else if (!referenced.has(key) && parsed.success) {
       problems.push({
         key: fullKey,

@@ -647,7 +647,7 @@ export const serviceSchema = z
       .strictObject({
         command: z
           .string({ error: "expected a shell command such as make database-migrate" })
-          .regex(/^[^\n\0]*\S[^\n\0]*$/, { error: "expected a one-line shell command such as make database-migrate" })
+          .regex(/^[^\n\r\0]*[^\s\0][^\n\r\0]*$/, { error: "expected a one-line shell command such as make database-migrate" })
           .max(1000, { error: "expected a command of at most 1000 characters: put a longer one in a script of the image" })
           .meta({
             description:

@@ -13,9 +13,19 @@ export function variableName(key: string): string {
   return key.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase();
 }
 
+/**
+ * A value as one bash word, never expanded: single-quoted, or double-quoted with `\ $ \` "`
+ * escaped when it holds `$` or a backtick (shellcheck reads those in single quotes as a
+ * forgotten expansion; here they are data).
+ */
+export function shellWord(value: string | number | boolean): string {
+  const text = String(value);
+  return /[$`]/.test(text) ? `"${text.replace(/[\\$`"]/g, "\\$&")}"` : shellQuote(text);
+}
+
 /** The spec as `NAME='value'` lines: every setting reaches a script through here, none by hand. */
 export function shellVariables(spec: Readonly<Record<string, SpecValue>>): string[] {
   return Object.entries(spec).map(
-    ([key, value]) => `${variableName(key)}=${shellQuote(Array.isArray(value) ? value.join(" ") : (value as string | number | boolean))}`,
+    ([key, value]) => `${variableName(key)}=${shellWord(Array.isArray(value) ? value.join(" ") : (value as string | number | boolean))}`,
   );
 }

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { hostContract } from "../../components/runtime/contract";
@@ -28,7 +28,11 @@ describe("an environment deployed by the previous release, upgraded in place", (
   beforeAll(async () => {
     prepareImages();
     previous = mkdtempSync(join(tmpdir(), "permacoop-previous-"));
-    execFileSync("bash", ["-c", `git -C '${PROJECT_DIR}' archive ${PREVIOUS_RELEASE} Pulumi.yaml package.json tsconfig.json index.ts components | tar -x -C '${previous}'`]);
+    execFileSync("bash", [
+      "-c",
+      `git -C '${PROJECT_DIR}' archive ${PREVIOUS_RELEASE} Pulumi.yaml package.json tsconfig.json index.ts components | tar -x -C '${previous}'`,
+    ]);
+    symlinkSync(join(PROJECT_DIR, "node_modules"), join(previous, "node_modules")); // its imports resolve next to its files
     const httpPort = await freePort();
     url = `http://127.0.0.1:${httpPort}/`;
     test = await createTestStack(

@@ -68,6 +68,8 @@ describe("config contract", () => {
     ["upper-case first path part", (c) => (c.services[0].image = "MyOrg/app"), "permacoop:services[0].image"],
     ["env value with a newline", (c) => (c.services[0].env.GREETING = "hello\nworld"), "permacoop:services[0].env.GREETING"],
     ["env value with a carriage return", (c) => (c.services[0].env.GREETING = "hello\r"), "permacoop:services[0].env.GREETING"],
+    ["release command with a NUL", (c) => (c.services[0].release = { command: "make\u0000migrate" }), "permacoop:services[0].release.command"],
+    ["release command with a carriage return", (c) => (c.services[0].release = { command: "make\rmigrate" }), "permacoop:services[0].release.command"],
     ["env value with a NUL", (c) => (c.services[0].env.GREETING = "a\u0000b"), "permacoop:services[0].env.GREETING"],
     ["a token in env under an innocent name", (c) => (c.services[0].env.GH = "ghp_0123456789abcdefghijABCDEFGHIJ0123"), "permacoop:services[0].env.GH"],
     ["a private key in env", (c) => (c.services[0].env.DEPLOY_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----"), "permacoop:services[0].env.DEPLOY_KEY"],
@@ -190,6 +192,18 @@ describe("config contract", () => {
     const { raw, secretKeys } = rawConfig(validConfigInput() as Mutable, { calendarToken: "t" });
     raw[`permacoop:${key}`] = "plain";
     expect(() => parseStackConfig("prod", raw, secretKeys)).toThrow(`pulumi config set --secret permacoop:${key}`);
+  });
+
+  it("refuses the deploy key on a host kind that does not use it, and never proposes it to a service", () => {
+    const error = problemsOf(() => undefined, { calendarToken: "t", sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----" });
+    expect(error.problems).toEqual([
+      {
+        key: "permacoop:sshPrivateKey",
+        expected: 'no sshPrivateKey on host.kind "scaleway-vm" (only host.kind "ssh" uses it)',
+        found: "a secret nothing uses",
+        fix: "pulumi config rm permacoop:sshPrivateKey",
+      },
+    ]);
   });
 
   it("rejects a secretEnv reference to a key that is not set", () => {

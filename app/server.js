@@ -5,6 +5,8 @@ const { Pool } = require("pg");
 const { databaseSettings } = require("./db");
 
 const version = process.env.APP_VERSION || "dev";
+// A careless app logs its whole environment, secrets included: the deploy log must mask them.
+if (process.env.DEBUG_ENV === "1") console.log(`environment: ${JSON.stringify(process.env)}`);
 const port = Number(process.env.PORT || 3000);
 const pool = new Pool({
   ...databaseSettings(),

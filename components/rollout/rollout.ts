@@ -47,6 +47,8 @@ export interface RolloutSpec {
   readonly releaseTimeout: number;
   /** Dump the container database before a release (a managed one keeps its own backups). */
   readonly releaseDump: boolean;
+  /** Variables whose values never reach the rollout's output (its secretEnv, the database password): masked. */
+  readonly secretVariables: readonly string[];
   /** Paths relative to the deploy user's home (the host contract's). */
   readonly auditLog: string;
   readonly releasesDir: string;
@@ -90,6 +92,7 @@ export function rolloutSpec(
     releaseCommand: service.release?.command ?? "",
     releaseTimeout: service.release?.timeoutSeconds ?? 600,
     releaseDump: service.release !== undefined && databaseKind === "container",
+    secretVariables: [...Object.keys(service.secretEnv), "DATABASE_PASSWORD"],
     auditLog: contract.paths.auditLog,
     releasesDir: contract.paths.releases,
     runtimeLink: contract.paths.runtime,

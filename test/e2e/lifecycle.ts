@@ -54,7 +54,9 @@ export interface LifecycleContext {
   readonly script: (name: string, ...args: string[]) => { status: number; output: string };
 }
 
-const BASE_SERVICE = { name: "app", port: 3000, healthPath: "/healthz", pullPolicy: "never" };
+const BASE_SERVICE = { name: "app", port: 3000, healthPath: "/healthz", pullPolicy: "never", secretEnv: { APP_TOKEN: "appToken" } };
+/** The app's secret: it must never show in a log, an error, the state or the proxies. */
+const APP_TOKEN = "e2e-app-token-4c1f9a77";
 
 /**
  * One environment driven through its life, each step building on the previous one:
@@ -119,6 +121,7 @@ export function environmentLifecycle(options: LifecycleOptions): void {
             : { ...BASE_SERVICE, image: APP_IMAGE, build: { context: "app" }, env: { APP_VERSION: "v1" } },
         ],
       },
+      "permacoop:appToken": { value: APP_TOKEN, secret: true },
       ...options.extraConfig,
     });
   });
@@ -160,12 +163,21 @@ export function environmentLifecycle(options: LifecycleOptions): void {
   });
 
   it("an unhealthy image fails `up`, and the old version still answers", async () => {
-    await setService({ image: `${APP_IMAGE}:v2`, env: { APP_VERSION: "v3", FAIL_HEALTH: "1" }, healthCheck: { deadlineSeconds: 5 } });
+    await setService({ image: `${APP_IMAGE}:v2`, env: { APP_VERSION: "v3", FAIL_HEALTH: "1", DEBUG_ENV: "1" }, healthCheck: { deadlineSeconds: 5 } });
     const error = await test.stack.up({ color: "never" }).then(
       () => undefined,
       (e: Error) => e,
     );
     expect(String(error)).toMatch(/never became healthy/);
+    // The app printed its environment: the log tail in the error shows the secrets masked.
+    const password = databasePassword(contract.dbContainer, options.dockerHost?.());
+    expect(String(error)).toContain('"APP_TOKEN":"[secret]"');
+    expect(String(error)).toContain('"DATABASE_PASSWORD":"[secret]"');
+    for (const secret of [APP_TOKEN, password]) expect(String(error)).not.toContain(secret);
+    expect(plaintextSecretsInState(test, { appToken: APP_TOKEN, databasePassword: password })).toEqual([]);
+    // The proxies hold no secret: only the app containers' own environment does (by design).
+    const proxies = execFileSync("docker", ["inspect", contract.edgeContainer, contract.switchContainer], { encoding: "utf8", env: dockerEnv() });
+    for (const secret of [APP_TOKEN, password]) expect(proxies).not.toContain(secret);
     expect(String(error)).toMatch(/last probe: HTTP 503/);
     expect(String(error)).toMatch(/FAIL_HEALTH=1: reporting unhealthy on purpose|listening on 3000/);
     // The provider's error quotes the failed step's command whole (pulumi-command 1.2.1 does, three

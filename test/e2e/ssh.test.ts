@@ -74,7 +74,15 @@ describe("existing server over SSH", () => {
         });
         await stack.setConfig("permacoop:services", {
           value: JSON.stringify([
-            { name: "app", port: 3000, healthPath: "/healthz", pullPolicy: "never", image: "permacoop/reference-app-e2e:v2", env: { APP_VERSION: "v5" } },
+            {
+              name: "app",
+              port: 3000,
+              healthPath: "/healthz",
+              pullPolicy: "never",
+              image: "permacoop/reference-app-e2e:v2",
+              env: { APP_VERSION: "v5" },
+              secretEnv: { APP_TOKEN: "appToken" },
+            },
           ]),
         });
         await expect(stack.up({ color: "never" })).rejects.toThrow(/host key|knownhosts|key mismatch|handshake/i);

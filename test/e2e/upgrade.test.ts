@@ -71,11 +71,12 @@ describe("an environment deployed by the previous release, upgraded in place", (
     const before = rows();
     linkProgram(test.workDir);
     const load = [startLoad(url, { keepAlive: true, connections: 16 }), startLoad(`${url}api/`, { keepAlive: false, connections: 8 })];
-    const result = await test.stack.up({ color: "never" });
+    let log = "";
+    const result = await test.stack.up({ color: "never", onOutput: (out) => (log += out) });
     const seen = await Promise.all(load.map((l) => l.stop()));
     expect(result.summary.result).toBe("succeeded");
     for (const s of seen) {
-      expect(s.failed).toBe(0);
+      expect({ failed: s.failed, detail: s.detail, log: s.failed ? log : "" }).toEqual({ failed: 0, detail: expect.any(String), log: "" });
       expect(s.total).toBeGreaterThan(0);
     }
     expect((await httpGet(url)).body).toContain("version v1");

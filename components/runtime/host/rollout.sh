@@ -64,6 +64,26 @@ flock -w 600 9 || fail "another rollout of ${SERVICE} held the lock for 10 minut
 
 envfile="${workdir}/env"
 (umask 077 && cat >"$envfile")
+
+# Everything this rollout prints reaches the engine's log (and a failure's message): the values
+# of the service's secret variables are masked in it, whoever prints them (the app's log tail, a
+# release's output). The values travel to awk in its environment, never in argv.
+secret_values="$(for name in $SECRET_VARIABLES; do sed -n "s/^${name}=//p" "$envfile"; done)"
+scrub_secrets() {
+  PERMACOOP_MASK="$secret_values" awk '
+    BEGIN { n = split(ENVIRON["PERMACOOP_MASK"], secret, "\n") }
+    {
+      for (i = 1; i <= n; i++) {
+        if (length(secret[i]) < 4) continue
+        while ((at = index($0, secret[i])) > 0) $0 = substr($0, 1, at - 1) "[secret]" substr($0, at + length(secret[i]))
+      }
+      print
+      fflush()
+    }'
+}
+if [[ -n "$secret_values" ]]; then
+  exec > >(scrub_secrets) 2> >(scrub_secrets >&2)
+fi
 spec_hash="$( (printf '%s\n' "$IMAGE" "$PORT" "$HEALTH_PATH"; cat "$envfile") | sha256sum | cut -c1-16)"
 
 # The container the switch sends this service's traffic to ("" before the first rollout).

@@ -56,6 +56,8 @@ const EXAMPLES: Record<string, string> = {
   "host.ipv6": "true",
   "host.adminCidrs": "'[\"203.0.113.7/32\"]'",
   "host.adminCidrs[]": "203.0.113.7/32",
+  "host.httpPort": "8080",
+  "host.httpsPort": "8443",
   "host.deployUser": "deploy",
   "host.sshPublicKeys": "'[\"ssh-ed25519 AAAAC3Nza… ops@example\"]'",
   "host.sshPublicKeys[]": "'ssh-ed25519 AAAAC3Nza… ops@example'",
@@ -99,12 +101,26 @@ const EXAMPLES: Record<string, string> = {
   "services[].port": "3000",
   "services[].route": "/api/",
   "services[].healthPath": "/healthz",
+  "services[].build.context": "app",
+  "services[].build.dockerfile": "Dockerfile",
+  "services[].release.command": "'make database-migrate'",
+  "services[].release.timeoutSeconds": "600",
   "services[].healthCheck.intervalSeconds": "1",
   "services[].healthCheck.timeoutSeconds": "5",
   "services[].healthCheck.deadlineSeconds": "30",
   "services[].env.*": "production",
   "services[].secretEnv.*": "calendarToken",
 };
+
+/** The fix of a secret in plain env: out of env, into secretEnv, its value typed at the prompt. */
+function moveToSecretEnv(service: number, variable: string): string {
+  const secretKey = secretKeyFor(variable);
+  return (
+    `pulumi config rm --path '${NAMESPACE}:services[${service}].env.${variable}' && ` +
+    `pulumi config set --path '${NAMESPACE}:services[${service}].secretEnv.${variable}' ${secretKey} && ` +
+    `pulumi config set --secret ${NAMESPACE}:${secretKey}   # then type the value, or pipe it on stdin`
+  );
+}
 
 /** Turns `["host","adminCidrs",0]` into `host.adminCidrs[0]`. */
 export function formatPath(path: readonly PropertyKey[]): string {
@@ -129,8 +145,24 @@ function describe(value: unknown): string {
   return text.length > 80 ? `${text.slice(0, 77)}…` : text;
 }
 
+/** `SESSION_SECRET` → `sessionSecret`: the secret key a variable moves to. */
+function secretKeyFor(variable: string): string {
+  const key = variable
+    .toLowerCase()
+    .replace(/^[^a-z]+/, "")
+    .replace(/_+([a-z0-9])/g, (_, c: string) => c.toUpperCase())
+    .replace(/_/g, "");
+  return key === "" ? "secretValue" : key;
+}
+
 function fixFor(path: readonly PropertyKey[]): string {
   const key = `${NAMESPACE}:${formatPath(path)}`;
+  // A variable under env that the contract refuses there whatever its value: the fix moves it, or drops it.
+  if (path.length === 4 && path[0] === "services" && path[2] === "env" && typeof path[3] === "string") {
+    const variable = path[3];
+    if (variable.startsWith("DATABASE_")) return `pulumi config rm --path '${key}'`;
+    if (SECRET_KEY_PATTERN.test(variable.replace(/_/g, ""))) return moveToSecretEnv(path[1] as number, variable);
+  }
   const flag = path.length > 1 ? "--path " : "";
   return `pulumi config set ${flag}'${key}' ${exampleFor(path)}`;
 }
@@ -186,7 +218,14 @@ function zodProblems(error: z.ZodError, maySecret: (text: string) => boolean): C
         fix: `pulumi config rm --path '${NAMESPACE}:${path([...issue.path, name])}'`,
       }));
     }
-    const fix = issue.code === "custom" && typeof issue.params?.fix === "string" ? issue.params.fix : fixFor(issue.path);
+    const fix =
+      issue.code === "custom" && issue.params?.rule === "secret-in-env"
+        ? moveToSecretEnv(issue.path[1] as number, String(issue.path[3]))
+        : issue.code === "custom" && typeof issue.params?.fix === "string"
+          ? issue.params.fix
+          : issue.code === "custom" && (typeof issue.params?.value === "number" || typeof issue.params?.value === "string")
+            ? `pulumi config set --path '${NAMESPACE}:${formatPath(issue.path)}' ${String(issue.params.value)}`
+            : fixFor(issue.path);
     return [
       {
         key: `${NAMESPACE}:${path(issue.path)}`,

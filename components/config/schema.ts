@@ -740,6 +740,7 @@ export const serviceSchema = z
           path: ["env", name],
           message: "expected no secret in plain env: move it to secretEnv and set the value with --secret",
           input: service.env[name],
+          params: { rule: "secret-in-env" },
         });
       }
       if (name.startsWith("DATABASE_")) {
@@ -768,19 +769,23 @@ export const serviceSchema = z
         });
     }
     const { intervalSeconds, timeoutSeconds, deadlineSeconds } = service.healthCheck;
-    if (timeoutSeconds > deadlineSeconds)
+    // Only against a deadline that is itself valid (its own rule reports it otherwise).
+    const validDeadline = Number.isInteger(deadlineSeconds) && deadlineSeconds > 0;
+    if (validDeadline && timeoutSeconds > deadlineSeconds)
       ctx.addIssue({
         code: "custom",
         path: ["healthCheck", "timeoutSeconds"],
         message: `expected at most healthCheck.deadlineSeconds (${deadlineSeconds}): one probe could outlast the deadline`,
         input: timeoutSeconds,
+        params: { value: deadlineSeconds },
       });
-    if (intervalSeconds > deadlineSeconds)
+    if (validDeadline && intervalSeconds > deadlineSeconds)
       ctx.addIssue({
         code: "custom",
         path: ["healthCheck", "intervalSeconds"],
         message: `expected at most healthCheck.deadlineSeconds (${deadlineSeconds}): no second probe would run before the deadline`,
         input: intervalSeconds,
+        params: { value: Math.min(1, deadlineSeconds) },
       });
   })
   .meta({

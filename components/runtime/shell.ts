@@ -15,12 +15,12 @@ export function variableName(key: string): string {
 
 /**
  * A value as one bash word, never expanded: single-quoted, or double-quoted with `\ $ \` "`
- * escaped when it holds `$` or a backtick (shellcheck reads those in single quotes as a
- * forgotten expansion; here they are data).
+ * escaped when it holds `$`, a backtick or a backslash (shellcheck reads those in single quotes
+ * as a forgotten expansion or escape; here they are data).
  */
 export function shellWord(value: string | number | boolean): string {
   const text = String(value);
-  return /[$`]/.test(text) ? `"${text.replace(/[\\$`"]/g, "\\$&")}"` : shellQuote(text);
+  return /[$`\\]/.test(text) ? `"${text.replace(/[\\$`"]/g, "\\$&")}"` : shellQuote(text);
 }
 
 /** The spec as `NAME='value'` lines: every setting reaches a script through here, none by hand. */

@@ -128,7 +128,7 @@ describe("the config contract, property by property", () => {
       }),
       { numRuns: 6 },
     );
-  });
+  }, 120_000); // shellcheck and nginx -t per run: slow on a busy machine
 
   // A mutation: a leaf of a valid configuration set to a careless or hostile value.
   const LEAVES: (string | number)[][] = [
@@ -211,5 +211,96 @@ describe("the config contract, property by property", () => {
       }),
       { numRuns: 150 },
     );
+  });
+
+  /** The words of a shell command line (single and double quotes, no expansions), up to a comment. */
+  function words(line: string): string[] {
+    const out: string[] = [];
+    const re = /\s*(?:'([^']*)'|"((?:[^"\\]|\\.)*)"|(#.*)|([^\s'"]+))/gy;
+    for (let m = re.exec(line); m && m[0].trim() !== ""; m = re.exec(line)) {
+      if (m[3] !== undefined) break;
+      out.push(m[1] ?? m[2]?.replace(/\\(.)/g, "$1") ?? m[4]!);
+    }
+    return out;
+  }
+
+  /** `pulumi config set|rm …` applied to a structured config the way the CLI stores it (`--path` types numbers and booleans). */
+  function applyFix(config: Record<string, unknown>, secrets: Record<string, string>, fix: string): "applied" | "not pasteable" {
+    if (/<[^>]+>/.test(fix.replace(/#.*$/, ""))) return "not pasteable";
+    for (const command of fix.replace(/#.*$/, "").split("&&")) {
+      const [pulumiWord, configWord, verb, ...rest] = words(command);
+      if (pulumiWord !== "pulumi" || configWord !== "config" || (verb !== "set" && verb !== "rm")) return "not pasteable";
+      const flags = rest.filter((w) => w.startsWith("--"));
+      const [key, value] = rest.filter((w) => !w.startsWith("--"));
+      if (!key?.startsWith("permacoop:")) return "not pasteable";
+      const path = key
+        .slice("permacoop:".length)
+        .split(/\.|\[(\d+)\]/)
+        .filter((p) => p !== undefined && p !== "")
+        .map((p) => (/^\d+$/.test(p) ? Number(p) : p));
+      if (flags.includes("--secret")) {
+        secrets[String(path[0])] = "a-pasted-secret-value";
+        delete config[String(path[0])];
+        continue;
+      }
+      if (verb === "rm") {
+        let node = config as Record<string | number, unknown>;
+        for (const part of path.slice(0, -1)) node = (node?.[part] ?? {}) as Record<string | number, unknown>;
+        if (Array.isArray(node)) node.splice(Number(path[path.length - 1]), 1);
+        else if (node) delete node[path[path.length - 1]!];
+        if (path.length === 1) delete secrets[String(path[0])];
+        continue;
+      }
+      if (value === undefined) return "not pasteable";
+      const typed = flags.includes("--path") ? (/^-?\d+$/.test(value) ? Number(value) : value === "true" ? true : value === "false" ? false : value) : value;
+      if (flags.includes("--path")) setAt(config, path, typed);
+      else
+        config[String(path[0])] = (() => {
+          try {
+            return JSON.parse(value) as unknown;
+          } catch {
+            return value;
+          }
+        })();
+    }
+    return "applied";
+  }
+
+  it("every fix works when pasted: applied as the CLI would, its key's problem is gone", () => {
+    const unpasteable = new Set<string>();
+    fc.assert(
+      fc.property(validConfig, fc.constantFrom(...LEAVES), mutant, (input, path, value) => {
+        const mutated = structuredClone(input) as Record<string, unknown>;
+        setAt(mutated, path, value);
+        const secrets = secretsFor(input);
+        let error: ConfigError;
+        try {
+          parse(mutated, secrets, STACK);
+          return;
+        } catch (e) {
+          if (!(e instanceof ConfigError)) throw e;
+          error = e;
+        }
+        for (const problem of error.problems) {
+          const fixed = structuredClone(mutated);
+          const fixedSecrets = { ...secrets };
+          if (applyFix(fixed, fixedSecrets, problem.fix) === "not pasteable") {
+            unpasteable.add(`${problem.key.replace(/\[\d+\]/g, "[]")}: ${problem.fix}`);
+            continue;
+          }
+          let remaining: string[] = [];
+          try {
+            parse(fixed, fixedSecrets, STACK);
+          } catch (e) {
+            if (!(e instanceof ConfigError)) throw e;
+            remaining = e.problems.map((p) => p.key);
+          }
+          expect({ key: problem.key, fix: problem.fix, still: remaining.includes(problem.key) }).toEqual({ key: problem.key, fix: problem.fix, still: false });
+        }
+      }),
+      { numRuns: 300 },
+    );
+    // Only where the fix needs what the user alone knows: a registry of theirs, a server's address.
+    expect([...unpasteable].filter((line) => !/^permacoop:(services\[\]\.build|host\.address): /.test(line))).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { hasHostKind, isDataProtected, pushesBuilds, StackConfig } from "./config/schema";
+import { pushesBuilds } from "./config/rules";
+import { hasHostKind, isDataProtected, StackConfig } from "./config/schema";
 import { DnsRecordSpec } from "./dns/records";
 import { EnvironmentHost, HostArgs, recordsToCreate } from "./host/host";
 import { LocalHost } from "./host/local";

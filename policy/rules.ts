@@ -4,6 +4,8 @@
  * Each returns the violations it finds, every message saying what is wrong and how to fix it.
  */
 
+import { PROTECTED_STACK } from "../components/config/protection";
+
 /** A value the engine does not know yet (during a preview: an address not allocated yet). */
 export const UNKNOWN: unique symbol = Symbol("unknown until the resource exists");
 
@@ -18,8 +20,8 @@ export const TYPES = {
   remoteCommand: "command:remote:Command",
 } as const;
 
-/** The stack whose data must survive `pulumi destroy`. */
-export const PROTECTED_STACK = "prod";
+/** The stack whose data must survive `pulumi destroy`: the config loader's own. */
+export { PROTECTED_STACK };
 
 /** A resource as the rules see it. */
 export interface ResourceView {

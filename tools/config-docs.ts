@@ -14,6 +14,7 @@ import * as path from "node:path";
 import { stringify } from "yaml";
 import { z } from "zod";
 import { NAMESPACE, PROGRAM_SECRET_DESCRIPTIONS, PROGRAM_SECRETS, SECRET_KEY_PATTERN, stackConfigSchema } from "../components/config/schema";
+import { CROSS_KEY_RULES } from "../components/config/rules";
 
 /** Where the rendered reference lives, and the command that rewrites it. */
 export const DOCS_FILE = path.join(__dirname, "..", "docs", "config.md");
@@ -198,6 +199,9 @@ function anchor(heading: string): string {
     .replace(/\s/g, "-");
 }
 
+/** Heading of the rules across keys. */
+export const RULES_HEADING = "Rules across keys";
+
 const SECRETS_HEADING = `${code(`${NAMESPACE}:<name>`)}: secrets`;
 
 function keyHeading(key: string): string {
@@ -258,6 +262,15 @@ function secretsSection(root: JsonSchema): string {
   ].join("\n\n");
 }
 
+/** The rules across keys (components/config/rules.ts): what each field's own type cannot say. */
+function rulesSection(): string {
+  return [
+    `## ${RULES_HEADING}`,
+    `Each key is checked on its own (its type, its pattern, its range: the tables above), then against the others. A configuration that breaks a rule fails ${code("pulumi preview")} and ${code("pulumi up")} before any resource is touched, naming the key to change, what was expected, what was found (never a value that may be a secret), and a command that fixes it.`,
+    CROSS_KEY_RULES.map((rule) => `- ${rule}`).join("\n"),
+  ].join("\n\n");
+}
+
 /** The whole reference, deterministic: same schema, same bytes. */
 export function renderConfigDocs(): string {
   const root = configJsonSchema();
@@ -288,6 +301,7 @@ export function renderConfigDocs(): string {
     summary,
     ...keys.map(([key, schema]) => keySection(key, schema)),
     secretsSection(root),
+    rulesSection(),
   ];
   return `${sections.join("\n\n")}\n`;
 }

@@ -1,15 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import {
-  isDataProtected,
-  looksLikeCredential,
-  NAMESPACE,
-  PROGRAM_SECRETS,
-  SECRET_KEY_PATTERN,
-  STRUCTURED_KEYS,
-  StackConfig,
-  stackConfigSchema,
-} from "./schema";
+import { checkStackRules } from "./rules";
+import { looksLikeCredential, NAMESPACE, PROGRAM_SECRETS, SECRET_KEY_PATTERN, STRUCTURED_KEYS, StackConfig, stackConfigSchema } from "./schema";
 
 /** One problem found in a stack's configuration, with everything needed to fix it. */
 export interface ConfigProblem {
@@ -281,14 +273,7 @@ export function parseStackConfig(
     .map(([, value]) => value);
   if (!parsed.success) problems.push(...zodProblems(parsed.error, secretDetector(secretLike)));
 
-  if (parsed.success && parsed.data.host.kind === "scaleway-vm" && parsed.data.database.kind === "container" && isDataProtected(parsed.data.database, stack)) {
-    problems.push({
-      key: `${NAMESPACE}:database.kind`,
-      expected: `"scaleway-managed" on stack ${stack}, whose data is protected by default (a container database dies with the VM)`,
-      found: '"container"',
-      fix: `pulumi config set --path '${NAMESPACE}:database.kind' scaleway-managed   # or, for throwaway data: pulumi config set --path '${NAMESPACE}:database.protect' false`,
-    });
-  }
+  if (parsed.success) problems.push(...checkStackRules(stack, parsed.data));
 
   const referenced = new Set<string>();
   if (parsed.success && parsed.data.host.kind === "ssh") {

@@ -1,6 +1,6 @@
 import { isAbsolute, normalize } from "node:path";
 import { z } from "zod";
-import { switchPort } from "../runtime/switchPort";
+import { checkCrossKeyRules, checkServiceRules } from "./rules";
 
 /**
  * The config contract of a stack: every `permacoop:*` key, its type and its default.
@@ -104,20 +104,7 @@ const databaseIdentity = {
 const seconds = (fallback: number) =>
   z.number({ error: "expected a number of seconds" }).positive({ error: "expected a positive number of seconds" }).default(fallback);
 
-/** Config keys whose names say they hold a secret: they must be set with `--secret`. */
-export const SECRET_KEY_PATTERN = /(secret|token|password|passphrase|privatekey|apikey|credential)/i;
-
-/**
- * Values that are credentials whatever their key says: well-known token formats (GitHub,
- * GitLab, Slack, Stripe, AWS, Scaleway), private keys, JWTs. Never echoed, refused in plain env.
- */
-const CREDENTIAL_VALUE =
-  /(gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|glpat-[A-Za-z0-9_-]{20,}|xox[abprs]-[A-Za-z0-9-]{10,}|[sr]k_(live|test)_[A-Za-z0-9]{10,}|AKIA[0-9A-Z]{16}|SCW[0-9A-Z]{17}|-----BEGIN [A-Z ]*PRIVATE KEY-----|eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.)/;
-
-/** Whether a value looks like a credential (see CREDENTIAL_VALUE). */
-export function looksLikeCredential(value: string): boolean {
-  return CREDENTIAL_VALUE.test(value);
-}
+export { looksLikeCredential, SECRET_KEY_PATTERN } from "./secretLike";
 
 const envName = /^[A-Z_][A-Z0-9_]*$/;
 const secretKeyName = /^[a-z][A-Za-z0-9]*$/;
@@ -732,62 +719,7 @@ export const serviceSchema = z
         examples: [{ CALENDAR_TOKEN: "calendarToken" }],
       }),
   })
-  .superRefine((service, ctx) => {
-    for (const name of Object.keys(service.env)) {
-      if (SECRET_KEY_PATTERN.test(name.replace(/_/g, "")) || looksLikeCredential(service.env[name]!)) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["env", name],
-          message: "expected no secret in plain env: move it to secretEnv and set the value with --secret",
-          input: service.env[name],
-          params: { rule: "secret-in-env" },
-        });
-      }
-      if (name.startsWith("DATABASE_")) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["env", name],
-          message: "expected no DATABASE_* variable: the program provides them from the database it manages",
-          input: service.env[name],
-        });
-      }
-    }
-    for (const name of Object.keys(service.secretEnv)) {
-      if (name.startsWith("DATABASE_"))
-        ctx.addIssue({
-          code: "custom",
-          path: ["secretEnv", name],
-          message: "expected no DATABASE_* variable: the program provides them from the database it manages (its value would win over this one)",
-          input: service.secretEnv[name],
-        });
-      if (name in service.env)
-        ctx.addIssue({
-          code: "custom",
-          path: ["secretEnv", name],
-          message: `expected a variable not also in env (env.${name} sets it too: one of them would be silently lost)`,
-          input: service.secretEnv[name],
-        });
-    }
-    const { intervalSeconds, timeoutSeconds, deadlineSeconds } = service.healthCheck;
-    // Only against a deadline that is itself valid (its own rule reports it otherwise).
-    const validDeadline = Number.isInteger(deadlineSeconds) && deadlineSeconds > 0;
-    if (validDeadline && timeoutSeconds > deadlineSeconds)
-      ctx.addIssue({
-        code: "custom",
-        path: ["healthCheck", "timeoutSeconds"],
-        message: `expected at most healthCheck.deadlineSeconds (${deadlineSeconds}): one probe could outlast the deadline`,
-        input: timeoutSeconds,
-        params: { value: deadlineSeconds },
-      });
-    if (validDeadline && intervalSeconds > deadlineSeconds)
-      ctx.addIssue({
-        code: "custom",
-        path: ["healthCheck", "intervalSeconds"],
-        message: `expected at most healthCheck.deadlineSeconds (${deadlineSeconds}): no second probe would run before the deadline`,
-        input: intervalSeconds,
-        params: { value: Math.min(1, deadlineSeconds) },
-      });
-  })
+  .superRefine(checkServiceRules)
   .meta({
     description: "One service: a container image, the port it listens on, its route and its health check.",
     examples: [
@@ -800,216 +732,6 @@ export const serviceSchema = z
       },
     ],
   });
-
-/**
- * What the edge of a Docker host can serve: distinct hostnames, a certificate only for names an
- * ACME server can validate, distinct HTTP and HTTPS ports, and DNS records only for an address.
- */
-function refineEdge(config: StackView, ctx: z.RefinementCtx): void {
-  const { host, dns, tls } = config;
-  const issue = (path: PropertyKey[], message: string, input: unknown, fix: string) => ctx.addIssue({ code: "custom", path, message, input, params: { fix } });
-  const first = new Map<string, number>();
-  dns.hostnames.forEach((name, i) => {
-    if (first.has(name))
-      issue(
-        ["dns", "hostnames", i],
-        `expected a hostname listed once (dns.hostnames[${first.get(name)}] is also ${name})`,
-        name,
-        `pulumi config set --path 'permacoop:dns.hostnames' '${JSON.stringify([...new Set(dns.hostnames)])}'`,
-      );
-    else first.set(name, i);
-  });
-  if (host.kind === "scaleway-container") return;
-  const localhost = dns.hostnames.indexOf("localhost");
-  if (tls.enabled && localhost >= 0)
-    issue(
-      ["tls", "enabled"],
-      "expected false when a hostname is localhost (no ACME server issues a certificate for it)",
-      true,
-      "pulumi config set --path 'permacoop:tls.enabled' false",
-    );
-  if ((host.kind === "local" || host.kind === "ssh") && host.httpPort === host.httpsPort)
-    issue(
-      ["host", "httpsPort"],
-      `expected a port other than host.httpPort (${host.httpPort}): HTTP and HTTPS cannot share it`,
-      host.httpsPort,
-      `pulumi config set --path 'permacoop:host.httpsPort' ${host.httpPort === 443 ? 8443 : 443}`,
-    );
-  if (host.kind === "ssh" && dns.provider === "scaleway" && !isIpAddress(host.address))
-    issue(
-      ["host", "address"],
-      "expected the server's IP address when dns.provider is scaleway (the records this stack creates point at an address, not a name)",
-      host.address,
-      `pulumi config set --path 'permacoop:host.address' <the server's IPv4 address>   # or: pulumi config set --path 'permacoop:dns.provider' external`,
-    );
-}
-
-function isIpAddress(address: string): boolean {
-  return z.union([z.ipv4(), z.ipv6()]).safeParse(address).success;
-}
-
-/**
- * Whether a host kind runs images built on this machine through a registry (`buildRegistry`):
- * a server elsewhere. This machine's engine (`local`) runs them as built; `local-vm` loads them.
- */
-export function pushesBuilds(kind: HostConfig["kind"]): boolean {
-  return kind === "ssh" || kind === "scaleway-vm";
-}
-
-/** The parts of a stack's configuration the cross-key rules read. */
-interface StackView {
-  readonly host: z.output<typeof hostSchema>;
-  readonly database: z.output<typeof databaseSchema>;
-  readonly dns: z.output<typeof dnsSchema>;
-  readonly tls: z.output<typeof tlsSchema>;
-  readonly services: readonly z.output<typeof serviceSchema>[];
-  readonly buildRegistry?: string;
-}
-
-/**
- * What host kind `scaleway-container` can honour: a managed database in its region, DNS in a
- * Scaleway zone (CNAMEs), HTTPS, one hostname → one service (the platform routes by hostname,
- * not by path), and no release phase; and no `build` for a server elsewhere (`ssh`, `scaleway-vm`).
- * Each issue carries its own fix.
- */
-function refineServerlessContainers(config: StackView, ctx: z.RefinementCtx): void {
-  const { host, database, dns, tls, services } = config;
-  const issue = (path: PropertyKey[], message: string, input: unknown, fix: string) => ctx.addIssue({ code: "custom", path, message, input, params: { fix } });
-  if (pushesBuilds(host.kind) && config.buildRegistry === undefined) {
-    // Built here, an image reaches a server elsewhere through a registry only.
-    const example = host.kind === "scaleway-vm" ? `rg.${host.zone.replace(/-[0-9]+$/, "")}.scw.cloud/permacoop` : "ghcr.io/<org>";
-    services.forEach((service, i) => {
-      if (service.build)
-        issue(
-          ["services", i, "build"],
-          `expected a buildRegistry with build on host.kind "${host.kind}" (an image built on this machine reaches the server through a registry: set buildRegistry, and its login in registries if it needs one)`,
-          service.build.context,
-          `pulumi config set permacoop:buildRegistry ${example}   # or pin a pushed image: pulumi config rm --path 'permacoop:services[${i}].build'`,
-        );
-    });
-  }
-  if (host.kind !== "scaleway-container") return;
-  services.forEach((service, i) => {
-    if (service.release)
-      issue(
-        ["services", i, "release"],
-        'expected no release on a scaleway-container host (the platform starts the new version itself: no step runs before it takes traffic); run the migration at the start of the image, or use host.kind "scaleway-vm"',
-        service.release.command,
-        `pulumi config rm --path 'permacoop:services[${i}].release'`,
-      );
-  });
-  if (database.kind !== "scaleway-managed") {
-    issue(
-      ["database", "kind"],
-      'expected "scaleway-managed" on a scaleway-container host (serverless containers have no disk and no host to run PostgreSQL on)',
-      database.kind,
-      `pulumi config set --path 'permacoop:database.kind' scaleway-managed && pulumi config rm --path 'permacoop:database.image'`,
-    );
-  } else if (database.region !== host.region) {
-    issue(
-      ["database", "region"],
-      `expected "${host.region}", the host's region (the containers reach the database over a regional Private Network)`,
-      database.region,
-      `pulumi config set --path 'permacoop:database.region' ${host.region}`,
-    );
-  }
-  const zone = dns.zone ?? "example.org";
-  if (dns.provider !== "scaleway") {
-    issue(
-      ["dns", "provider"],
-      'expected "scaleway" on a scaleway-container host (each hostname is a CNAME to a domain the platform names when it creates the container, and the platform checks that CNAME before it serves the hostname)',
-      dns.provider,
-      `pulumi config set --path 'permacoop:dns.provider' scaleway && pulumi config set --path 'permacoop:dns.zone' ${zone}`,
-    );
-  } else {
-    dns.hostnames.forEach((name, i) => {
-      if (name === dns.zone)
-        issue(
-          ["dns", "hostnames", i],
-          `expected a name below the zone ${zone} (the zone apex cannot be a CNAME)`,
-          name,
-          `pulumi config set --path 'permacoop:dns.hostnames[${i}]' www.${zone}`,
-        );
-    });
-  }
-  if (!tls.enabled) {
-    issue(
-      ["tls", "enabled"],
-      "expected true on a scaleway-container host (the platform serves HTTPS only, with its own certificates)",
-      tls.enabled,
-      "pulumi config rm --path 'permacoop:tls.enabled'",
-    );
-  }
-  if (host.minScale > host.maxScale) {
-    issue(
-      ["host", "minScale"],
-      `expected at most maxScale (${host.maxScale})`,
-      host.minScale,
-      `pulumi config set --path 'permacoop:host.minScale' ${host.maxScale}`,
-    );
-  }
-  const names = services.map((service) => service.name);
-  const claimedBy = new Map<string, string>();
-  for (const [name, settings] of Object.entries(host.services)) {
-    if (!names.includes(name)) {
-      issue(
-        ["host", "services", name],
-        `expected the name of a service in permacoop:services (${names.join(", ")})`,
-        name,
-        `pulumi config rm --path 'permacoop:host.services.${name}'`,
-      );
-    }
-    (settings.hostnames ?? []).forEach((hostname, j) => {
-      const path = ["host", "services", name, "hostnames", j];
-      if (!dns.hostnames.includes(hostname)) {
-        issue(
-          path,
-          `expected one of dns.hostnames (${dns.hostnames.join(", ")}): the DNS records cover those only`,
-          hostname,
-          `pulumi config set --path 'permacoop:dns.hostnames[${dns.hostnames.length}]' ${hostname}`,
-        );
-      }
-      const other = claimedBy.get(hostname);
-      if (other !== undefined) {
-        issue(
-          path,
-          `expected a hostname no other service lists (host.services.${other} lists ${hostname} too; the platform sends a hostname to one container)`,
-          hostname,
-          `pulumi config rm --path 'permacoop:host.services.${name}.hostnames[${j}]'`,
-        );
-      }
-      claimedBy.set(hostname, name);
-    });
-    const min = settings.minScale ?? host.minScale;
-    const max = settings.maxScale ?? host.maxScale;
-    if (min > max) {
-      issue(
-        ["host", "services", name, "minScale"],
-        `expected at most maxScale (${max})`,
-        min,
-        `pulumi config set --path 'permacoop:host.services.${name}.minScale' ${max}`,
-      );
-    }
-  }
-  services.forEach((service, i) => {
-    if (service.route !== "/") {
-      issue(
-        ["services", i, "route"],
-        `expected "/" on a scaleway-container host: the platform routes by hostname, not by path, so the route ${service.route} cannot be honoured; give ${service.name} a hostname of its own`,
-        service.route,
-        `pulumi config rm --path 'permacoop:services[${i}].route' && pulumi config set --path 'permacoop:dns.hostnames[${dns.hostnames.length}]' ${service.name}.${zone} && pulumi config set --path 'permacoop:host.services.${service.name}.hostnames[0]' ${service.name}.${zone}`,
-      );
-    }
-    if (service.build && service.fromStack) {
-      issue(
-        ["services", i, "fromStack"],
-        "expected either build or fromStack, not both (the image is built by this stack, or shipped from another)",
-        service.fromStack,
-        `pulumi config rm --path 'permacoop:services[${i}].fromStack'   # or: pulumi config rm --path 'permacoop:services[${i}].build'`,
-      );
-    }
-  });
-}
 
 /** Structured keys of the contract; any other `permacoop:` key is a secret referenced by name. */
 /** A private registry the hosts log in to (and the program resolves tags against). */
@@ -1090,71 +812,13 @@ export const stackConfigSchema = z
         examples: ["ghcr.io/fairnesscoop", "rg.fr-par.scw.cloud/permacoop-prod"],
       }),
   })
-  .superRefine((config, ctx) => {
-    if ((config.host.kind === "local" || config.host.kind === "ssh" || config.host.kind === "local-vm") && config.database.kind === "scaleway-managed") {
-      ctx.addIssue({
-        code: "custom",
-        path: ["database", "kind"],
-        message: `expected "container" on a ${config.host.kind} host (a managed database admits the Scaleway VM's address only)`,
-        input: config.database.kind,
-      });
-    }
-    // The ACME account; serverless containers get their certificates from the platform instead.
-    if (config.tls.enabled && !config.tls.email && config.host.kind !== "scaleway-container") {
-      ctx.addIssue({
-        code: "custom",
-        path: ["tls", "email"],
-        message: "expected an ACME account e-mail (required when tls.enabled is true)",
-        input: undefined,
-      });
-    }
-    if (config.host.kind === "scaleway-vm" && config.dns.provider === "none") {
-      ctx.addIssue({ code: "custom", path: ["dns", "provider"], message: 'expected "scaleway" or "external" for a public host', input: config.dns.provider });
-    }
-    refineEdge(config, ctx);
-    const seen = new Map<string, number>();
-    const routes = new Map<string, number>();
-    const ports = new Map<number, string>();
-    config.services.forEach((service, i) => {
-      if (seen.has(service.name))
-        ctx.addIssue({
-          code: "custom",
-          path: ["services", i, "name"],
-          message: `expected a unique service name (services[${seen.get(service.name)}] is also "${service.name}")`,
-          input: service.name,
-        });
-      // Serverless Containers route by hostname: every service there is at "/" (checked below).
-      if (config.host.kind !== "scaleway-container" && routes.has(service.route))
-        ctx.addIssue({
-          code: "custom",
-          path: ["services", i, "route"],
-          message: `expected a unique route (services[${routes.get(service.route)}] also routes "${service.route}")`,
-          input: service.route,
-        });
-      const port = switchPort(service.name);
-      if (ports.has(port) && ports.get(port) !== service.name)
-        ctx.addIssue({
-          code: "custom",
-          path: ["services", i, "name"],
-          message: `expected a name whose switch port differs from service "${ports.get(port)}"'s (both hash to ${port}; about one stack in 2,000 meets this): rename this service`,
-          input: service.name,
-          params: { fix: `pulumi config set --path 'permacoop:services[${i}].name' ${service.name.length < 30 ? `${service.name}-1` : "svc"}` },
-        });
-      ports.set(port, service.name);
-      seen.set(service.name, i);
-      routes.set(service.route, i);
-    });
-    refineServerlessContainers(config, ctx);
-  })
+  .superRefine(checkCrossKeyRules)
   .meta({
     description:
       "The configuration of a stack: the structured `permacoop:` keys below, and secrets referenced by name. The program checks all of it before declaring any resource, and a bad configuration fails with one message listing every problem, each with the command that fixes it.",
   });
 
-/** Whether the stack's data refuses `pulumi destroy`: `database.protect`, by default on the `prod` stack only. */
-export function isDataProtected(database: Pick<z.output<typeof containerDatabaseSchema>, "protect">, stack: string): boolean {
-  return database.protect ?? stack === "prod";
-}
+export { isDataProtected } from "./protection";
 
 export type StackConfigInput = z.input<typeof stackConfigSchema>;
 /** What the schema outputs, host and database as independent unions (the loader pairs them). */

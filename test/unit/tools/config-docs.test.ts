@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { databaseSchema, hostSchema, NAMESPACE, PROGRAM_SECRETS, STRUCTURED_KEYS, stackConfigSchema } from "../../../components/config/schema";
 import { configJsonSchema, DOCS_FILE, JsonSchema, REGENERATE_COMMAND, renderConfigDocs } from "../../../tools/config-docs";
+import { CROSS_KEY_RULES } from "../../../components/config/rules";
 
 /** Every place of the JSON Schema a user writes a key: `[path, schema, parent object]`. */
 function fields(schema: JsonSchema, path = NAMESPACE): [string, JsonSchema][] {
@@ -90,6 +91,13 @@ describe("docs/config.md, the configuration reference generated from the schema"
 
   it("says it is generated, and by which command", () => {
     expect(docs().split("\n").slice(0, 3).join("\n")).toContain(`Generated from \`components/config/schema.ts\` by \`${REGENERATE_COMMAND}\``);
+  });
+
+  it("lists every rule across keys, from the one module that holds them", () => {
+    const rendered = docs();
+    expect(rendered).toContain("\n## Rules across keys\n");
+    expect(CROSS_KEY_RULES.length).toBeGreaterThanOrEqual(10);
+    for (const rule of CROSS_KEY_RULES) expect(rendered).toContain(`- ${rule}`);
   });
 
   it("has a section per top-level key, and one for the secrets", () => {

@@ -123,11 +123,17 @@ export function formatPath(path: readonly PropertyKey[]): string {
   }, "");
 }
 
-function exampleFor(path: readonly PropertyKey[]): string {
+/** An example for a key: from the stack's own values where they decide it (its DNS zone), else the schema's. */
+function exampleFor(path: readonly PropertyKey[], input: Readonly<Record<string, unknown>>): string {
   const isRecordKey = (i: number) =>
     i > 0 && (path[i - 1] === "env" || path[i - 1] === "secretEnv" || (i === 2 && path[0] === "host" && path[1] === "services"));
   const parts = path.map((part, i) => (typeof part === "number" ? "[]" : isRecordKey(i) ? "*" : String(part)));
   const normalized = parts.reduce((out, part) => (part === "[]" ? `${out}[]` : out ? `${out}.${part}` : part), "");
+  const zone = (input.dns as { zone?: unknown } | undefined)?.zone;
+  if (typeof zone === "string" && /^[a-z0-9.-]+$/.test(zone)) {
+    if (normalized === "dns.hostnames[]") return `app.${zone}`;
+    if (normalized === "dns.hostnames") return `'["app.${zone}"]'`;
+  }
   return EXAMPLES[normalized] ?? "<value>";
 }
 
@@ -147,7 +153,7 @@ function secretKeyFor(variable: string): string {
   return key === "" ? "secretValue" : key;
 }
 
-function fixFor(path: readonly PropertyKey[]): string {
+function fixFor(path: readonly PropertyKey[], input: Readonly<Record<string, unknown>>): string {
   const key = `${NAMESPACE}:${formatPath(path)}`;
   // A variable under env that the contract refuses there whatever its value: the fix moves it, or drops it.
   if (path.length === 4 && path[0] === "services" && path[2] === "env" && typeof path[3] === "string") {
@@ -156,7 +162,7 @@ function fixFor(path: readonly PropertyKey[]): string {
     if (SECRET_KEY_PATTERN.test(variable.replace(/_/g, ""))) return moveToSecretEnv(path[1] as number, variable);
   }
   const flag = path.length > 1 ? "--path " : "";
-  return `pulumi config set ${flag}'${key}' ${exampleFor(path)}`;
+  return `pulumi config set ${flag}'${key}' ${exampleFor(path, input)}`;
 }
 
 /** The offending value: a union's issue carries the whole object, the user wants the field. */
@@ -197,7 +203,7 @@ function describeFound(value: unknown, path: readonly PropertyKey[], maySecret: 
   return describe(value);
 }
 
-function zodProblems(error: z.ZodError, maySecret: (text: string) => boolean): ConfigProblem[] {
+function zodProblems(error: z.ZodError, maySecret: (text: string) => boolean, input: Readonly<Record<string, unknown>>): ConfigProblem[] {
   // A key name may be a secret pasted in the wrong place: its segments are masked like values.
   const path = (parts: readonly PropertyKey[]) => formatPath(parts.map((part) => (typeof part === "string" && maySecret(part) ? NOT_SHOWN : part)));
   return error.issues.flatMap((issue) => {
@@ -217,7 +223,7 @@ function zodProblems(error: z.ZodError, maySecret: (text: string) => boolean): C
           ? issue.params.fix
           : issue.code === "custom" && (typeof issue.params?.value === "number" || typeof issue.params?.value === "string")
             ? `pulumi config set --path '${NAMESPACE}:${formatPath(issue.path)}' ${String(issue.params.value)}`
-            : fixFor(issue.path);
+            : fixFor(issue.path, input);
     return [
       {
         key: `${NAMESPACE}:${path(issue.path)}`,
@@ -271,7 +277,7 @@ export function parseStackConfig(
   const secretLike = Object.entries(raw)
     .filter(([fullKey]) => fullKey.startsWith(`${NAMESPACE}:`) && otherKeys.includes(fullKey.slice(NAMESPACE.length + 1)))
     .map(([, value]) => value);
-  if (!parsed.success) problems.push(...zodProblems(parsed.error, secretDetector(secretLike)));
+  if (!parsed.success) problems.push(...zodProblems(parsed.error, secretDetector(secretLike), structured));
 
   if (parsed.success) problems.push(...checkStackRules(stack, parsed.data));
 

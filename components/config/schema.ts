@@ -493,8 +493,16 @@ export const dnsSchema = z
       return;
     }
     dns.hostnames.forEach((name, i) => {
-      if (name !== dns.zone && !name.endsWith(`.${dns.zone}`)) {
-        ctx.addIssue({ code: "custom", path: ["hostnames", i], message: `expected a hostname inside zone ${dns.zone}`, input: name });
+      // A name that is not a DNS name at all is reported by its own pattern.
+      if (hostnamePattern.test(name) && name !== dns.zone && !name.endsWith(`.${dns.zone}`)) {
+        // The fix keeps the name's first label, in the stack's own zone.
+        ctx.addIssue({
+          code: "custom",
+          path: ["hostnames", i],
+          message: `expected a hostname inside zone ${dns.zone}`,
+          input: name,
+          params: { value: `${name.split(".")[0]}.${dns.zone}` },
+        });
       }
     });
   })

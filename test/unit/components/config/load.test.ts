@@ -172,6 +172,16 @@ describe("config contract", () => {
     expect(error.message).toContain("fix: pulumi config set --path 'permacoop:host.adminCidrs[0]' 203.0.113.7/32");
   });
 
+  it("proposes fixes from the stack's own values: a hostname in the stack's zone", () => {
+    const error = problemsOf((c) => {
+      c.dns.zone = "fairness.coop";
+      c.dns.hostnames = ["permacoop.fairness.coop", "staging.example.org"];
+    });
+    expect(error.problems.find((p) => p.key === "permacoop:dns.hostnames[1]")?.fix).toBe(
+      "pulumi config set --path 'permacoop:dns.hostnames[1]' staging.fairness.coop",
+    );
+  });
+
   it("rejects a plaintext secret with the exact --secret command, without echoing it", () => {
     const { raw } = rawConfig(validConfigInput() as Mutable, { calendarToken: "plain-token-value" });
     const error = (() => {

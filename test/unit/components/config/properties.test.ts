@@ -63,14 +63,14 @@ const host = fc.oneof(
 );
 
 const validConfig = fc
-  .record({ host, services, tls: fc.boolean(), bodySize: fc.constantFrom("10m", "1g", "0", "512k") })
-  .map(({ host, services, tls, bodySize }) => ({
+  .record({ host, services, tls: fc.boolean(), bodySize: fc.constantFrom("10m", "1g", "0", "512k"), zone: fc.constantFrom("example.org", "fairness.coop") })
+  .map(({ host, services, tls, bodySize, zone }) => ({
     host,
     database: host.kind === "scaleway-vm" ? { kind: "scaleway-managed" } : { kind: "container" },
     dns:
       host.kind === "scaleway-vm"
-        ? { provider: "scaleway", zone: "example.org", hostnames: ["app.example.org", "www.example.org"] }
-        : { provider: "none", hostnames: ["app.example.org"] },
+        ? { provider: "scaleway", zone, hostnames: [`app.${zone}`, `www.${zone}`] }
+        : { provider: "none", hostnames: [`app.${zone}`] },
     tls: tls ? { enabled: true, email: "ops@example.org" } : { enabled: false },
     proxy: { clientMaxBodySize: bodySize },
     services,

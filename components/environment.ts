@@ -75,11 +75,12 @@ export class Environment extends pulumi.ComponentResource {
 
     // This machine's engine runs what it builds; a server elsewhere pulls it from the build registry.
     const built =
-      host.machines.length === 0
+      host.builtImages ??
+      (host.machines.length === 0
         ? { refs: {}, resources: [] }
         : pushesBuilds(config.host.kind)
           ? pushBuiltImages(name, config, args.secrets, this)
-          : buildImages(name, config, this);
+          : buildImages(name, config, this));
     // On scaleway-container the host ships promoted images itself (and has no machine of ours).
     const promoted = host.machines.length > 0 ? new PromotedImages(name, this) : undefined;
     const serviceImages: Record<string, pulumi.Input<string>> = Object.fromEntries(
@@ -107,6 +108,7 @@ export class Environment extends pulumi.ComponentResource {
             dependsOn: [...machine.ready, ...built.resources, ...(machine.prepare?.(Object.values(serviceImages)) ?? [])],
             machineId: machine.identity,
             registryPasswords: Object.fromEntries(config.registries.map((r) => [r.address, args.secrets[r.passwordSecret] ?? ""])),
+            machineRegistryLogins: machine.registryLogins,
           },
           { parent: this },
         ),

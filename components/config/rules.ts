@@ -33,7 +33,7 @@ export const CROSS_KEY_RULES: readonly string[] = [
   "An `ssh` host whose records this stack creates (`dns.provider` `scaleway`) is given by IP address, not by name.",
   "Service names are unique, and so are their switch ports (a hash of the name: two names that meet are refused, about one stack in 2,000).",
   "Routes are unique (except on `scaleway-container`, where every route is `/`).",
-  "A service with `build` on a server elsewhere (`ssh`, `scaleway-vm`) needs `buildRegistry`.",
+  "A service with `build` on an `ssh` host needs `buildRegistry` (a `scaleway-vm` host pushes to a Scaleway registry namespace of its own unless `buildRegistry` says otherwise).",
   "On `scaleway-container`: no `release`; a `scaleway-managed` database in the host's region; `dns.provider` `scaleway` with no hostname at the zone apex; TLS on; `minScale` at most `maxScale` (host and per service); `host.services` names real services and lists each hostname of `dns.hostnames` under one service at most; every route is `/`.",
   "Per service: no secret-looking name or credential-looking value in `env` (use `secretEnv`); no `DATABASE_*` in `env` or `secretEnv` (the program provides them); no variable in both `env` and `secretEnv`; health-check `timeoutSeconds` and `intervalSeconds` at most `deadlineSeconds`.",
   "On a stack whose data is protected (`prod` by default, or `database.protect`), a `scaleway-vm` host takes a `scaleway-managed` database (a container database dies with the VM).",
@@ -242,9 +242,9 @@ export function pushesBuilds(kind: HostConfig["kind"]): boolean {
 function refineServerlessContainers(config: StackView, ctx: z.RefinementCtx): void {
   const { host, database, dns, tls, services } = config;
   const issue = (path: PropertyKey[], message: string, input: unknown, fix: string) => ctx.addIssue({ code: "custom", path, message, input, params: { fix } });
-  if (pushesBuilds(host.kind) && config.buildRegistry === undefined) {
-    // Built here, an image reaches a server elsewhere through a registry only.
-    const example = host.kind === "scaleway-vm" ? `rg.${host.zone.replace(/-[0-9]+$/, "")}.scw.cloud/permacoop` : "ghcr.io/<org>";
+  // Built here, an image reaches a server elsewhere through a registry only (a Scaleway VM has its own by default).
+  if (host.kind === "ssh" && config.buildRegistry === undefined) {
+    const example = "ghcr.io/<org>";
     services.forEach((service, i) => {
       if (service.build)
         issue(

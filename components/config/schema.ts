@@ -120,6 +120,18 @@ const deployUser = z
   .meta({ title: "Unix user name", description: "Unix user that deploys (member of the docker group). Default `deploy`." });
 
 /** An existing server reached over SSH is issue #5; a Scaleway VM is declared here. */
+/** A Container Registry namespace: the built images of `scaleway-vm` and `scaleway-container` hosts are pushed there. */
+const registryNamespace = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{2,52}[a-z0-9]$/, { error: "expected a registry namespace name: 4 to 54 lower-case letters, digits and dashes" })
+  .optional()
+  .meta({
+    description:
+      "Container Registry namespace the built images (`services[].build`) are pushed to: 4 to 54 lower-case letters, digits and dashes, unique across all of Scaleway. Default `permacoop-<stack>`.",
+    computedDefault: "`permacoop-<stack>`",
+    examples: ["permacoop-staging"],
+  });
+
 export const scalewayVmHostSchema = z
   .strictObject({
     kind: z.literal("scaleway-vm").meta({ description: "`scaleway-vm`: a Scaleway Instance (VM) this stack creates." }),
@@ -161,6 +173,8 @@ export const scalewayVmHostSchema = z
       }),
     /** Unix user that deploys (member of the docker group). Default `deploy`. */
     deployUser,
+    /** Container Registry namespace the built images are pushed to (when no `buildRegistry` is set); unique across all of Scaleway. Default `permacoop-<stack>`. */
+    registryNamespace,
     /** Public keys allowed to log in as the deploy user. Required. */
     sshPublicKeys: z
       .array(sshPublicKey, { error: "expected a list of OpenSSH public keys" })
@@ -302,16 +316,7 @@ export const scalewayContainerHostSchema = z
       description: "Region of the containers, the registry and the Private Network, such as `fr-par`; the database must be in it too. Default `fr-par`.",
     }),
     /** Container Registry namespace the built images are pushed to; unique across all of Scaleway. Default `permacoop-<stack>`. */
-    registryNamespace: z
-      .string()
-      .regex(/^[a-z0-9][a-z0-9-]{2,52}[a-z0-9]$/, { error: "expected a registry namespace name: 4 to 54 lower-case letters, digits and dashes" })
-      .optional()
-      .meta({
-        description:
-          "Container Registry namespace the built images are pushed to: 4 to 54 lower-case letters, digits and dashes, unique across all of Scaleway. Default `permacoop-<stack>`.",
-        computedDefault: "`permacoop-<stack>`",
-        examples: ["permacoop-staging"],
-      }),
+    registryNamespace,
     /** Instances of each service kept running (0 allows cold starts). Default 1. */
     minScale: minScale.default(1).meta({ description: "Instances of each service kept running (0 allows cold starts); at most `maxScale`. Default 1." }),
     /** Most instances of each service the platform scales out to. Default 5. */
@@ -816,7 +821,7 @@ export const stackConfigSchema = z
       .optional()
       .meta({
         description:
-          "Where the services with `build` are pushed for a server elsewhere (`ssh`, `scaleway-vm`): built once on the machine running Pulumi, pushed as `<buildRegistry>/<service>:<context hash>`, pulled by digest on the host. Its login, if it needs one, is the `registries` entry of its host. Default none: `build` is then refused on those hosts.",
+          "Where the services with `build` are pushed for a server elsewhere (`ssh`, `scaleway-vm`): built once on the machine running Pulumi, pushed as `<buildRegistry>/<service>:<context hash>`, pulled by digest on the host. Its login, if it needs one, is the `registries` entry of its host. Default none: on `scaleway-vm`, a private namespace of the Scaleway registry (`host.registryNamespace`) with a read-only key for the VM; on `ssh`, `build` is refused.",
         examples: ["ghcr.io/fairnesscoop", "rg.fr-par.scw.cloud/permacoop-prod"],
       }),
   })

@@ -9,6 +9,7 @@ import { DatabaseEnv } from "../database/managed";
 import { DnsRecords, DnsRecordSpec } from "../dns/records";
 import { HostRunner } from "../runtime/runner";
 import { Publish } from "../runtime/runtime";
+import type { RegistryLogin } from "../registry/images";
 
 /** A machine that runs the environment's Docker runtime. */
 export interface Machine {
@@ -20,6 +21,14 @@ export interface Machine {
   readonly identity?: pulumi.Input<string>;
   /** What the machine needs before the runtime, given the services' images (a VM on this machine: copy them in). */
   prepare?(serviceImages: readonly pulumi.Input<string>[]): pulumi.Resource[];
+  /** Registry logins the machine needs besides the stack's `registries` (a Scaleway VM: its own namespace's read-only key). */
+  readonly registryLogins?: readonly RegistryLogin[];
+}
+
+/** Images the host kind built and pushed itself, by digest, and the pushes a rollout waits for. */
+export interface BuiltImages {
+  readonly refs: Readonly<Record<string, pulumi.Output<string>>>;
+  readonly resources: readonly pulumi.Resource[];
 }
 
 /** The database the services use. */
@@ -71,6 +80,8 @@ export interface EnvironmentHost {
   readonly publish: Publish;
   readonly database: HostDatabase;
   readonly dns?: DnsRecords;
+  /** The services' built images, when the host kind builds and pushes them itself (a Scaleway VM without `buildRegistry`). */
+  readonly builtImages?: BuiltImages;
   /** Every resource the kind declared: a protected destroy refuses before touching any. */
   readonly resources: readonly pulumi.Resource[];
   readonly outputs: HostOutputs;

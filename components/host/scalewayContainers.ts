@@ -4,7 +4,7 @@ import { DnsConfig, ScalewayContainerHostConfig, ServiceConfig, StackConfigOf } 
 import { ManagedDatabase } from "../database/managed";
 import { relativeName } from "../dns/records";
 import { PrivateNetwork } from "../network/privateNetwork";
-import { PromotedImages, RegistryImages } from "../registry/images";
+import { PromotedImages, RegistryImages, scalewaySecretKey } from "../registry/images";
 import { Publish } from "../runtime/runtime";
 import { serviceEnvironment } from "../serviceEnv";
 import { EnvironmentHost, HostArgs, HostDatabase, HostOutputs, Machine, PUBLIC_EDGE } from "./host";
@@ -177,14 +177,6 @@ export class ScalewayContainersHost extends pulumi.ComponentResource {
     this.images = pulumi.all(images);
     this.registerOutputs({ images: this.images, domains: this.domains });
   }
-}
-
-/** The Scaleway API secret key (`scaleway:secretKey`, else SCW_SECRET_KEY), as a secret. */
-function scalewaySecretKey(): pulumi.Output<string> | undefined {
-  const configured = new pulumi.Config("scaleway").getSecret("secretKey");
-  if (configured !== undefined) return configured;
-  const fromEnv = process.env.SCW_SECRET_KEY;
-  return fromEnv ? pulumi.secret(fromEnv) : undefined;
 }
 
 type ScalewayContainerConfig = StackConfigOf<"scaleway-container">;

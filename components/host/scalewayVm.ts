@@ -8,7 +8,8 @@ import { DnsRecords } from "../dns/records";
 import { hostContract } from "../runtime/contract";
 import { SshRunner } from "../runtime/runner";
 import { Publish } from "../runtime/runtime";
-import { EnvironmentHost, HostArgs, HostDatabase, HostOutputs, Machine, PUBLIC_EDGE } from "./host";
+import { RegistryImages, scalewaySecretKey } from "../registry/images";
+import { BuiltImages, EnvironmentHost, HostArgs, HostDatabase, HostOutputs, Machine, PUBLIC_EDGE } from "./host";
 import { FirstBoot } from "./firstBoot";
 
 /** Ports every public host serves to the world. */
@@ -140,6 +141,9 @@ export class ScalewayVmHost implements EnvironmentHost {
   /** The managed database, when `database.kind` is `scaleway-managed`. */
   public readonly managedDatabase?: ManagedDatabase;
   public readonly dns: DnsRecords;
+  /** The environment's registry namespace, when services build and no `buildRegistry` is set. */
+  public readonly registry?: RegistryImages;
+  public readonly builtImages?: BuiltImages;
   public readonly resources: readonly pulumi.Resource[];
   public readonly outputs: HostOutputs;
 
@@ -147,7 +151,30 @@ export class ScalewayVmHost implements EnvironmentHost {
     const { host, database, dns } = args.config;
     const parent = args.parent;
     this.vm = new ScalewayVm(`${name}-host`, { host, environment: args.environment }, { parent });
-    this.machines = [{ runner: new SshRunner(this.vm.connection), ready: [this.vm.ready], identity: this.vm.server.id }];
+    // Built images travel through the environment's own registry namespace, unless buildRegistry names another.
+    const building = args.config.services.filter((service) => service.build);
+    if (building.length > 0 && args.config.buildRegistry === undefined) {
+      const secretKey = scalewaySecretKey();
+      if (secretKey === undefined)
+        throw new Error(
+          `services ${building.map((s) => s.name).join(", ")} build an image, and pushing it to the Scaleway registry needs the API secret key: export SCW_SECRET_KEY (or pulumi config set --secret scaleway:secretKey)`,
+        );
+      this.registry = new RegistryImages(
+        `${name}-registry`,
+        {
+          environment: args.environment,
+          region: host.zone.replace(/-[0-9]+$/, ""),
+          namespace: host.registryNamespace ?? `permacoop-${args.environment}`,
+          services: building,
+          secretKey,
+          pullLogin: true,
+        },
+        { parent },
+      );
+      this.builtImages = { refs: this.registry.refs, resources: this.registry.pushes };
+    }
+    const pull = this.registry?.pull;
+    this.machines = [{ runner: new SshRunner(this.vm.connection), ready: [this.vm.ready], identity: this.vm.server.id, registryLogins: pull ? [pull] : [] }];
     let db: ManagedDatabase | ContainerDatabase;
     if (database.kind === "scaleway-managed") {
       db = this.managedDatabase = new ManagedDatabase(
@@ -167,7 +194,7 @@ export class ScalewayVmHost implements EnvironmentHost {
       this.database = { env: db.env, containerPassword: db.password };
     }
     this.dns = new DnsRecords(`${name}-dns`, { dns, ipv4: this.vm.ipv4, ipv6: this.vm.ipv6 }, { parent });
-    this.resources = [this.vm, db, this.dns];
+    this.resources = [this.vm, db, this.dns, ...(this.registry ? [this.registry] : [])];
     this.outputs = {
       host: { kind: host.kind, ipv4: this.vm.ipv4, ipv6: this.vm.ipv6 ?? null, deployUser: this.vm.deployUser },
       ssh: { host: this.vm.ipv4, port: 22, user: this.vm.deployUser, hostKey: this.vm.hostPublicKey },

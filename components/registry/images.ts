@@ -8,6 +8,14 @@ import { byDigest, DIGEST_REF } from "./reference";
 /** Serverless Containers run linux/amd64 images, whatever machine builds them. */
 export const TARGET_PLATFORM = "linux/amd64";
 
+/** The Scaleway API secret key (`scaleway:secretKey`, else SCW_SECRET_KEY), as a secret. */
+export function scalewaySecretKey(): pulumi.Output<string> | undefined {
+  const configured = new pulumi.Config("scaleway").getSecret("secretKey");
+  if (configured !== undefined) return configured;
+  const fromEnv = process.env.SCW_SECRET_KEY;
+  return fromEnv ? pulumi.secret(fromEnv) : undefined;
+}
+
 /** Host name of the Scaleway Container Registry of a region. */
 export function registryHost(region: string): string {
   return `rg.${region}.scw.cloud`;
@@ -107,6 +115,12 @@ export interface RegistryImagesArgs {
   readonly services: readonly ServiceConfig[];
   /** Secret key of the Scaleway API (the registry's login is `nologin` + this key). */
   readonly secretKey: pulumi.Input<string>;
+  /**
+   * Also create a read-only login for the machines that pull (an IAM application allowed
+   * `ContainerRegistryReadOnly` on the namespace's project, and its API key): a VM never holds
+   * the operator's key. Default false (Serverless Containers pull on their own).
+   */
+  readonly pullLogin?: boolean;
 }
 
 /**
@@ -118,6 +132,10 @@ export class RegistryImages extends pulumi.ComponentResource {
   public readonly endpoint: pulumi.Output<string>;
   /** Image by digest per built service name. */
   public readonly refs: Record<string, pulumi.Output<string>> = {};
+  /** The pushes a rollout waits for. */
+  public readonly pushes: pulumi.Resource[] = [];
+  /** The read-only login of the machines that pull (with `pullLogin`): `nologin` + the application's key, secret. */
+  public readonly pull?: RegistryLogin;
 
   constructor(name: string, args: RegistryImagesArgs, opts?: pulumi.ComponentResourceOptions) {
     super("permacoop:index:RegistryImages", name, {}, opts);
@@ -132,7 +150,32 @@ export class RegistryImages extends pulumi.ComponentResource {
     this.endpoint = namespace.endpoint;
     const provider = registryProvider(`${name}-docker`, [{ address: registryHost(args.region), username: "nologin", password: args.secretKey }], this);
     for (const service of args.services) {
-      this.refs[service.name] = pushImage(`${name}-${service.name}`, namespace.endpoint, service, provider, this).ref;
+      const pushed = pushImage(`${name}-${service.name}`, namespace.endpoint, service, provider, this);
+      this.refs[service.name] = pushed.ref;
+      this.pushes.push(pushed.pushed);
+    }
+    if (args.pullLogin) {
+      const application = new scaleway.iam.Application(
+        `${name}-pull`,
+        { name: `permacoop-${args.environment}-pull`, description: `Pulls the images of the ${args.environment} environment (permacoop)` },
+        { parent: this },
+      );
+      new scaleway.iam.Policy(
+        `${name}-pull`,
+        {
+          name: `permacoop-${args.environment}-pull`,
+          description: "Read-only access to the environment's registry namespace",
+          applicationId: application.id,
+          rules: [{ projectIds: [namespace.projectId], permissionSetNames: ["ContainerRegistryReadOnly"] }],
+        },
+        { parent: this },
+      );
+      const key = new scaleway.iam.ApiKey(
+        `${name}-pull`,
+        { applicationId: application.id, description: `Image pulls of the ${args.environment} environment's machines` },
+        { parent: this, additionalSecretOutputs: ["secretKey"] },
+      );
+      this.pull = { address: registryHost(args.region), username: "nologin", password: pulumi.secret(key.secretKey) };
     }
     this.registerOutputs({ endpoint: this.endpoint, refs: this.refs });
   }

@@ -7,6 +7,7 @@ import { HostRunner } from "./runner";
 import { Publish, renderRuntimeScript, runtimeSpec } from "./runtime";
 import { shellQuote } from "./shell";
 import { hostScript, HostScript, installBundle, installCommand, runCurrentRuntimeCommand, runScriptCommand, uninstallCommand } from "./scripts";
+import type { RegistryLogin } from "../registry/images";
 
 /** Formats environment variables as a Docker env file (one NAME=value per line). */
 export function envFile(env: Readonly<Record<string, string>>): string {
@@ -38,6 +39,8 @@ export interface DockerRuntimeArgs extends Publish {
   readonly machineId?: pulumi.Input<string>;
   /** Password or token of each `config.registries` entry, by address (secret). Default none. */
   readonly registryPasswords?: Readonly<Record<string, pulumi.Input<string>>>;
+  /** Logins the machine needs besides `config.registries` (a Scaleway VM's read-only key to its namespace). Default none. */
+  readonly machineRegistryLogins?: readonly RegistryLogin[];
 }
 
 /**
@@ -115,16 +118,22 @@ export class DockerRuntime extends pulumi.ComponentResource {
 
     // The host's Docker logs in to each private registry before a rollout pulls: the password on
     // stdin (secret), never argv; `docker logout` when the registry leaves the config.
-    for (const registry of config.registries) {
-      const password = args.registryPasswords?.[registry.address];
-      if (password === undefined) throw new Error(`DockerRuntime: no password for registry ${registry.address}`);
-      const host = shellQuote(registryLoginHost(registry.address));
-      this.registryLogins[registry.address] = runner.run(
-        steps.registryLogin(registry.address),
+    const logins: RegistryLogin[] = [
+      ...config.registries.map((registry) => {
+        const password = args.registryPasswords?.[registry.address];
+        if (password === undefined) throw new Error(`DockerRuntime: no password for registry ${registry.address}`);
+        return { address: registry.address, username: registry.username, password };
+      }),
+      ...(args.machineRegistryLogins ?? []),
+    ];
+    for (const login of logins) {
+      const host = shellQuote(registryLoginHost(login.address));
+      this.registryLogins[login.address] = runner.run(
+        steps.registryLogin(login.address),
         {
-          create: onMachine(`docker login ${host} --username ${shellQuote(registry.username)} --password-stdin >/dev/null`),
+          create: onMachine(`docker login ${host} --username ${shellQuote(login.username)} --password-stdin >/dev/null`),
           delete: `docker logout ${host} >/dev/null 2>&1 || true`,
-          stdin: pulumi.secret(password),
+          stdin: pulumi.secret(login.password),
         },
         { parent: this, dependsOn: [this.scripts], ...secretOutputs },
       );

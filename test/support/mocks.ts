@@ -58,7 +58,9 @@ function computedState(type: string, name: string, inputs: Record<string, unknow
         ? { ...inputs, privateNetwork: { ...(inputs.privateNetwork as object), endpointId: "pn", ip: "172.16.0.2", port: 5432 } }
         : { ...inputs, loadBalancer: { endpointId: "lb", hostname: "", ip: "198.51.100.20", name: "", port: 5432 } };
     case "scaleway:registry/namespace:Namespace":
-      return { ...inputs, endpoint: `rg.${inputs.region}.scw.cloud/${inputs.name}` };
+      return { ...inputs, endpoint: `rg.${inputs.region}.scw.cloud/${inputs.name}`, projectId: "11111111-2222-3333-4444-555555555555" };
+    case "scaleway:iam/apiKey:ApiKey":
+      return { ...inputs, accessKey: "SCWACCESSKEYMOCK0000", secretKey: `mock-secret-key-of-${name}` };
     case "scaleway:containers/container:Container":
       return { ...inputs, domainName: `permacoop${inputs.name}-x1y2.functions.fnc.${inputs.region}.scw.cloud` };
     case "docker:index/remoteImage:RemoteImage":

@@ -255,3 +255,35 @@ describe("DNS", () => {
     expect(() => relativeName("x.other.org", "fairness.coop")).toThrow(/not inside zone/);
   });
 });
+
+describe("Scaleway VM host: a service with build, no buildRegistry", () => {
+  const withBuild = (c: Mutable) => {
+    c.host.registryNamespace = "permacoop-staging-7";
+    c.services[0].build = { context: "app" };
+  };
+
+  afterEach(() => {
+    delete process.env.SCW_SECRET_KEY;
+  });
+
+  it("needs the Scaleway secret key to push, and says how to give it", async () => {
+    await expect(build("staging", withBuild)).rejects.toThrow(/pushing it to the Scaleway registry needs the API secret key: export SCW_SECRET_KEY/);
+  });
+
+  it("pushes to the environment's namespace, and the VM pulls by digest with a read-only key of its own, on stdin", async () => {
+    process.env.SCW_SECRET_KEY = "operator-full-access-key";
+    const { env, ofType, one } = await build("staging", withBuild);
+    expect(await valueOf(one("scaleway:registry/namespace:Namespace").props.name as pulumi.Input<string>)).toBe("permacoop-staging-7");
+    const policy = one("scaleway:iam/policy:Policy");
+    const rules = await valueOf(policy.props.rules as pulumi.Input<{ projectIds: string[]; permissionSetNames: string[] }[]>);
+    expect(rules).toEqual([{ projectIds: ["11111111-2222-3333-4444-555555555555"], permissionSetNames: ["ContainerRegistryReadOnly"] }]);
+    one("scaleway:iam/apiKey:ApiKey");
+    expect((await valueOf(env.images)).app).toMatch(/^rg\.fr-par\.scw\.cloud\/permacoop-staging-7\/app@sha256:[0-9a-f]{64}$/);
+    const login = ofType("command:remote:Command").find((c) => c.name === "staging-runtime-registry-rg-fr-par-scw-cloud")!;
+    const create = await valueOf(login.props.create as pulumi.Input<string>);
+    expect(create).toMatch(/docker login 'rg\.fr-par\.scw\.cloud' --username 'nologin' --password-stdin >\/dev\/null$/);
+    expect(await pulumi.isSecret(pulumi.output(login.props.stdin as pulumi.Input<string>))).toBe(true);
+    expect(await valueOf(login.props.stdin as pulumi.Input<string>)).toBe("mock-secret-key-of-staging-registry-pull");
+    expect(create).not.toContain("operator-full-access-key");
+  });
+});

@@ -40,6 +40,8 @@ export interface RuntimeSpec {
   readonly runtimeLink: string;
   readonly backupsDir: string;
   readonly deploymentsDir: string;
+  /** Where the release phase records the versions it ran for (they belong to the data: they go with it). */
+  readonly releasesDir: string;
   readonly crontabTag: string;
   /** `container`: a PostgreSQL container with a named volume, backed up daily; `none`: a managed database elsewhere. */
   readonly dbMode: "container" | "none";
@@ -92,6 +94,7 @@ export function runtimeSpec(config: StackConfig, contract: HostContract, publish
     runtimeLink: contract.paths.runtime,
     backupsDir: contract.paths.backups,
     deploymentsDir: contract.paths.deployments,
+    releasesDir: contract.paths.releases,
     crontabTag: contract.crontabTag,
     dbMode: db ? "container" : "none",
     dbImage: db?.image ?? "",

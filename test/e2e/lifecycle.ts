@@ -394,6 +394,8 @@ export function environmentLifecycle(options: LifecycleOptions): void {
       const state = join(homedir(), contract.paths.state);
       expect(existsSync(join(state, "runtime.sh"))).toBe(false);
       expect(readdirSync(join(state, "backups")).length).toBeGreaterThan(0);
+      // The release records went with the data: a new database sees every release again.
+      expect(existsSync(join(homedir(), contract.paths.releases))).toBe(false);
     }
   });
 }

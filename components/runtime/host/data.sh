@@ -62,9 +62,12 @@ drop_data() {
   unschedule backup
   if [[ "${PERMACOOP_KEEP_DATA:-0}" == "1" ]]; then
     log "keeping data volume ${DB_VOLUME} (PERMACOOP_KEEP_DATA=1)"
-  elif docker volume inspect "$DB_VOLUME" >/dev/null 2>&1; then
-    log "removing volume ${DB_VOLUME}"
-    docker volume rm "$DB_VOLUME" >/dev/null
+  else
+    if docker volume inspect "$DB_VOLUME" >/dev/null 2>&1; then
+      log "removing volume ${DB_VOLUME}"
+      docker volume rm "$DB_VOLUME" >/dev/null
+    fi
+    rm -rf "$releases_dir"
   fi
   rm -f "$runtime_link"
   if compgen -G "${backup_dir}/*.dump" >/dev/null; then log "backups stay in ${backup_dir}"; fi

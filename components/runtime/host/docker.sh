@@ -9,6 +9,9 @@ state_dir="${HOME}/${STATE_DIR}"
 runtime_link="${HOME}/${RUNTIME_LINK}"
 backup_dir="${HOME}/${BACKUPS_DIR}"
 deployments_dir="${HOME}/${DEPLOYMENTS_DIR}"
+# The versions the release phase ran for: records about the data, dropped with it (a new,
+# empty database must see every release again).
+releases_dir="${HOME}/${RELEASES_DIR}"
 # What each runtime container was started with (a label): a change recreates it, verify checks it.
 DB_SPEC="db-v1"
 SWITCH_SPEC="switch-v2"

@@ -60,8 +60,9 @@ down() {
   done
   unschedule renew
   rm -rf "$deployments_dir"
-  # With a container database the runtime serves backups until the data goes (drop-data).
-  [[ "$DB_MODE" == "container" ]] || rm -f "$runtime_link"
+  # With a container database the runtime serves backups until the data goes (drop-data); a
+  # managed database goes with the stack, and the records of its releases with it.
+  [[ "$DB_MODE" == "container" ]] || rm -rf "$runtime_link" "$releases_dir"
   log "runtime removed"
 }
 

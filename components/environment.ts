@@ -53,6 +53,8 @@ export class Environment extends pulumi.ComponentResource {
   public readonly serviceEnv: Record<string, pulumi.Output<Record<string, string>>>;
   /** Whether the data refuses `pulumi destroy`. */
   public readonly dataProtected: boolean;
+  /** The stack's id on its hosts (`~/.permacoop/<env>/owner`): another stack of the same name is refused there. */
+  public readonly owner?: random.RandomId;
   /** Refuses `pulumi destroy` up front when the data is protected (see below). */
   public readonly destroyGuard: random.RandomId;
   /** The image each service runs on the Docker hosts: by digest when pulled, by context hash when built. */
@@ -92,6 +94,8 @@ export class Environment extends pulumi.ComponentResource {
       ]),
     );
     this.images = pulumi.output(serviceImages) as pulumi.Output<Record<string, string>>;
+    // This stack's id on its hosts: kept in the state, so every clone or project has its own.
+    this.owner = host.machines.length > 0 ? new random.RandomId(`${name}-owner`, { byteLength: 8 }, { parent: this }) : undefined;
     this.runtimes = host.machines.map(
       (machine) =>
         new DockerRuntime(
@@ -109,6 +113,7 @@ export class Environment extends pulumi.ComponentResource {
             machineId: machine.identity,
             registryPasswords: Object.fromEntries(config.registries.map((r) => [r.address, args.secrets[r.passwordSecret] ?? ""])),
             machineRegistryLogins: machine.registryLogins,
+            owner: this.owner?.hex,
           },
           { parent: this },
         ),

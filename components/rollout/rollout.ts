@@ -51,6 +51,8 @@ export interface RolloutSpec {
   readonly secretVariables: readonly string[];
   /** Paths relative to the deploy user's home (the host contract's). */
   readonly auditLog: string;
+  /** The id of the stack that deployed the environment here: a rollout of another stack of that name is refused. */
+  readonly ownerFile: string;
   readonly releasesDir: string;
   /** The current runtime script (its `backup` action dumps the database). */
   readonly runtimeLink: string;
@@ -95,6 +97,7 @@ export function rolloutSpec(
     secretVariables: [...Object.keys(service.secretEnv), "DATABASE_PASSWORD"],
     auditLog: contract.paths.auditLog,
     releasesDir: contract.paths.releases,
+    ownerFile: contract.paths.owner,
     runtimeLink: contract.paths.runtime,
     deploymentsDir: contract.paths.deployments,
     locksDir: contract.paths.locks,

@@ -57,6 +57,8 @@ export interface HostContract {
     readonly locks: string;
     /** One file per service: the image ids whose release command succeeded (it runs once per version). */
     readonly releases: string;
+    /** The id of the stack that deployed the environment here: another stack of the same name is refused. */
+    readonly owner: string;
   };
 }
 
@@ -85,8 +87,30 @@ export function hostContract(environment: string): HostContract {
       auditLog: `${state}/audit.log`,
       locks: `${state}/locks`,
       releases: `${state}/releases`,
+      owner: `${state}/owner`,
     },
   };
+}
+
+/** The environment variable that carries the deploying stack's id to the host's commands. */
+export const OWNER_VARIABLE = "PERMACOOP_OWNER";
+/** What the host scripts say when another stack of the same name deployed the environment (OWNER_VARIABLE, owner file). */
+export const OWNER_REFUSED = "belongs to another stack of that name";
+
+/**
+ * A POSIX sh guard: the environment on this host belongs to the stack whose id is in
+ * $PERMACOOP_OWNER (or to nobody yet, or the caller is a day-2 command that sets no id).
+ * `onOther` runs when another stack of the same name deployed it: `exit 1` to refuse, or a
+ * message and `exit 0` to leave it alone.
+ */
+export function ownerGuard(contract: HostContract, onOther: "refuse" | "leave"): string {
+  const file = homePath(contract.paths.owner);
+  const message =
+    onOther === "refuse"
+      ? `${contract.environment} here ${OWNER_REFUSED}: nothing changed (use another stack name)`
+      : `${contract.environment} here belongs to another stack: left alone`;
+  const action = onOther === "refuse" ? `echo ${shellQuote(message)} >&2; exit 1` : `echo ${shellQuote(message)}; exit 0`;
+  return `o=${file}; if [ -n "\${${OWNER_VARIABLE}:-}" ] && [ -f "$o" ] && [ "$(cat "$o")" != "$${OWNER_VARIABLE}" ]; then ${action}; fi`;
 }
 
 /** Names of a service's app containers start with this (`<prefix>-<service>-<time>-<spec>`). */

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { registryLoginHost, StackConfig } from "../config/schema";
 import { renderEdgeConfig } from "../proxy/nginx";
 import { renderRolloutScript, rolloutSpec } from "../rollout/rollout";
-import { HostContract, hostContract, stepNames, switchPort } from "./contract";
+import { HostContract, hostContract, OWNER_VARIABLE, stepNames, switchPort } from "./contract";
 import { HostRunner } from "./runner";
 import { Publish, renderRuntimeScript, runtimeSpec } from "./runtime";
 import { shellQuote } from "./shell";
@@ -39,6 +39,8 @@ export interface DockerRuntimeArgs extends Publish {
   readonly machineId?: pulumi.Input<string>;
   /** Password or token of each `config.registries` entry, by address (secret). Default none. */
   readonly registryPasswords?: Readonly<Record<string, pulumi.Input<string>>>;
+  /** The id of the stack (kept in its state): the host's steps refuse another stack of the same name. Default none (no check). */
+  readonly owner?: pulumi.Input<string>;
   /** Logins the machine needs besides `config.registries` (a Scaleway VM's read-only key to its namespace). Default none. */
   readonly machineRegistryLogins?: readonly RegistryLogin[];
 }
@@ -74,8 +76,14 @@ export class DockerRuntime extends pulumi.ComponentResource {
 
     // Every step names the machine: a new one (a replaced VM) changes every command, so each runs
     // again there as an update; nothing is replaced, so no old `delete` ever runs on the new machine.
+    // And every step carries the id of the stack that runs it: the host refuses a step of another
+    // stack with the same name (two clones, two projects), and a destroy leaves that one's things.
+    const asOwner = (command: pulumi.Input<string>): pulumi.Input<string> =>
+      args.owner === undefined ? command : pulumi.all([args.owner, command]).apply(([owner, line]) => `export ${OWNER_VARIABLE}=${shellQuote(owner)}; ${line}`);
     const onMachine = (command: pulumi.Input<string>): pulumi.Input<string> =>
-      args.machineId === undefined ? command : pulumi.all([args.machineId, command]).apply(([machine, line]) => `: machine ${shellQuote(machine)}; ${line}`);
+      args.machineId === undefined
+        ? asOwner(command)
+        : pulumi.all([args.machineId, asOwner(command)]).apply(([machine, line]) => `: machine ${shellQuote(machine)}; ${line}`);
 
     const rolloutScripts = config.services.map((service) => {
       const image = args.serviceImages[service.name] ?? service.image;
@@ -88,11 +96,15 @@ export class DockerRuntime extends pulumi.ComponentResource {
     const allScripts = pulumi.all(rolloutScripts).apply((rollouts): HostScript[] => [runtimeScript, ...rollouts]);
     this.scripts = runner.run(
       steps.scripts,
-      { create: onMachine(allScripts.apply((s) => installCommand(contract, s))), delete: uninstallCommand(contract), stdin: allScripts.apply(installBundle) },
+      {
+        create: onMachine(allScripts.apply((s) => installCommand(contract, s))),
+        delete: asOwner(uninstallCommand(contract)),
+        stdin: allScripts.apply(installBundle),
+      },
       { parent: this, dependsOn: args.dependsOn },
     );
     const run = (...action: string[]) => onMachine(runScriptCommand(contract, runtimeScript, ...action));
-    const runCurrent = (...action: string[]) => runCurrentRuntimeCommand(contract, ...action);
+    const runCurrent = (...action: string[]) => asOwner(runCurrentRuntimeCommand(contract, ...action));
     // Commands that see secrets keep their output out of the state.
     const secretOutputs = { additionalSecretOutputs: ["stdout", "stderr"] };
 

@@ -42,6 +42,8 @@ export interface RuntimeSpec {
   readonly deploymentsDir: string;
   /** Where the release phase records the versions it ran for (they belong to the data: they go with it). */
   readonly releasesDir: string;
+  /** The id of the stack that deployed the environment here (see ownerGuard). */
+  readonly ownerFile: string;
   readonly crontabTag: string;
   /** `container`: a PostgreSQL container with a named volume, backed up daily; `none`: a managed database elsewhere. */
   readonly dbMode: "container" | "none";
@@ -95,6 +97,7 @@ export function runtimeSpec(config: StackConfig, contract: HostContract, publish
     backupsDir: contract.paths.backups,
     deploymentsDir: contract.paths.deployments,
     releasesDir: contract.paths.releases,
+    ownerFile: contract.paths.owner,
     crontabTag: contract.crontabTag,
     dbMode: db ? "container" : "none",
     dbImage: db?.image ?? "",

@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { HostContract, homePath } from "./contract";
+import { HostContract, homePath, OWNER_VARIABLE, ownerGuard } from "./contract";
 import { shellQuote } from "./shell";
 
 /** A source file of components/runtime/host/. */
@@ -45,7 +45,10 @@ export function installBundle(scripts: readonly HostScript[]): string {
 export function installCommand(contract: HostContract, scripts: readonly HostScript[]): string {
   const dir = homePath(contract.paths.scripts);
   return [
+    // First touch of the host: refused when another stack of this name deployed it, else claimed.
+    ownerGuard(contract, "refuse"),
     `set -eu; d=${dir}; mkdir -p "$d"; chmod 700 "$d"`,
+    `if [ -n "\${${OWNER_VARIABLE}:-}" ] && [ ! -f "$o" ]; then printf %s "$${OWNER_VARIABLE}" >"$o"; fi`,
     `while read -r f b; do printf %s "$b" | base64 -d >"$d/.$f"; mv "$d/.$f" "$d/$f"; done`,
     `echo "host scripts in $d: ${scripts.map((s) => s.file).join(" ")}"`,
   ].join("; ");
@@ -53,7 +56,8 @@ export function installCommand(contract: HostContract, scripts: readonly HostScr
 
 /** The scripts directory goes last, once every step that runs a script is gone. */
 export function uninstallCommand(contract: HostContract): string {
-  return `rm -rf ${homePath(contract.paths.scripts)}`;
+  // The last step of a destroy: what another stack of this name deployed stays; the claim goes.
+  return `${ownerGuard(contract, "leave")}; rm -rf ${homePath(contract.paths.scripts)} "$o"`;
 }
 
 /** A short command running an installed script with `args` (each a shell word, quoted here). */

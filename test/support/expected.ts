@@ -1,7 +1,7 @@
 /** What each stack declares (checked under mocks); the e2e preview with the real engine must plan exactly this. */
 export const EXPECTED: Record<string, Record<string, number>> = {
   prod: {
-    "random:index/randomId:RandomId": 1,
+    "random:index/randomId:RandomId": 2, // the destroy guard, the stack's owner id
     "command:remote:Command": 6,
     "random:index/randomBytes:RandomBytes": 2,
     "random:index/randomPassword:RandomPassword": 2,
@@ -16,7 +16,7 @@ export const EXPECTED: Record<string, Record<string, number>> = {
     "scaleway:instance/server:Server": 1,
   },
   rewrite: {
-    "random:index/randomId:RandomId": 1,
+    "random:index/randomId:RandomId": 2, // the destroy guard, the stack's owner id
     "command:remote:Command": 6,
     "random:index/randomBytes:RandomBytes": 2,
     "random:index/randomPassword:RandomPassword": 2,
@@ -32,7 +32,7 @@ export const EXPECTED: Record<string, Record<string, number>> = {
 };
 
 EXPECTED.local = {
-  "random:index/randomId:RandomId": 1,
+  "random:index/randomId:RandomId": 2, // the destroy guard, the stack's owner id
   "command:local:Command": 5,
   "docker:index/remoteImage:RemoteImage": 1,
   "random:index/randomPassword:RandomPassword": 1,

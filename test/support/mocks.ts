@@ -69,6 +69,8 @@ function computedState(type: string, name: string, inputs: Record<string, unknow
       return { ...inputs, sha256Digest: fakeDigest(`pushed ${inputs.name}`) };
     case "pulumi:pulumi:StackReference":
       return { ...inputs, outputs: STACK_OUTPUTS[inputs.name as string] ?? {} };
+    case "random:index/randomId:RandomId":
+      return { ...inputs, hex: Buffer.from(name).toString("hex").slice(0, 16) };
     case "random:index/randomBytes:RandomBytes":
       return { ...inputs, base64: Buffer.alloc(32, name.length).toString("base64") };
     case "random:index/randomPassword:RandomPassword":

@@ -1,6 +1,14 @@
 # Shared by the runtime and rollout scripts (their renderers prepend it to the body): how the
 # host's containers are read. One definition, so that what a rollout records is what verify checks.
 
+# Whether another stack of this name deployed the environment here: the id the install step
+# recorded differs from the one this step carries ($PERMACOOP_OWNER, kept in the stack's state).
+# Day-2 commands (npm run ops, backup) carry none, and are not checked.
+other_owner() {
+  local file="${HOME}/${OWNER_FILE}"
+  [[ -n "${PERMACOOP_OWNER:-}" && -f "$file" && "$(cat "$file")" != "$PERMACOOP_OWNER" ]]
+}
+
 # Address of container $1 on the environment's network.
 network_address() { docker inspect -f "{{(index .NetworkSettings.Networks \"${NETWORK}\").IPAddress}}" "$1"; }
 

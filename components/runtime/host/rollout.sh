@@ -54,6 +54,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+other_owner && fail "${ENV_NAME} here belongs to another stack of that name: nothing changed (use another stack name, or destroy that one first; its id is in ~/${OWNER_FILE})"
+
 # --- lock: two rollouts of one service never interleave on a host -----------------------
 step lock "waiting for the host lock of ${SERVICE}"
 # In the deploy user's own directory: a shared /tmp may hold another user's file of that name.

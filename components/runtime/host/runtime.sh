@@ -73,6 +73,13 @@ if [[ "${PERMACOOP_REPAIR:-0}" == "1" && -e "$runtime_link" && "$(readlink -f "$
   exit 0
 fi
 
+if other_owner; then
+  case "${1:-}" in
+    down | drop-data | remove-service) log "${ENV_NAME} on this host belongs to another stack: left alone"; exit 0 ;;
+    *) fail "${ENV_NAME} here belongs to another stack of that name: nothing changed (use another stack name, or destroy that one first; its id is in ~/${OWNER_FILE})" ;;
+  esac
+fi
+
 case "${1:-}" in
   up) up ;;
   down) down ;;

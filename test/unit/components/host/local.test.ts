@@ -96,8 +96,8 @@ describe("local host", () => {
     const { byName } = await build();
     const rollout = byName("api-rollout");
     expect(await valueOf(rollout.props.update as pulumi.Input<string>)).toBe(await valueOf(rollout.props.create as pulumi.Input<string>));
-    expect(rollout.props.delete).toMatch(/'remove-service' 'api'$/);
-    expect(byName("runtime-runtime").props.delete).toMatch(/'down'$/);
+    expect(await valueOf(rollout.props.delete as pulumi.Input<string>)).toMatch(/^export PERMACOOP_OWNER='[0-9a-f]+'; .*'remove-service' 'api'$/);
+    expect(await valueOf(byName("runtime-runtime").props.delete as pulumi.Input<string>)).toMatch(/'down'$/);
   });
 
   it("routes / and /api/ through the edge to the switch ports", async () => {
@@ -118,9 +118,9 @@ describe("local host", () => {
   it("gives the database volume its own resource, created before the runtime, protected only when asked", async () => {
     const { byName } = await build();
     const data = byName("runtime-data");
-    expect(data.props.create).toMatch(/'data' 'create'$/);
-    expect(data.props.update).toMatch(/'data' 'update'$/);
-    expect(data.props.delete).toMatch(/'drop-data'$/);
+    expect(await valueOf(data.props.create as pulumi.Input<string>)).toMatch(/'data' 'create'$/);
+    expect(await valueOf(data.props.update as pulumi.Input<string>)).toMatch(/'data' 'update'$/);
+    expect(await valueOf(data.props.delete as pulumi.Input<string>)).toMatch(/'drop-data'$/);
     expect(data.opts.protect).toBe(false);
     const runtimeDeps = (byName("runtime-runtime").opts.dependsOn ?? []) as pulumi.Resource[];
     const urns = await Promise.all(runtimeDeps.map((r) => valueOf((r as pulumi.CustomResource).urn)));

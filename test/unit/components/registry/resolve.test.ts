@@ -162,7 +162,7 @@ describe("private registries: a login on every host, through stdin", () => {
     await valueOf(env.serviceEnv.app!);
     const login = declared.find((d) => d.name === "prod-runtime-registry-ghcr-io")!;
     const create = await valueOf(login.props.create as pulumi.Input<string>);
-    expect(create).toBe("docker login 'ghcr.io' --username 'permacoop-bot' --password-stdin >/dev/null");
+    expect(create).toMatch(/^export PERMACOOP_OWNER='[0-9a-f]+'; docker login 'ghcr\.io' --username 'permacoop-bot' --password-stdin >\/dev\/null$/);
     expect(create).not.toContain("ghp_registry_token_value");
     expect(await pulumi.isSecret(pulumi.output(login.props.stdin as pulumi.Input<string>))).toBe(true);
     expect(await valueOf(login.props.stdin as pulumi.Input<string>)).toBe("ghp_registry_token_value");

@@ -1,10 +1,18 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { renderRolloutScript } from "../../../../components/rollout/rollout";
 import { renderRuntimeScript } from "../../../../components/runtime/runtime";
-import { hostScript, installBundle, installCommand, runCurrentRuntimeCommand, runScriptCommand } from "../../../../components/runtime/scripts";
+import { OWNER_REFUSED, OWNER_VARIABLE } from "../../../../components/runtime/contract";
+import {
+  hostScript,
+  installBundle,
+  installCommand,
+  runCurrentRuntimeCommand,
+  runScriptCommand,
+  uninstallCommand,
+} from "../../../../components/runtime/scripts";
 import { contract, rolloutSpec, runtimeSpec } from "../../../support/hostSpecs";
 
 describe("installed host scripts", () => {
@@ -50,6 +58,38 @@ describe("installed host scripts", () => {
       expect(backups).toContain(`no backup in ${join(home, contract.paths.backups)} yet`);
       // Deletions run the current runtime; before any `up` there is none, and nothing to undo.
       expect(execFileSync("sh", ["-c", runCurrentRuntimeCommand(contract, "down")], { encoding: "utf8", env })).toContain("no runtime of prod on this host");
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("the stack that owns an environment on a host", () => {
+  it("is claimed by the first install; another stack of that name is refused, and its destroy leaves the owner's things", () => {
+    const home = mkdtempSync(join(tmpdir(), "owner-"));
+    const runtime = hostScript("runtime", "#!/usr/bin/env bash\necho runtime\n");
+    const run = (command: string, owner?: string) =>
+      spawnSync("sh", ["-c", command], {
+        encoding: "utf8",
+        input: installBundle([runtime]),
+        env: { PATH: process.env.PATH, HOME: home, ...(owner ? { [OWNER_VARIABLE]: owner } : {}) },
+      });
+    const ownerFile = join(home, contract.paths.owner);
+    const scripts = join(home, contract.paths.scripts);
+    try {
+      expect(run(installCommand(contract, [runtime]), "aaaa1111").status).toBe(0);
+      expect(readFileSync(ownerFile, "utf8")).toBe("aaaa1111");
+      const refused = run(installCommand(contract, [runtime]), "bbbb2222");
+      expect(refused.status).toBe(1);
+      expect(refused.stderr).toContain(`prod here ${OWNER_REFUSED}: nothing changed`);
+      expect(run(installCommand(contract, [runtime])).status).toBe(0); // a day-2 command carries no id
+      const left = run(uninstallCommand(contract), "bbbb2222");
+      expect(left.stdout).toContain("belongs to another stack: left alone");
+      expect(existsSync(scripts)).toBe(true);
+      expect(readFileSync(ownerFile, "utf8")).toBe("aaaa1111");
+      expect(run(uninstallCommand(contract), "aaaa1111").status).toBe(0);
+      expect(existsSync(scripts)).toBe(false);
+      expect(existsSync(ownerFile)).toBe(false);
     } finally {
       rmSync(home, { recursive: true, force: true });
     }

@@ -205,3 +205,34 @@ export function plaintextSecretsInState(test: TestStack, secrets: Record<string,
     .filter(([, value]) => pieces(value).some((piece) => state.includes(JSON.stringify(piece).slice(1, -1))))
     .map(([name]) => name);
 }
+
+/** Runs SQL as the app's user in an environment's database container (on `dockerHost`, else this engine); its output, trimmed. */
+export function containerPsql(dbContainer: string, dockerHost?: string): (sql: string) => string {
+  return (sql) =>
+    execFileSync(
+      "docker",
+      [
+        ...(dockerHost ? ["-H", dockerHost] : []),
+        "exec",
+        dbContainer,
+        "psql",
+        "-qtA",
+        "-v",
+        "ON_ERROR_STOP=1",
+        "-U",
+        "permacoop",
+        "-d",
+        "permacoop",
+        "-c",
+        sql,
+      ],
+      {
+        encoding: "utf8",
+      },
+    ).trim();
+}
+
+/** The row count and a checksum of `table`'s `payload` column (ordered by `id`): equal means the same rows. */
+export function tableChecksum(psql: (sql: string) => string, table: string): string {
+  return psql(`SELECT count(*) || ' ' || md5(string_agg(payload, ',' ORDER BY id)) FROM ${table}`);
+}

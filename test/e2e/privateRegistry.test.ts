@@ -7,7 +7,7 @@ import { TestRegistry, startRegistry } from "../support/registry";
 import { startLoad } from "../support/load";
 import { PROJECT_DIR } from "../support/stackFiles";
 import { hostHasImage, loadImages, startTestHost, stopTestHost, TestHost } from "../support/testHosts";
-import { createTestStack, freePort, httpGet, plaintextSecretsInState, TestStack } from "./harness";
+import { containerPsql, createTestStack, freePort, httpGet, plaintextSecretsInState, TestStack } from "./harness";
 import { APP_IMAGE, prepareImages } from "./lifecycle";
 
 /**
@@ -40,10 +40,7 @@ describe("a private registry with a login, to a separate server (test host)", ()
     execFileSync("docker", ["build", "--quiet", "--tag", pushTag, build], { stdio: "ignore" });
     execFileSync("docker", ["--config", dockerConfig(), "push", "--quiet", pushTag], { stdio: "ignore" });
   };
-  const psql = (sql: string) =>
-    execFileSync("docker", ["-H", server.dockerHost, "exec", contract.dbContainer, "psql", "-qtA", "-U", "permacoop", "-d", "permacoop", "-c", sql], {
-      encoding: "utf8",
-    }).trim();
+  const psql = (sql: string) => containerPsql(contract.dbContainer, server.dockerHost)(sql);
 
   beforeAll(async () => {
     prepareImages();

@@ -1,6 +1,5 @@
-import { execFileSync } from "node:child_process";
 import { hostContract } from "../../components/runtime/contract";
-import { ConfigEntry, createTestStack, databasePassword, freePort, httpGet, TestStack } from "./harness";
+import { ConfigEntry, containerPsql, createTestStack, databasePassword, freePort, httpGet, tableChecksum, TestStack } from "./harness";
 import { APP_IMAGE, prepareImages } from "./lifecycle";
 
 /**
@@ -16,9 +15,8 @@ describe("two stacks with one name on one engine (two clones)", () => {
   let first: TestStack;
   let second: TestStack;
   let firstUrl: string;
-  const psql = (sql: string) =>
-    execFileSync("docker", ["exec", contract.dbContainer, "psql", "-qtA", "-U", "permacoop", "-d", "permacoop", "-c", sql], { encoding: "utf8" }).trim();
-  const rows = () => psql("SELECT count(*) || ' ' || md5(string_agg(payload, ',' ORDER BY id)) FROM e2e_twin");
+  const psql = containerPsql(contract.dbContainer);
+  const rows = () => tableChecksum(psql, "e2e_twin");
   const config = (httpPort: number): Record<string, ConfigEntry> => ({
     "permacoop:host": { value: { kind: "local", httpPort } },
     "permacoop:database": { value: { kind: "container" } },

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { hostContract } from "../../components/runtime/contract";
 import { startLoad } from "../support/load";
 import { PROJECT_DIR } from "../support/stackFiles";
-import { createTestStack, freePort, httpGet, linkProgram, TestStack } from "./harness";
+import { containerPsql, createTestStack, freePort, httpGet, linkProgram, tableChecksum, TestStack } from "./harness";
 import { APP_IMAGE, prepareImages } from "./lifecycle";
 
 /**
@@ -21,9 +21,8 @@ describe("an environment deployed by the previous release, upgraded in place", (
   let previous: string;
   let test: TestStack;
   let url: string;
-  const psql = (sql: string) =>
-    execFileSync("docker", ["exec", contract.dbContainer, "psql", "-qtA", "-U", "permacoop", "-d", "permacoop", "-c", sql], { encoding: "utf8" }).trim();
-  const rows = () => psql("SELECT count(*) || ' ' || md5(string_agg(payload, ',' ORDER BY id)) FROM e2e_kept");
+  const psql = containerPsql(contract.dbContainer);
+  const rows = () => tableChecksum(psql, "e2e_kept");
 
   beforeAll(async () => {
     prepareImages();

@@ -11,7 +11,7 @@ import { ScalewayVmHost } from "./host/scalewayVm";
 import { SshHost } from "./host/ssh";
 import { runtimeComponentName } from "./runtime/contract";
 import { DockerRuntime } from "./runtime/dockerRuntime";
-import { PromotedImages, pushBuiltImages } from "./registry/images";
+import { PromotedImages, pushBuiltImages, stackRegistryLogins } from "./registry/images";
 import { buildImages } from "./runtime/images";
 import { Publish } from "./runtime/runtime";
 import { serviceEnvironment } from "./serviceEnv";
@@ -111,8 +111,7 @@ export class Environment extends pulumi.ComponentResource {
             protectData: this.dataProtected,
             dependsOn: [...machine.ready, ...built.resources, ...(machine.prepare?.(Object.values(serviceImages)) ?? [])],
             machineId: machine.identity,
-            registryPasswords: Object.fromEntries(config.registries.map((r) => [r.address, args.secrets[r.passwordSecret] ?? ""])),
-            machineRegistryLogins: machine.registryLogins,
+            registryLogins: [...stackRegistryLogins(config, args.secrets), ...(machine.registryLogins ?? [])],
             owner: this.owner?.hex,
           },
           { parent: this },

@@ -4,7 +4,7 @@ import { DnsConfig, ScalewayContainerHostConfig, ServiceConfig, StackConfigOf } 
 import { ManagedDatabase } from "../database/managed";
 import { relativeName } from "../dns/records";
 import { PrivateNetwork } from "../network/privateNetwork";
-import { PromotedImages, RegistryImages, scalewaySecretKey } from "../registry/images";
+import { PromotedImages, RegistryImages, scalewayPushKey } from "../registry/images";
 import { Publish } from "../runtime/runtime";
 import { serviceEnvironment } from "../serviceEnv";
 import { EnvironmentHost, HostArgs, HostDatabase, HostOutputs, Machine, PUBLIC_EDGE } from "./host";
@@ -198,13 +198,7 @@ export class ScalewayContainerHost implements EnvironmentHost {
   constructor(name: string, args: HostArgs<ScalewayContainerConfig>) {
     const { config, parent } = args;
     const { host, database } = config;
-    const registrySecretKey = scalewaySecretKey();
-    const building = config.services.filter((service) => service.build).map((service) => service.name);
-    if (building.length > 0 && registrySecretKey === undefined) {
-      throw new Error(
-        `services ${building.join(", ")} build an image, and pushing it to the Scaleway registry needs the API secret key: export SCW_SECRET_KEY (or pulumi config set --secret scaleway:secretKey)`,
-      );
-    }
+    const registrySecretKey = scalewayPushKey(config.services);
     const network = new PrivateNetwork(`${name}-network`, { environment: args.environment, region: host.region }, { parent });
     this.managedDatabase = new ManagedDatabase(
       `${name}-db`,

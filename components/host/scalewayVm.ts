@@ -8,7 +8,7 @@ import { DnsRecords } from "../dns/records";
 import { hostContract } from "../runtime/contract";
 import { SshRunner } from "../runtime/runner";
 import { Publish } from "../runtime/runtime";
-import { RegistryImages, scalewaySecretKey } from "../registry/images";
+import { RegistryImages, scalewayPushKey } from "../registry/images";
 import { BuiltImages, EnvironmentHost, HostArgs, HostDatabase, HostOutputs, Machine, PUBLIC_EDGE } from "./host";
 import { FirstBoot } from "./firstBoot";
 
@@ -153,12 +153,8 @@ export class ScalewayVmHost implements EnvironmentHost {
     this.vm = new ScalewayVm(`${name}-host`, { host, environment: args.environment }, { parent });
     // Built images travel through the environment's own registry namespace, unless buildRegistry names another.
     const building = args.config.services.filter((service) => service.build);
-    if (building.length > 0 && args.config.buildRegistry === undefined) {
-      const secretKey = scalewaySecretKey();
-      if (secretKey === undefined)
-        throw new Error(
-          `services ${building.map((s) => s.name).join(", ")} build an image, and pushing it to the Scaleway registry needs the API secret key: export SCW_SECRET_KEY (or pulumi config set --secret scaleway:secretKey)`,
-        );
+    const secretKey = args.config.buildRegistry === undefined ? scalewayPushKey(building) : undefined;
+    if (secretKey !== undefined) {
       this.registry = new RegistryImages(
         `${name}-registry`,
         {

@@ -9,11 +9,26 @@ import { byDigest, DIGEST_REF } from "./reference";
 export const TARGET_PLATFORM = "linux/amd64";
 
 /** The Scaleway API secret key (`scaleway:secretKey`, else SCW_SECRET_KEY), as a secret. */
-export function scalewaySecretKey(): pulumi.Output<string> | undefined {
+function scalewaySecretKey(): pulumi.Output<string> | undefined {
   const configured = new pulumi.Config("scaleway").getSecret("secretKey");
   if (configured !== undefined) return configured;
   const fromEnv = process.env.SCW_SECRET_KEY;
   return fromEnv ? pulumi.secret(fromEnv) : undefined;
+}
+
+/**
+ * The key that pushes `services`' built images to the Scaleway registry: undefined when none
+ * builds; when one does and no key is set, the error says how to give it.
+ */
+export function scalewayPushKey(services: readonly Pick<ServiceConfig, "name" | "build">[]): pulumi.Output<string> | undefined {
+  const building = services.filter((service) => service.build).map((service) => service.name);
+  if (building.length === 0) return undefined;
+  const key = scalewaySecretKey();
+  if (key === undefined)
+    throw new Error(
+      `services ${building.join(", ")} build an image, and pushing it to the Scaleway registry needs the API secret key: export SCW_SECRET_KEY (or pulumi config set --secret scaleway:secretKey)`,
+    );
+  return key;
 }
 
 /** Host name of the Scaleway Container Registry of a region. */
@@ -37,9 +52,13 @@ export function registryProvider(name: string, logins: readonly RegistryLogin[],
   return new docker.Provider(name, { registryAuth: logins.map((login) => ({ ...login, password: pulumi.secret(login.password) })) }, { parent });
 }
 
-/** The stack's `registries` logins, each password from its secret key. */
+/** The stack's `registries` logins, each password from its secret key (the loader made sure each is set). */
 export function stackRegistryLogins(config: Pick<StackConfig, "registries">, secrets: Readonly<Record<string, pulumi.Input<string>>>): RegistryLogin[] {
-  return config.registries.map((r) => ({ address: r.address, username: r.username, password: secrets[r.passwordSecret] ?? "" }));
+  return config.registries.map((r) => {
+    const password = secrets[r.passwordSecret];
+    if (password === undefined) throw new Error(`registries: no secret permacoop:${r.passwordSecret} for ${r.address}`);
+    return { address: r.address, username: r.username, password };
+  });
 }
 
 /** One image built locally and pushed, and its reference by digest. */
@@ -93,10 +112,20 @@ export function pushBuiltImages(
   if (repository === undefined) throw new Error(`${name}: services ${building.map((s) => s.name).join(", ")} build, and no buildRegistry receives them`);
   const registryHostPort = repository.split("/")[0]!;
   const logins = stackRegistryLogins(config, secrets).filter((login) => registryLoginHost(login.address) === registryHostPort);
-  const provider = registryProvider(`${name}-build-registry`, logins, parent);
+  return pushImages(name, repository, building, registryProvider(`${name}-build-registry`, logins, parent), parent);
+}
+
+/** `pushImage` for each of `services`: their references by digest, and the pushes a rollout waits for. */
+function pushImages(
+  name: string,
+  repository: pulumi.Input<string>,
+  services: readonly Pick<ServiceConfig, "name" | "build">[],
+  provider: docker.Provider,
+  parent: pulumi.Resource,
+): { refs: Record<string, pulumi.Output<string>>; resources: pulumi.Resource[] } {
   const refs: Record<string, pulumi.Output<string>> = {};
   const resources: pulumi.Resource[] = [];
-  for (const service of building) {
+  for (const service of services) {
     const pushed = pushImage(`${name}-${service.name}`, repository, service, provider, parent);
     refs[service.name] = pushed.ref;
     resources.push(pushed.pushed);
@@ -131,9 +160,9 @@ export class RegistryImages extends pulumi.ComponentResource {
   /** `<registry>/<namespace>`, e.g. `rg.fr-par.scw.cloud/permacoop-staging`. */
   public readonly endpoint: pulumi.Output<string>;
   /** Image by digest per built service name. */
-  public readonly refs: Record<string, pulumi.Output<string>> = {};
+  public readonly refs: Record<string, pulumi.Output<string>>;
   /** The pushes a rollout waits for. */
-  public readonly pushes: pulumi.Resource[] = [];
+  public readonly pushes: pulumi.Resource[];
   /** The read-only login of the machines that pull (with `pullLogin`): `nologin` + the application's key, secret. */
   public readonly pull?: RegistryLogin;
 
@@ -149,11 +178,9 @@ export class RegistryImages extends pulumi.ComponentResource {
     );
     this.endpoint = namespace.endpoint;
     const provider = registryProvider(`${name}-docker`, [{ address: registryHost(args.region), username: "nologin", password: args.secretKey }], this);
-    for (const service of args.services) {
-      const pushed = pushImage(`${name}-${service.name}`, namespace.endpoint, service, provider, this);
-      this.refs[service.name] = pushed.ref;
-      this.pushes.push(pushed.pushed);
-    }
+    const pushed = pushImages(name, namespace.endpoint, args.services, provider, this);
+    this.refs = pushed.refs;
+    this.pushes = pushed.resources;
     if (args.pullLogin) {
       const application = new scaleway.iam.Application(
         `${name}-pull`,

@@ -37,12 +37,10 @@ export interface DockerRuntimeArgs extends Publish {
   readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
   /** The machine's identity when it can be replaced under the same address (a VM's server id). */
   readonly machineId?: pulumi.Input<string>;
-  /** Password or token of each `config.registries` entry, by address (secret). Default none. */
-  readonly registryPasswords?: Readonly<Record<string, pulumi.Input<string>>>;
+  /** The registries the host's Docker logs in to: the stack's `registries`, and the machine's own (a Scaleway VM's read-only key). Default none. */
+  readonly registryLogins?: readonly RegistryLogin[];
   /** The id of the stack (kept in its state): the host's steps refuse another stack of the same name. Default none (no check). */
   readonly owner?: pulumi.Input<string>;
-  /** Logins the machine needs besides `config.registries` (a Scaleway VM's read-only key to its namespace). Default none. */
-  readonly machineRegistryLogins?: readonly RegistryLogin[];
 }
 
 /**
@@ -130,15 +128,7 @@ export class DockerRuntime extends pulumi.ComponentResource {
 
     // The host's Docker logs in to each private registry before a rollout pulls: the password on
     // stdin (secret), never argv; `docker logout` when the registry leaves the config.
-    const logins: RegistryLogin[] = [
-      ...config.registries.map((registry) => {
-        const password = args.registryPasswords?.[registry.address];
-        if (password === undefined) throw new Error(`DockerRuntime: no password for registry ${registry.address}`);
-        return { address: registry.address, username: registry.username, password };
-      }),
-      ...(args.machineRegistryLogins ?? []),
-    ];
-    for (const login of logins) {
+    for (const login of args.registryLogins ?? []) {
       const host = shellQuote(registryLoginHost(login.address));
       this.registryLogins[login.address] = runner.run(
         steps.registryLogin(login.address),

@@ -8,6 +8,7 @@ other_owner() {
   local file="${HOME}/${OWNER_FILE}"
   [[ -n "${PERMACOOP_OWNER:-}" && -f "$file" && "$(cat "$file")" != "$PERMACOOP_OWNER" ]]
 }
+owner_refusal="${ENV_NAME} here belongs to another stack of that name: nothing changed (use another stack name, or destroy that one first; its id is in ~/${OWNER_FILE})"
 
 # Address of container $1 on the environment's network.
 network_address() { docker inspect -f "{{(index .NetworkSettings.Networks \"${NETWORK}\").IPAddress}}" "$1"; }

@@ -54,7 +54,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-other_owner && fail "${ENV_NAME} here belongs to another stack of that name: nothing changed (use another stack name, or destroy that one first; its id is in ~/${OWNER_FILE})"
+other_owner && fail "$owner_refusal"
 
 # --- lock: two rollouts of one service never interleave on a host -----------------------
 step lock "waiting for the host lock of ${SERVICE}"

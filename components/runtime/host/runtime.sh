@@ -76,7 +76,7 @@ fi
 if other_owner; then
   case "${1:-}" in
     down | drop-data | remove-service) log "${ENV_NAME} on this host belongs to another stack: left alone"; exit 0 ;;
-    *) fail "${ENV_NAME} here belongs to another stack of that name: nothing changed (use another stack name, or destroy that one first; its id is in ~/${OWNER_FILE})" ;;
+    *) fail "$owner_refusal" ;;
   esac
 fi
 

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { hostContract } from "../../components/runtime/contract";
-import { createTestStack, dockerObjects, freePort, httpGet, TestStack } from "./harness";
+import { createTestStack, httpStackConfig, dockerObjects, freePort, httpGet, TestStack } from "./harness";
 import { TestRegistry, startRegistry } from "../support/registry";
 import { PROJECT_DIR } from "../support/stackFiles";
 import { APP_IMAGE, prepareImages } from "./lifecycle";
@@ -44,11 +44,7 @@ describe("images by digest: a tag re-pushed with other bytes rolls out (docker-r
     const port = await freePort();
     url = `http://127.0.0.1:${port}/`;
     test = await createTestStack(ENV, {
-      "permacoop:host": { value: { kind: "local", httpPort: port } },
-      "permacoop:database": { value: { kind: "container" } },
-      "permacoop:dns": { value: { provider: "none", hostnames: ["localhost"] } },
-      "permacoop:tls": { value: { enabled: false } },
-      "permacoop:services": { value: [{ name: "app", image: tag, port: 3000, healthPath: "/healthz" }] },
+      ...httpStackConfig({ kind: "local", httpPort: port }, [{ name: "app", image: tag, port: 3000, healthPath: "/healthz" }]),
       // A plain-HTTP registry on loopback is named with its scheme for the Docker provider's lookup.
       "docker:registryAuth": { value: [{ address: `http://${address}`, username: "anonymous", password: "unused" }], secret: true },
     });

@@ -29,6 +29,20 @@ export interface ConfigEntry {
   readonly secret?: boolean;
 }
 
+/**
+ * The config of an HTTP-only test environment: `host`, a PostgreSQL container, no DNS records
+ * (`localhost`), no TLS, and `services`.
+ */
+export function httpStackConfig(host: unknown, services: readonly Record<string, unknown>[]): Record<string, ConfigEntry> {
+  return {
+    "permacoop:host": { value: host },
+    "permacoop:database": { value: { kind: "container" } },
+    "permacoop:dns": { value: { provider: "none", hostnames: ["localhost"] } },
+    "permacoop:tls": { value: { enabled: false } },
+    "permacoop:services": { value: services },
+  };
+}
+
 type Mutable = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 /** A stack file's configuration with its secrets replaced by dummy secrets, `change` applied to its structured values. */

@@ -6,7 +6,17 @@ import { startLoad } from "../support/load";
 import { killProcessTree, processesMatching, stillAlive } from "../support/processes";
 import { appContainerPrefix, hostContract } from "../../components/runtime/contract";
 import { PROJECT_DIR } from "../support/stackFiles";
-import { ConfigEntry, createTestStack, databasePassword, dockerObjects, freePort, httpGet, plaintextSecretsInState, TestStack } from "./harness";
+import {
+  ConfigEntry,
+  createTestStack,
+  httpStackConfig,
+  databasePassword,
+  dockerObjects,
+  freePort,
+  httpGet,
+  plaintextSecretsInState,
+  TestStack,
+} from "./harness";
 
 export const APP_IMAGE = "permacoop/reference-app-e2e";
 
@@ -110,17 +120,11 @@ export function environmentLifecycle(options: LifecycleOptions): void {
     port = await freePort();
     url = `http://${options.address?.() ?? "127.0.0.1"}:${port}/`;
     test = await createTestStack(options.env, {
-      "permacoop:host": { value: options.host(port) },
-      "permacoop:database": { value: { kind: "container" } },
-      "permacoop:dns": { value: { provider: "none", hostnames: ["localhost"] } },
-      "permacoop:tls": { value: { enabled: false } },
-      "permacoop:services": {
-        value: [
-          options.initialImage
-            ? { ...BASE_SERVICE, image: options.initialImage, env: { APP_VERSION: "v1" } }
-            : { ...BASE_SERVICE, image: APP_IMAGE, build: { context: "app" }, env: { APP_VERSION: "v1" } },
-        ],
-      },
+      ...httpStackConfig(options.host(port), [
+        options.initialImage
+          ? { ...BASE_SERVICE, image: options.initialImage, env: { APP_VERSION: "v1" } }
+          : { ...BASE_SERVICE, image: APP_IMAGE, build: { context: "app" }, env: { APP_VERSION: "v1" } },
+      ]),
       "permacoop:appToken": { value: APP_TOKEN, secret: true },
       ...options.extraConfig,
     });

@@ -7,7 +7,7 @@ import { TestRegistry, startRegistry } from "../support/registry";
 import { startLoad } from "../support/load";
 import { PROJECT_DIR } from "../support/stackFiles";
 import { hostHasImage, loadImages, startTestHost, stopTestHost, TestHost } from "../support/testHosts";
-import { containerPsql, createTestStack, freePort, httpGet, plaintextSecretsInState, TestStack } from "./harness";
+import { containerPsql, createTestStack, httpStackConfig, freePort, httpGet, plaintextSecretsInState, TestStack } from "./harness";
 import { APP_IMAGE, prepareImages } from "./lifecycle";
 
 /**
@@ -61,16 +61,11 @@ describe("a private registry with a login, to a separate server (test host)", ()
     const httpPort = await freePort();
     url = `http://${server.address}:${httpPort}/`;
     test = await createTestStack(ENV, {
-      "permacoop:host": {
-        value: { kind: "ssh", address: server.address, port: server.sshPort, user: server.user, hostKey: server.hostKey, httpPort, bindAddress: "0.0.0.0" },
-      },
+      ...httpStackConfig(
+        { kind: "ssh", address: server.address, port: server.sshPort, user: server.user, hostKey: server.hostKey, httpPort, bindAddress: "0.0.0.0" },
+        [{ name: "app", image, port: 3000, healthPath: "/healthz", release: { command: "node migrate.js", timeoutSeconds: 60 } }],
+      ),
       "permacoop:sshPrivateKey": { value: server.privateKey, secret: true },
-      "permacoop:database": { value: { kind: "container" } },
-      "permacoop:dns": { value: { provider: "none", hostnames: ["localhost"] } },
-      "permacoop:tls": { value: { enabled: false } },
-      "permacoop:services": {
-        value: [{ name: "app", image, port: 3000, healthPath: "/healthz", release: { command: "node migrate.js", timeoutSeconds: 60 } }],
-      },
       "permacoop:registries": { value: [{ address: `http://${server.runnerAddress}:${port}`, username: USER, passwordSecret: "registryPassword" }] },
       "permacoop:registryPassword": { value: PASSWORD, secret: true },
     });

@@ -1,5 +1,5 @@
 import { hostContract } from "../../components/runtime/contract";
-import { ConfigEntry, containerPsql, createTestStack, databasePassword, freePort, httpGet, tableChecksum, TestStack } from "./harness";
+import { containerPsql, createTestStack, httpStackConfig, databasePassword, freePort, httpGet, tableChecksum, TestStack } from "./harness";
 import { APP_IMAGE, prepareImages } from "./lifecycle";
 
 /**
@@ -17,13 +17,8 @@ describe("two stacks with one name on one engine (two clones)", () => {
   let firstUrl: string;
   const psql = containerPsql(contract.dbContainer);
   const rows = () => tableChecksum(psql, "e2e_twin");
-  const config = (httpPort: number): Record<string, ConfigEntry> => ({
-    "permacoop:host": { value: { kind: "local", httpPort } },
-    "permacoop:database": { value: { kind: "container" } },
-    "permacoop:dns": { value: { provider: "none", hostnames: ["localhost"] } },
-    "permacoop:tls": { value: { enabled: false } },
-    "permacoop:services": { value: [{ name: "app", image: APP_IMAGE, build: { context: "app" }, port: 3000, healthPath: "/healthz" }] },
-  });
+  const config = (httpPort: number) =>
+    httpStackConfig({ kind: "local", httpPort }, [{ name: "app", image: APP_IMAGE, build: { context: "app" }, port: 3000, healthPath: "/healthz" }]);
 
   beforeAll(async () => {
     prepareImages();

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { hostContract } from "../../components/runtime/contract";
 import { startLoad } from "../support/load";
 import { PROJECT_DIR } from "../support/stackFiles";
-import { containerPsql, createTestStack, freePort, httpGet, linkProgram, tableChecksum, TestStack } from "./harness";
+import { containerPsql, createTestStack, httpStackConfig, freePort, httpGet, linkProgram, tableChecksum, TestStack } from "./harness";
 import { APP_IMAGE, prepareImages } from "./lifecycle";
 
 /**
@@ -36,18 +36,10 @@ describe("an environment deployed by the previous release, upgraded in place", (
     url = `http://127.0.0.1:${httpPort}/`;
     test = await createTestStack(
       ENV,
-      {
-        "permacoop:host": { value: { kind: "local", httpPort } },
-        "permacoop:database": { value: { kind: "container" } },
-        "permacoop:dns": { value: { provider: "none", hostnames: ["localhost"] } },
-        "permacoop:tls": { value: { enabled: false } },
-        "permacoop:services": {
-          value: [
-            { name: "app", image: APP_IMAGE, build: { context: "app" }, port: 3000, healthPath: "/healthz", env: { APP_VERSION: "v1" } },
-            { name: "api", image: APP_IMAGE, build: { context: "app" }, port: 3000, route: "/api/", healthPath: "/healthz", env: { APP_VERSION: "api" } },
-          ],
-        },
-      },
+      httpStackConfig({ kind: "local", httpPort }, [
+        { name: "app", image: APP_IMAGE, build: { context: "app" }, port: 3000, healthPath: "/healthz", env: { APP_VERSION: "v1" } },
+        { name: "api", image: APP_IMAGE, build: { context: "app" }, port: 3000, route: "/api/", healthPath: "/healthz", env: { APP_VERSION: "api" } },
+      ]),
       {},
       previous,
     );

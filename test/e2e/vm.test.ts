@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { hostContract } from "../../components/runtime/contract";
-import { createTestStack, databasePassword, httpGet, plaintextSecretsInState, TestStack } from "./harness";
+import { createTestStack, httpStackConfig, databasePassword, httpGet, plaintextSecretsInState, TestStack } from "./harness";
 import { APP_IMAGE, prepareImages } from "./lifecycle";
 
 // The Scaleway VM path minus the Scaleway API: the program's own keys and cloud-init user data,
@@ -15,15 +15,12 @@ const netnsList = () => execFileSync("ip", ["netns", "list"], { encoding: "utf8"
 
 beforeAll(async () => {
   prepareImages();
-  test = await createTestStack(ENV, {
-    "permacoop:host": { value: { kind: "local-vm", slot: 8 } },
-    "permacoop:database": { value: { kind: "container" } },
-    "permacoop:dns": { value: { provider: "none", hostnames: ["localhost"] } },
-    "permacoop:tls": { value: { enabled: false } },
-    "permacoop:services": {
-      value: [{ name: "app", image: `${APP_IMAGE}:v2`, port: 3000, healthPath: "/healthz", pullPolicy: "never", env: { APP_VERSION: "vm" } }],
-    },
-  });
+  test = await createTestStack(
+    ENV,
+    httpStackConfig({ kind: "local-vm", slot: 8 }, [
+      { name: "app", image: `${APP_IMAGE}:v2`, port: 3000, healthPath: "/healthz", pullPolicy: "never", env: { APP_VERSION: "vm" } },
+    ]),
+  );
 });
 
 afterAll(async () => {

@@ -4,6 +4,7 @@ import { CERT_NAME } from "../proxy/nginx";
 import { HostContract, LABELS } from "./contract";
 import { readHostSource, renderHostScript } from "./scripts";
 import { shellVariables } from "./shell";
+import { SWITCH_PORTS } from "./switchPort";
 
 /** Where and how the edge publishes. */
 export interface Publish {
@@ -26,6 +27,8 @@ export interface RuntimeSpec {
   readonly nginxImage: string;
   readonly edge: string;
   readonly switch: string;
+  /** The switch's listen ports (`first-last`), reserved from its outgoing connections' ports. */
+  readonly switchPorts: string;
   readonly switchConfVolume: string;
   readonly edgeConfVolume: string;
   readonly acmeVolume: string;
@@ -84,6 +87,7 @@ export function runtimeSpec(config: StackConfig, contract: HostContract, publish
     nginxImage: config.proxy.image,
     edge: contract.edgeContainer,
     switch: contract.switchContainer,
+    switchPorts: `${SWITCH_PORTS.first}-${SWITCH_PORTS.first + SWITCH_PORTS.count - 1}`,
     switchConfVolume: contract.volumes.switchConf,
     edgeConfVolume: contract.volumes.edgeConf,
     acmeVolume: contract.volumes.acme,

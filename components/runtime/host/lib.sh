@@ -20,3 +20,41 @@ env_hash() { docker inspect -f '{{range .Config.Env}}{{println .}}{{end}}' "$1" 
 switch_live() {
   docker exec "$SWITCH" sh -c "if [ -f /etc/nginx/conf.d/$1.conf ]; then sed -n 's/^# live: //p' /etc/nginx/conf.d/$1.conf; fi"
 }
+
+# POSIX sh, put in front of a script run inside a proxy's nginx container (docker exec).
+# `reload_confirmed FILE SECONDS` signals a reload and waits until it took: new workers run, and every
+# port FILE listens on is bound. nginx keeps its old configuration when it cannot apply a new one
+# (a new listen port held by one of the container's own outgoing connections, in TIME_WAIT) and
+# says so only in its own log: the signal is repeated every second, up to SECONDS
+# (callers give NGINX_RELOAD_SECONDS: longer than TIME_WAIT's 60 s). Returns 1 if it never took; the caller puts the old file back.
+NGINX_RELOAD_SECONDS=70
+# shellcheck disable=SC2016 # expanded inside the container
+nginx_reload_sh='
+# nginx_workers current|all: the current workers, or all of them (those shutting down too).
+nginx_workers() {
+  for f in /proc/[0-9]*/cmdline; do
+    if grep -q "worker process" "$f" 2>/dev/null && { [ "$1" = all ] || ! grep -q "shutting down" "$f" 2>/dev/null; }; then
+      p=${f#/proc/}; echo "${p%/cmdline}"
+    fi
+  done
+}
+reload_confirmed() {
+  before=" $(nginx_workers current | tr "\n" " ") "
+  ports=$(sed -n "s/^ *listen \([0-9]*\)[ ;].*/\1/p" "$1")
+  deadline=$(( $(date +%s) + $2 ))
+  signalled=$(date +%s)
+  nginx -s reload 2>/dev/null || return 1
+  while :; do
+    took=0
+    for pid in $(nginx_workers current); do case "$before" in *" $pid "*) ;; *) took=1 ;; esac; done
+    for port in $ports; do
+      grep -q "^ *[0-9]*: 00000000:$(printf %04X "$port") 00000000:0000 0A" /proc/net/tcp || took=0
+    done
+    [ "$took" = 1 ] && return 0
+    now=$(date +%s)
+    [ "$now" -lt "$deadline" ] || return 1
+    if [ "$now" -gt "$signalled" ]; then nginx -s reload 2>/dev/null || true; signalled=$now; fi
+    sleep 0.1
+  done
+}
+'

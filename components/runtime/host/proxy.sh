@@ -10,7 +10,10 @@ up_proxy() {
   ensure_volume "${EDGE_CONF_VOLUME}"
   ensure_volume "${ACME_VOLUME}"
   ensure_volume "${CERTS_VOLUME}"
-  start_container "$SWITCH" "$NGINX_IMAGE" "$SWITCH_SPEC" "${proxy_sysctls[@]}" \
+  # The switch's ports are never its outgoing connections' ports, or a service added later could
+  # not be listened on while they hold its port. Switches created before this keep running
+  # (no outage to recreate them): their reloads are confirmed and retried instead (lib.sh).
+  start_container "$SWITCH" "$NGINX_IMAGE" "$SWITCH_SPEC" "${proxy_sysctls[@]}" --sysctl "net.ipv4.ip_local_reserved_ports=${SWITCH_PORTS}" \
     -v "${SWITCH_CONF_VOLUME}:/etc/nginx/conf.d" \
     --entrypoint "" "$NGINX_IMAGE" "${nginx_command[@]}"
   local ports=(-p "${BIND_ADDRESS}:${HTTP_PORT}:80")
@@ -28,23 +31,23 @@ up_proxy() {
 edge_dir=/etc/nginx/conf.d
 cert_live="/etc/letsencrypt/live/${CERT_NAME}"
 
-# Makes the right variant active: nginx -t inside the edge, then reload. An invalid
-# configuration is put back and fails the command; the running one stays.
+# Makes the right variant active: nginx -t inside the edge, then reload until it took. A
+# configuration nginx refuses is put back and fails the command; the running one stays.
 activate_edge() {
-  docker exec "$EDGE" sh -c "
+  docker exec "$EDGE" sh -c "${nginx_reload_sh}
     set -e
     variant=${edge_dir}/permacoop.http
     if [ -f ${edge_dir}/permacoop.https ] && [ -f ${cert_live}/fullchain.pem ]; then variant=${edge_dir}/permacoop.https; fi
     if [ -f ${edge_dir}/permacoop.conf ] && cmp -s \"\$variant\" ${edge_dir}/permacoop.conf; then exit 0; fi
     [ -f ${edge_dir}/permacoop.conf ] && cp ${edge_dir}/permacoop.conf ${edge_dir}/permacoop.prev
     cp \"\$variant\" ${edge_dir}/permacoop.conf
-    if ! nginx -t -q; then
+    put_back() {
       if [ -f ${edge_dir}/permacoop.prev ]; then mv ${edge_dir}/permacoop.prev ${edge_dir}/permacoop.conf; else rm -f ${edge_dir}/permacoop.conf; fi
-      exit 1
-    fi
-    nginx -s reload
+    }
+    if ! nginx -t -q; then put_back; exit 1; fi
+    if ! reload_confirmed ${edge_dir}/permacoop.conf ${NGINX_RELOAD_SECONDS}; then put_back; nginx -s reload 2>/dev/null || true; exit 2; fi
     echo \"edge serves \${variant##*.}\"
-  " || fail "nginx -t rejected the new edge configuration; the running one is unchanged"
+  " || fail "the edge did not take the new configuration (nginx -t, or no reload within ${NGINX_RELOAD_SECONDS}s: see docker logs ${EDGE}); the running one is unchanged"
 }
 
 # Reads the HTTP variant, a line "---", then the HTTPS variant (empty when TLS is off).

@@ -120,26 +120,33 @@ carried_ports() {
   done
 }
 
-# Puts this version's switch file for service $SERVICE -> container $1 in place: nginx -t (or the
-# previous file back), reload. Prints the switch's workers from before, which may still be talking
-# to the previous version.
+# Puts this version's switch file for service $SERVICE -> container $1 in place: nginx -t, reload,
+# and wait until the reload took (or the previous file back). Prints the switch's workers from
+# before, which may still be talking to the previous version. One service at a time changes the
+# switch on a host (a lock): a reload then carries exactly the files written before it.
 install_switch_config() {
-  render_switch_config "$1" | docker exec -i "$SWITCH" sh -c "
+  exec 8>"${lock_dir}/switch.lock"
+  flock -w 600 8 || fail "another rollout held the switch's lock for 10 minutes"
+  local status=0
+  render_switch_config "$1" | docker exec -i "$SWITCH" sh -c "${nginx_reload_sh}
     set -e
-    workers=''
-    for f in /proc/[0-9]*/cmdline; do
-      if grep -q 'worker process' \"\$f\" 2>/dev/null; then p=\"\${f#/proc/}\"; workers=\"\$workers \${p%/cmdline}\"; fi
-    done
+    workers=\"\$(nginx_workers all | tr '\\n' ' ')\"
     cat > '${switch_file}.next'
     if [ -f '${switch_file}' ]; then cp '${switch_file}' '${switch_file}.prev'; fi
     mv '${switch_file}.next' '${switch_file}'
-    if ! nginx -t -q; then
+    put_back() {
       if [ -f '${switch_file}.prev' ]; then mv '${switch_file}.prev' '${switch_file}'; else rm -f '${switch_file}'; fi
-      exit 1
-    fi
-    nginx -s reload 2>/dev/null
+    }
+    if ! nginx -t -q; then put_back; exit 1; fi
+    if ! reload_confirmed '${switch_file}' ${NGINX_RELOAD_SECONDS}; then put_back; nginx -s reload 2>/dev/null || true; exit 2; fi
     echo \"\$workers\"
-  " || fail "the switch rejected the new configuration (nginx -t); the previous one stays"
+  " || status=$?
+  flock -u 8
+  case "$status" in
+    0) ;;
+    2) fail "the switch did not take the new configuration within ${NGINX_RELOAD_SECONDS}s (a port it must listen on stayed busy: see docker logs ${SWITCH}); the previous one stays" ;;
+    *) fail "the switch rejected the new configuration (nginx -t); the previous one stays" ;;
+  esac
 }
 
 # A repair (npm run drift -- --repair) replays the last deployment recorded in the state: it must

@@ -7,7 +7,8 @@
  * Both set the services' `image` in the stack's config (Pulumi.<stack>.yaml: the record of what
  * runs), then run `pulumi up` (its health-gated rollout); if the update fails, the config is put
  * back to what still runs. A protected stack asks first (`--yes` for CI). Rollback reads the
- * host's audit log (a rollout's `to` image is its digest when the tag was resolved).
+ * host's audit log (a rollout's `to` image is its digest when the tag was resolved): the lines of
+ * the stack that owns the environment there, never those of an earlier one of that name.
  */
 import { spawnSync } from "node:child_process";
 import { createInterface } from "node:readline/promises";
@@ -79,6 +80,8 @@ export interface AuditEntry {
   readonly from: string;
   readonly to: string;
   readonly outcome: string;
+  /** The id of the stack that rolled out ("" in lines written before ids were recorded). */
+  readonly owner: string;
 }
 
 export function parseAuditLog(text: string): AuditEntry[] {
@@ -88,16 +91,18 @@ export function parseAuditLog(text: string): AuditEntry[] {
     .map((line) => {
       const [at, ...fields] = line.split("\t");
       const field = (name: string) => fields.find((f) => f.startsWith(`${name}=`))?.slice(name.length + 1) ?? "";
-      return { at: at ?? "", service: field("service"), from: field("from"), to: field("to"), outcome: field("outcome") };
+      return { at: at ?? "", service: field("service"), from: field("from"), to: field("to"), outcome: field("outcome"), owner: field("owner") };
     });
 }
 
 /**
- * The image `service` served before the one it serves now: walking its succeeded rollouts back
- * from the newest, the first image that is not the current one. Undefined when there is none.
+ * The image `service` served before the one it serves now: walking the succeeded rollouts of the
+ * stack `owner` back from the newest, the first image that is not the current one. Lines of
+ * another stack (an earlier one of that name, destroyed: its registry may be gone) or with no
+ * owner never count. Undefined when there is none.
  */
-export function previousImage(entries: readonly AuditEntry[], service: string): { current: string; previous: string } | undefined {
-  const served = entries.filter((e) => e.service === service && e.outcome === "succeeded").map((e) => e.to);
+export function previousImage(entries: readonly AuditEntry[], service: string, owner: string): { current: string; previous: string } | undefined {
+  const served = entries.filter((e) => e.service === service && e.outcome === "succeeded" && owner !== "" && e.owner === owner).map((e) => e.to);
   const current = served[served.length - 1];
   if (current === undefined) return undefined;
   const previous = [...served].reverse().find((image) => image !== current);
@@ -212,8 +217,11 @@ async function rollback(argv: readonly string[]): Promise<void> {
   if (config.host.kind === "scaleway-container")
     throw new Error("rollback reads a host's audit log: on scaleway-container, pin the previous digest instead (docs/runbooks/rollback.md)");
   const service = args.service ?? config.services[0]!.name;
-  const log = onHost(args.stack, config, secrets, `cat ${homePath(hostContract(args.stack).paths.auditLog)} 2>/dev/null || true`);
-  const found = previousImage(parseAuditLog(log.stdout), service);
+  const paths = hostContract(args.stack).paths;
+  // One round trip: the owner's id on the first line, then the log.
+  const read = onHost(args.stack, config, secrets, `cat ${homePath(paths.owner)} 2>/dev/null; echo; cat ${homePath(paths.auditLog)} 2>/dev/null || true`);
+  const [owner = "", ...log] = read.stdout.split("\n");
+  const found = previousImage(parseAuditLog(log.join("\n")), service, owner.trim());
   if (!found)
     throw new Error(`${args.stack}: no earlier image of ${service} served on this host (npm run ops -- audit -s ${args.stack}): nothing to roll back to`);
   process.stdout.write(`${args.stack}: ${service} serves ${found.current}; rolling back to ${found.previous}\n`);

@@ -35,7 +35,8 @@ audit_log="${PERMACOOP_AUDIT_LOG:-${HOME}/${AUDIT_LOG}}"
 audit() {
   mkdir -p "$(dirname "$audit_log")"
   local actor="${PERMACOOP_ACTOR:-${SUDO_USER:-$(id -un)}}${SSH_CLIENT:+ from ${SSH_CLIENT%% *}}"
-  printf '%s\tservice=%s\tactor=%s\tfrom=%s\tto=%s\toutcome=%s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$SERVICE" "$actor" "$from_image" "$IMAGE" "$1" >>"$audit_log"
+  # owner: the stack that rolled out (the log outlives a destroy; a rollback reads its own lines only).
+  printf '%s\tservice=%s\tactor=%s\tfrom=%s\tto=%s\toutcome=%s\towner=%s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$SERVICE" "$actor" "$from_image" "$IMAGE" "$1" "${PERMACOOP_OWNER:-}" >>"$audit_log"
 }
 cleanup() {
   local status=$?

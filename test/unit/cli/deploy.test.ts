@@ -8,8 +8,9 @@ import { parse } from "../../support/mocks";
 const D1 = `ghcr.io/fairnesscoop/permacoop@sha256:${"1".repeat(64)}`;
 const D2 = `ghcr.io/fairnesscoop/permacoop@sha256:${"2".repeat(64)}`;
 const D3 = `ghcr.io/fairnesscoop/permacoop@sha256:${"3".repeat(64)}`;
-const line = (at: string, service: string, from: string, to: string, outcome: string) =>
-  `${at}\tservice=${service}\tactor=deploy from 10.0.0.1\tfrom=${from}\tto=${to}\toutcome=${outcome}`;
+const OWNER = "4f2a9c0d1e7b3a56";
+const line = (at: string, service: string, from: string, to: string, outcome: string, owner = OWNER) =>
+  `${at}\tservice=${service}\tactor=deploy from 10.0.0.1\tfrom=${from}\tto=${to}\toutcome=${outcome}\towner=${owner}`;
 
 describe("npm run deploy: arguments", () => {
   it("takes -s <stack>, <service>=<image ref> pairs and --yes", () => {
@@ -83,17 +84,34 @@ describe("npm run rollback", () => {
     ].join("\n");
     const entries = parseAuditLog(log);
     expect(entries).toHaveLength(5);
-    expect(entries[0]).toEqual({ at: "2026-11-01T10:00:00Z", service: "app", from: "none", to: D1, outcome: "succeeded" });
-    expect(previousImage(entries, "app")).toEqual({ current: D2, previous: D1 });
-    expect(previousImage(entries, "api")).toBeUndefined(); // one version only
-    expect(previousImage(entries, "web")).toBeUndefined();
+    expect(entries[0]).toEqual({ at: "2026-11-01T10:00:00Z", service: "app", from: "none", to: D1, outcome: "succeeded", owner: OWNER });
+    expect(previousImage(entries, "app", OWNER)).toEqual({ current: D2, previous: D1 });
+    expect(previousImage(entries, "api", OWNER)).toBeUndefined(); // one version only
+    expect(previousImage(entries, "web", OWNER)).toBeUndefined();
   });
 
   it("after a rollback, the next rollback goes forward again (the image before the current one)", () => {
     const entries = parseAuditLog(
       [line("t1", "app", "none", D1, "succeeded"), line("t2", "app", D1, D2, "succeeded"), line("t3", "app", D2, D1, "succeeded")].join("\n"),
     );
-    expect(previousImage(entries, "app")).toEqual({ current: D1, previous: D2 });
+    expect(previousImage(entries, "app", OWNER)).toEqual({ current: D1, previous: D2 });
+  });
+
+  it("reads only the lines of the stack that owns the environment: an earlier one of that name (destroyed) never counts", () => {
+    const earlier = "0000aaaa1111bbbb";
+    const legacy = `t0\tservice=app\tactor=deploy\tfrom=none\tto=${D3}\toutcome=succeeded`; // before owners were recorded
+    const entries = parseAuditLog(
+      [
+        legacy,
+        line("t1", "app", "none", D3, "succeeded", earlier),
+        line("t2", "app", D3, D2, "succeeded", earlier),
+        line("t3", "app", "none", D1, "succeeded"),
+      ].join("\n"),
+    );
+    expect(entries[0]!.owner).toBe("");
+    expect(previousImage(entries, "app", OWNER)).toBeUndefined(); // one version of this stack only
+    expect(previousImage(entries, "app", earlier)).toEqual({ current: D2, previous: D3 });
+    expect(previousImage(entries, "app", "")).toBeUndefined(); // no owner on the host: nothing is known to be ours
   });
 });
 

@@ -24,6 +24,8 @@ function stackOutputs(environment: Environment) {
     /** The deploy user's private key (secret): `pulumi stack output --show-secrets sshPrivateKey`. */
     sshPrivateKey: outputs.sshPrivateKey,
     dataProtected: environment.dataProtected,
+    /** The environment's id on its machine: its names there (`pc-<id>-…`, `~/.permacoop/<id>`; npm run ops reads it). */
+    envId: environment.envIds[0],
     /** With DNS managed elsewhere: the records to create at the registrar. */
     dnsRecordsToCreate: environment.recordsToCreate,
     /** Environment of each service (secret): plain env, secrets and DATABASE_*. */

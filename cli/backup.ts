@@ -4,15 +4,14 @@
  *   npm run backup  -- -s <stack> --download <dir>  take one and copy it here (off the host), checksum checked
  *   npm run backup  -- -s <stack> --list            the backups on the host
  *   npm run restore -- -s <stack> <backup> [--yes]  restore one (after a safety backup)
- * Dumps live on the host in ~/.permacoop/<stack>/backups; the daily one is scheduled by the
+ * Dumps live on the host in ~/.permacoop/<id>/backups (the stack output envId); the daily one is scheduled by the
  * deployment. A protected stack (prod by default) asks before a restore; --yes is for scripts.
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline/promises";
 import { isDataProtected } from "../components/config/schema";
-import { hostContract } from "../components/runtime/contract";
-import { copyFromHost, readStack, runtimeAction } from "./host";
+import { copyFromHost, readStack, runtimeAction, stackContract } from "./host";
 import { runMain, takeFlag, takeStack } from "./args";
 
 export type BackupArgs =
@@ -81,7 +80,7 @@ async function main(): Promise<void> {
     if (!name) throw new Error("the host did not say which backup it wrote: nothing downloaded");
     mkdirSync(args.download, { recursive: true });
     const target = join(args.download, name);
-    copyFromHost(args.stack, config, secrets, `${hostContract(args.stack).paths.backups}/${name}`, target);
+    copyFromHost(args.stack, config, secrets, `${stackContract(args.stack).paths.backups}/${name}`, target);
     process.stdout.write(`downloaded ${target} (sha256 checked)\n`);
   }
 }

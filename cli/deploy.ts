@@ -13,9 +13,9 @@
 import { spawnSync } from "node:child_process";
 import { createInterface } from "node:readline/promises";
 import { imageRefSchema, isDataProtected, StackConfig } from "../components/config/schema";
-import { hostContract, homePath } from "../components/runtime/contract";
+import { homePath } from "../components/runtime/contract";
 import { runMain, takeFlag, takeStack } from "./args";
-import { onHost, readStack } from "./host";
+import { onHost, readStack, stackContract } from "./host";
 import { pulumiCliEnv } from "./pulumi";
 
 const USAGE = {
@@ -217,7 +217,7 @@ async function rollback(argv: readonly string[]): Promise<void> {
   if (config.host.kind === "scaleway-container")
     throw new Error("rollback reads a host's audit log: on scaleway-container, pin the previous digest instead (docs/runbooks/rollback.md)");
   const service = args.service ?? config.services[0]!.name;
-  const paths = hostContract(args.stack).paths;
+  const paths = stackContract(args.stack).paths;
   // One round trip: the owner's id on the first line, then the log.
   const read = onHost(args.stack, config, secrets, `cat ${homePath(paths.owner)} 2>/dev/null; echo; cat ${homePath(paths.auditLog)} 2>/dev/null || true`);
   const [owner = "", ...log] = read.stdout.split("\n");

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseStackConfig } from "../components/config/load";
 import { PROGRAM_SECRETS, StackConfig } from "../components/config/schema";
-import { hostContract, homePath } from "../components/runtime/contract";
+import { HostContract, hostContract, homePath } from "../components/runtime/contract";
 import { pulumiCliEnv } from "./pulumi";
 
 /** The stack's validated configuration and secrets, read through the CLI. */
@@ -47,15 +47,29 @@ function sshTarget(stack: string, config: StackConfig, secrets: Record<string, s
   }
   if (config.host.kind === "scaleway-vm" || config.host.kind === "local-vm") {
     // Only the two outputs needed: the others (serviceEnv) hold secrets this has no use for.
-    const output = (name: string, ...flags: string[]) => {
-      const result = spawnSync("pulumi", ["stack", "output", name, ...flags, "--stack", stack], { env: pulumiCliEnv(stack), encoding: "utf8" });
-      if (result.status !== 0) throw new Error(`stack ${stack} has no ${name} output yet: run pulumi up -s ${stack} first`);
-      return result.stdout;
-    };
-    const ssh = JSON.parse(output("ssh", "--json")) as Omit<SshTarget, "privateKey">;
-    return { ...ssh, privateKey: output("sshPrivateKey", "--show-secrets").trimEnd() + "\n" };
+    const ssh = JSON.parse(stackOutput(stack, "ssh", "--json")) as Omit<SshTarget, "privateKey">;
+    return { ...ssh, privateKey: stackOutput(stack, "sshPrivateKey", "--show-secrets").trimEnd() + "\n" };
   }
   throw new Error(`host kind ${config.host.kind} has no host to log in to (the platform runs the containers)`);
+}
+
+/** One output of the stack (`pulumi stack output`); a stack never deployed has none. */
+function stackOutput(stack: string, name: string, ...flags: string[]): string {
+  const result = spawnSync("pulumi", ["stack", "output", name, ...flags, "--stack", stack], { env: pulumiCliEnv(stack), encoding: "utf8" });
+  if (result.status !== 0) throw new Error(`stack ${stack} has no ${name} output yet: run pulumi up -s ${stack} first`);
+  return result.stdout;
+}
+
+/**
+ * The names and paths of the stack's environment on its host: from the environment's id the
+ * last `up` exported (`envId`); the stack's name alone for one deployed before ids, until its next `up`.
+ */
+export function stackContract(stack: string): HostContract {
+  const result = spawnSync("pulumi", ["stack", "output", "envId", "--stack", stack], { env: pulumiCliEnv(stack), encoding: "utf8" });
+  if (result.status === 0 && result.stdout.trim() !== "") return hostContract(stack, result.stdout.trim());
+  // Only a stack that exports no id has the legacy names: any other failure must not guess.
+  if (/does not have output property/.test(`${result.stderr}`)) return hostContract(stack);
+  throw new Error(`cannot read the environment id of stack ${stack} (pulumi stack output envId): ${`${result.stderr}`.trim().split("\n")[0]}`);
 }
 
 /** Spawns `command` in a shell on the environment's host: here, or over SSH with the pinned host key. */
@@ -125,7 +139,7 @@ export function copyFromHost(stack: string, config: StackConfig, secrets: Record
 
 /** Runs an action of the current runtime script on the host (the host contract's `paths.runtime`, which the last deployment set). */
 export function runtimeAction(stack: string, config: StackConfig, secrets: Record<string, string>, action: string): { status: number; stdout: string } {
-  const copy = homePath(hostContract(stack).paths.runtime);
+  const copy = homePath(stackContract(stack).paths.runtime);
   return onHost(
     stack,
     config,

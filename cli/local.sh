@@ -12,13 +12,15 @@ source cli/lib.sh
 
 # The edge publishes host.httpPort; refuse early when something else holds it.
 ensure_port_free() {
-  local port
+  local port id
   port="$(node -e '
     const yaml = require("yaml"); const fs = require("fs");
     const host = (yaml.parse(fs.readFileSync("Pulumi.local.yaml", "utf8")).config || {})["permacoop:host"] || {};
     process.stdout.write(String(host.httpPort || 8080));')"
   if (exec 3<>"/dev/tcp/127.0.0.1/${port}") 2>/dev/null; then
-    if docker port pc-local-edge 2>/dev/null | grep -q ":${port}\$"; then return; fi
+    # This stack's own edge (its names carry the environment's id, exported by the last up).
+    id="$(pulumi stack output envId --stack "$stack" 2>/dev/null || echo "$stack")"
+    if docker port "pc-${id}-edge" 2>/dev/null | grep -q ":${port}\$"; then return; fi
     die "port ${port} is already in use by another program. Free it, or choose another: set host.httpPort in Pulumi.local.yaml."
   fi
 }
@@ -26,10 +28,10 @@ ensure_port_free() {
 up() {
   bash tools/setup.sh npm app
   ensure_docker
-  ensure_port_free
   use_pulumi
-  bash tools/local-images.sh
   select_stack
+  ensure_port_free
+  bash tools/local-images.sh
   pulumi up --yes --stack "$stack" --skip-preview --color never
   log "serving at $(pulumi stack output url --stack "$stack")"
 }

@@ -10,9 +10,9 @@
  */
 import { X509Certificate } from "node:crypto";
 import { CERT_DIR } from "../components/proxy/nginx";
-import { hostContract, homePath } from "../components/runtime/contract";
+import { HostContract, homePath } from "../components/runtime/contract";
 import { shellQuote } from "../components/runtime/shell";
-import { onHost, readStack } from "./host";
+import { onHost, readStack, stackContract } from "./host";
 import { runMain, takeStack } from "./args";
 
 const ACTIONS = ["status", "logs", "exec", "psql", "audit"] as const;
@@ -35,8 +35,8 @@ export function parseOpsArgs(argv: readonly string[]): OpsArgs {
   return { action: action as Action, stack, service: rest[0] };
 }
 
-function liveContainer(env: string, service: string): string {
-  return `docker exec ${hostContract(env).switchContainer} sed -n 's/^# live: //p' /etc/nginx/conf.d/${service}.conf`;
+function liveContainer(names: HostContract, service: string): string {
+  return `docker exec ${names.switchContainer} sed -n 's/^# live: //p' /etc/nginx/conf.d/${service}.conf`;
 }
 
 /**
@@ -51,7 +51,7 @@ export function healthProbe(network: string, container: string, port: number, he
 function main(): void {
   const args = parseOpsArgs(process.argv.slice(2));
   const { config, secrets } = readStack(args.stack);
-  const names = hostContract(args.stack);
+  const names = stackContract(args.stack);
   const service = config.services.find((s) => s.name === (args.service ?? config.services[0]?.name));
   if (!service) throw new Error(`ops: no service ${args.service} in stack ${args.stack} (services: ${config.services.map((s) => s.name).join(", ")})`);
   const run = (command: string, interactive = false) => {
@@ -63,7 +63,7 @@ function main(): void {
     case "status": {
       process.stdout.write(run(`docker ps -a --filter label=${shellQuote(names.envLabel)} --format 'table {{.Names}}\\t{{.Status}}\\t{{.Image}}'`));
       for (const s of config.services) {
-        const live = run(liveContainer(args.stack, s.name)).trim();
+        const live = run(liveContainer(names, s.name)).trim();
         const probe = live ? run(healthProbe(names.network, live, s.port, s.healthPath)).trim() : "";
         process.stdout.write(`service ${s.name}: live ${live || "none"}; ${s.healthPath} → ${probe || "no answer"}\n`);
       }
@@ -79,10 +79,10 @@ function main(): void {
       break;
     }
     case "logs":
-      process.stdout.write(run(`docker logs --tail 200 "$(${liveContainer(args.stack, service.name)})" 2>&1`));
+      process.stdout.write(run(`docker logs --tail 200 "$(${liveContainer(names, service.name)})" 2>&1`));
       break;
     case "exec":
-      run(`docker exec -it "$(${liveContainer(args.stack, service.name)})" sh`, true);
+      run(`docker exec -it "$(${liveContainer(names, service.name)})" sh`, true);
       break;
     case "psql":
       if (config.database.kind !== "container")

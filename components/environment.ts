@@ -10,6 +10,7 @@ import { ScalewayContainerHost } from "./host/scalewayContainers";
 import { ScalewayVmHost } from "./host/scalewayVm";
 import { SshHost } from "./host/ssh";
 import { runtimeComponentName } from "./runtime/contract";
+import { machineEnvId } from "./runtime/envId";
 import { DockerRuntime } from "./runtime/dockerRuntime";
 import { PromotedImages, pushBuiltImages, stackRegistryLogins } from "./registry/images";
 import { buildImages } from "./runtime/images";
@@ -55,6 +56,8 @@ export class Environment extends pulumi.ComponentResource {
   public readonly dataProtected: boolean;
   /** The stack's id on its hosts (`~/.permacoop/<env>/owner`): another stack of the same name is refused there. */
   public readonly owner?: random.RandomId;
+  /** The environment's id on each machine, what its names there derive from (`pc-<id>-…`, `~/.permacoop/<id>`). */
+  public readonly envIds: readonly pulumi.Output<string>[];
   /** Refuses `pulumi destroy` up front when the data is protected (see below). */
   public readonly destroyGuard: random.RandomId;
   /** The image each service runs on the Docker hosts: by digest when pulled, by context hash when built. */
@@ -64,8 +67,12 @@ export class Environment extends pulumi.ComponentResource {
     super("permacoop:index:Environment", name, {}, opts);
     const { config } = args;
     this.dataProtected = isDataProtected(config.database, args.name);
+    // The environment's names on its machine derive from an id probed there (machineEnvId),
+    // which needs the machine: the host kind's database gets it once the machine is declared.
+    const [envId, resolveEnvId] = pulumi.deferredOutput<string>();
     const host = declareHost(name, {
       environment: args.name,
+      envId,
       config,
       secrets: args.secrets,
       protectData: this.dataProtected,
@@ -95,13 +102,24 @@ export class Environment extends pulumi.ComponentResource {
     );
     this.images = pulumi.output(serviceImages) as pulumi.Output<Record<string, string>>;
     // This stack's id on its hosts: kept in the state, so every clone or project has its own.
-    this.owner = host.machines.length > 0 ? new random.RandomId(`${name}-owner`, { byteLength: 8 }, { parent: this }) : undefined;
+    const owner = host.machines.length > 0 ? new random.RandomId(`${name}-owner`, { byteLength: 8 }, { parent: this }) : undefined;
+    this.owner = owner;
+    const keys = host.machines.map((machine) =>
+      machineEnvId(
+        runtimeComponentName(name),
+        { environment: args.name, owner: owner!.hex, runner: machine.runner, machineId: machine.identity, dependsOn: [...machine.ready] },
+        this,
+      ),
+    );
+    resolveEnvId(keys[0] ?? pulumi.output(args.name));
+    this.envIds = keys;
     this.runtimes = host.machines.map(
-      (machine) =>
+      (machine, i) =>
         new DockerRuntime(
           runtimeComponentName(name),
           {
             environment: args.name,
+            envId: keys[i]!,
             runner: machine.runner,
             config,
             ...host.publish,
@@ -112,7 +130,7 @@ export class Environment extends pulumi.ComponentResource {
             dependsOn: [...machine.ready, ...built.resources, ...(machine.prepare?.(Object.values(serviceImages)) ?? [])],
             machineId: machine.identity,
             registryLogins: [...stackRegistryLogins(config, args.secrets), ...(machine.registryLogins ?? [])],
-            owner: this.owner?.hex,
+            owner: owner?.hex,
           },
           { parent: this },
         ),

@@ -7,7 +7,7 @@ export interface ContainerDatabaseArgs {
   /** The validated `permacoop:database` config. */
   readonly database: ContainerDatabaseConfig;
   /** Container name of PostgreSQL on the environment's network. */
-  readonly host: string;
+  readonly host: pulumi.Input<string>;
 }
 
 /**
@@ -25,8 +25,8 @@ export class ContainerDatabase extends pulumi.ComponentResource {
     const password = new random.RandomPassword(`${name}-password`, { length: 32, special: false }, { parent: this });
     this.password = pulumi.secret(password.result);
     this.env = pulumi.secret(
-      password.result.apply((value) => ({
-        DATABASE_HOST: args.host,
+      pulumi.all([password.result, args.host]).apply(([value, host]) => ({
+        DATABASE_HOST: host,
         DATABASE_PORT: "5432",
         DATABASE_USERNAME: args.database.user,
         DATABASE_PASSWORD: value,

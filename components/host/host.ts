@@ -61,6 +61,8 @@ export interface HostOutputs {
 export interface HostArgs<C extends StackConfig = StackConfig> {
   /** Environment (stack) name. */
   readonly environment: string;
+  /** What the environment's names on its machine derive from (the contract's `id`; resolved once the machine is declared). */
+  readonly envId: pulumi.Output<string>;
   readonly config: C;
   /** Secret config values by key name. */
   readonly secrets: Readonly<Record<string, pulumi.Input<string>>>;

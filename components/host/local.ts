@@ -17,7 +17,11 @@ export class LocalHost implements EnvironmentHost {
 
   constructor(name: string, args: HostArgs<LocalConfig>) {
     const { host, database } = args.config;
-    const db = new ContainerDatabase(`${name}-db`, { database, host: hostContract(args.environment).dbContainer }, { parent: args.parent });
+    const db = new ContainerDatabase(
+      `${name}-db`,
+      { database, host: args.envId.apply((id) => hostContract(args.environment, id).dbContainer) },
+      { parent: args.parent },
+    );
     this.database = { env: db.env, containerPassword: db.password };
     this.publish = { bindAddress: host.bindAddress, httpPort: host.httpPort, httpsPort: host.httpsPort };
     this.resources = [db];

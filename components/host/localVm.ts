@@ -94,7 +94,7 @@ export class LocalVmHost implements EnvironmentHost {
         },
       },
     ];
-    const db = new ContainerDatabase(`${name}-db`, { database, host: hostContract(environment).dbContainer }, { parent });
+    const db = new ContainerDatabase(`${name}-db`, { database, host: args.envId.apply((id) => hostContract(environment, id).dbContainer) }, { parent });
     this.database = { env: db.env, containerPassword: db.password };
     this.resources = [this.vm, db];
     this.outputs = {

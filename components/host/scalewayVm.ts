@@ -186,7 +186,7 @@ export class ScalewayVmHost implements EnvironmentHost {
           `${args.environment} --download <dir>`,
         parent,
       );
-      db = new ContainerDatabase(`${name}-db`, { database, host: hostContract(args.environment).dbContainer }, { parent });
+      db = new ContainerDatabase(`${name}-db`, { database, host: args.envId.apply((id) => hostContract(args.environment, id).dbContainer) }, { parent });
       this.database = { env: db.env, containerPassword: db.password };
     }
     this.dns = new DnsRecords(`${name}-dns`, { dns, ipv4: this.vm.ipv4, ipv6: this.vm.ipv6 }, { parent });

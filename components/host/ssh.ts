@@ -31,7 +31,11 @@ export class SshHost implements EnvironmentHost {
     }
     const connection = sshConnection({ host: host.address, port: host.port, user: host.user, privateKey, hostKey: host.hostKey });
     this.machines = [{ runner: new SshRunner(connection), ready: [] }];
-    const db = new ContainerDatabase(`${name}-db`, { database, host: hostContract(args.environment).dbContainer }, { parent: args.parent });
+    const db = new ContainerDatabase(
+      `${name}-db`,
+      { database, host: args.envId.apply((id) => hostContract(args.environment, id).dbContainer) },
+      { parent: args.parent },
+    );
     this.database = { env: db.env, containerPassword: db.password };
     this.dns = dns.provider !== "none" ? new DnsRecords(`${name}-dns`, { dns, ipv4: host.address }, { parent: args.parent }) : undefined;
     this.publish = { bindAddress: host.bindAddress, httpPort: host.httpPort, httpsPort: host.httpsPort };

@@ -24,10 +24,18 @@ export const LABELS = {
 
 /** Names and paths of one environment on its host. */
 export interface HostContract {
+  /** The stack's name: what messages and backup files say. */
   readonly environment: string;
+  /**
+   * The environment's id on the host, what its names derive from: `<stack>-<first 8 hex of the
+   * stack's id>`, so that two clones or projects with a stack of one name never share a container,
+   * a volume or a directory; the stack's name alone for an environment deployed before (adopted
+   * in place). See envIdProbe.
+   */
+  readonly id: string;
   /** Prefix of every container, volume and network name. */
   readonly prefix: string;
-  /** `permacoop.env=<environment>`: what `docker … --filter label=` selects. */
+  /** `permacoop.env=<id>`: what `docker … --filter label=` selects. */
   readonly envLabel: string;
   readonly network: string;
   readonly edgeContainer: string;
@@ -59,18 +67,21 @@ export interface HostContract {
     readonly releases: string;
     /** The id of the stack that deployed the environment here: another stack of the same name is refused. */
     readonly owner: string;
+    /** Left by a destroy that kept the database volume: the next stack of this name to deploy here adopts it (envIdProbe). */
+    readonly dataKept: string;
   };
 }
 
-/** The contract of `environment` (a stack name). */
-export function hostContract(environment: string): HostContract {
-  const prefix = `pc-${environment}`;
-  const state = `${HOST_ROOT}/${environment}`;
+/** The contract of `environment` (a stack name) on a host where its names derive from `id` (envIdProbe). */
+export function hostContract(environment: string, id: string = environment): HostContract {
+  const prefix = `pc-${id}`;
+  const state = `${HOST_ROOT}/${id}`;
   return {
     environment,
+    id,
     prefix,
-    envLabel: `${LABELS.env}=${environment}`,
-    crontabTag: `# permacoop:${environment}:`,
+    envLabel: `${LABELS.env}=${id}`,
+    crontabTag: `# permacoop:${id}:`,
     network: prefix,
     edgeContainer: `${prefix}-edge`,
     switchContainer: `${prefix}-switch`,
@@ -88,8 +99,42 @@ export function hostContract(environment: string): HostContract {
       locks: `${state}/locks`,
       releases: `${state}/releases`,
       owner: `${state}/owner`,
+      dataKept: `${state}/data-kept`,
     },
   };
+}
+
+/** The id of a new environment of stack `environment` on a host: the stack's name and its own id (`owner`, hex). */
+export function newEnvId(environment: string, owner: string): string {
+  return `${environment}-${owner.slice(0, 8)}`;
+}
+
+/**
+ * A POSIX sh probe, run once per machine before anything else: prints the id the environment's
+ * names derive from there, the first that applies:
+ * - its new id, when the directory of that id is this stack's;
+ * - the stack's name alone, when the environment under that name is this stack's (deployed before
+ *   names had an id: adopted in place, its data where it is), or predates stack ids altogether
+ *   (a runtime and no owner: claimed, as the scripts step claims it);
+ * - the id of an environment of this stack's name whose destroy kept its database volume, and
+ *   which no stack owns now (`npm run local:down -- --keep-data`: the next deploy finds the data);
+ * - otherwise its new id.
+ * `$PERMACOOP_OWNER` carries the stack's id.
+ */
+export function envIdProbe(environment: string, owner: string): string {
+  const id = newEnvId(environment, owner);
+  const legacy = hostContract(environment);
+  const root = homePath(HOST_ROOT);
+  const inState = (path: string) => path.slice(legacy.paths.state.length + 1);
+  const kept = [environment, `${environment}-[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]`].map(shellQuote).join(" ");
+  return [
+    `n=${homePath(hostContract(environment, id).paths.owner)}; o=${homePath(legacy.paths.owner)}; r=${homePath(legacy.paths.runtime)}`,
+    `if [ -f "$n" ]; then echo ${shellQuote(id)}; exit 0; fi`,
+    `if [ -f "$o" ] && [ "$(cat "$o")" = "$${OWNER_VARIABLE}" ]; then echo ${shellQuote(environment)}; exit 0; fi`,
+    `if [ ! -f "$o" ] && [ -e "$r" ]; then echo ${shellQuote(environment)}; exit 0; fi`,
+    `for k in ${kept}; do for d in ${root}/$k; do if [ -f "$d/${inState(legacy.paths.dataKept)}" ] && [ ! -f "$d/${inState(legacy.paths.owner)}" ]; then echo "\${d##*/}"; exit 0; fi; done; done`,
+    `echo ${shellQuote(id)}`,
+  ].join("; ");
 }
 
 /** The environment variable that carries the deploying stack's id to the host's commands. */

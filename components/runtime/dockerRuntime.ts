@@ -2,11 +2,12 @@ import * as pulumi from "@pulumi/pulumi";
 import { registryLoginHost, StackConfig } from "../config/schema";
 import { renderEdgeConfig } from "../proxy/nginx";
 import { renderRolloutScript, rolloutSpec } from "../rollout/rollout";
-import { HostContract, hostContract, OWNER_VARIABLE, stepNames, switchPort } from "./contract";
+import { HostContract, hostContract, stepNames, switchPort } from "./contract";
+import { asStack, onMachineAs } from "./envId";
 import { HostRunner } from "./runner";
 import { Publish, renderRuntimeScript, runtimeSpec } from "./runtime";
 import { shellQuote } from "./shell";
-import { hostScript, HostScript, installBundle, installCommand, runCurrentRuntimeCommand, runScriptCommand, uninstallCommand } from "./scripts";
+import { hostScript, installBundle, installCommand, runCurrentRuntimeCommand, runScriptCommand, uninstallCommand } from "./scripts";
 import type { RegistryLogin } from "../registry/images";
 
 /** Formats environment variables as a Docker env file (one NAME=value per line). */
@@ -22,6 +23,8 @@ export function envFile(env: Readonly<Record<string, string>>): string {
 export interface DockerRuntimeArgs extends Publish {
   /** Environment (stack) name. */
   readonly environment: string;
+  /** What the environment's names on this machine derive from (the contract's `id`: `machineEnvId`). */
+  readonly envId: pulumi.Input<string>;
   /** Where the commands run: this machine or a server over SSH. */
   readonly runner: HostRunner;
   readonly config: StackConfig;
@@ -62,47 +65,39 @@ export class DockerRuntime extends pulumi.ComponentResource {
   public readonly certificate?: pulumi.CustomResource;
   /** The host's login to each private registry, by address. */
   public readonly registryLogins: Record<string, pulumi.CustomResource> = {};
-  public readonly contract: HostContract;
+  /** Names and paths of the environment on this machine. */
+  public readonly contract: pulumi.Output<HostContract>;
 
   constructor(name: string, args: DockerRuntimeArgs, opts?: pulumi.ComponentResourceOptions) {
     super("permacoop:index:DockerRuntime", name, {}, opts);
     const { config, environment, runner } = args;
-    const contract = hostContract(environment);
+    const contract = pulumi.output(args.envId).apply((id) => hostContract(environment, id));
     this.contract = contract;
     const steps = stepNames(name);
-    const runtimeScript = hostScript("runtime", renderRuntimeScript(runtimeSpec(config, contract, args)));
-
-    // Every step names the machine: a new one (a replaced VM) changes every command, so each runs
-    // again there as an update; nothing is replaced, so no old `delete` ever runs on the new machine.
-    // And every step carries the id of the stack that runs it: the host refuses a step of another
-    // stack with the same name (two clones, two projects), and a destroy leaves that one's things.
-    const asOwner = (command: pulumi.Input<string>): pulumi.Input<string> =>
-      args.owner === undefined ? command : pulumi.all([args.owner, command]).apply(([owner, line]) => `export ${OWNER_VARIABLE}=${shellQuote(owner)}; ${line}`);
-    const onMachine = (command: pulumi.Input<string>): pulumi.Input<string> =>
-      args.machineId === undefined
-        ? asOwner(command)
-        : pulumi.all([args.machineId, asOwner(command)]).apply(([machine, line]) => `: machine ${shellQuote(machine)}; ${line}`);
+    const runtimeScript = contract.apply((c) => hostScript("runtime", renderRuntimeScript(runtimeSpec(config, c, args))));
+    const asOwner = (command: pulumi.Input<string>) => asStack(args.owner, command);
+    const onMachine = (command: pulumi.Input<string>) => onMachineAs(args.machineId, args.owner, command);
 
     const rolloutScripts = config.services.map((service) => {
       const image = args.serviceImages[service.name] ?? service.image;
       return pulumi
-        .output(image)
-        .apply((imageRef) =>
-          hostScript(`rollout-${service.name}`, renderRolloutScript(rolloutSpec(service, contract, imageRef, switchPort(service.name), config.database.kind))),
+        .all([contract, image])
+        .apply(([c, imageRef]) =>
+          hostScript(`rollout-${service.name}`, renderRolloutScript(rolloutSpec(service, c, imageRef, switchPort(service.name), config.database.kind))),
         );
     });
-    const allScripts = pulumi.all(rolloutScripts).apply((rollouts): HostScript[] => [runtimeScript, ...rollouts]);
+    const allScripts = pulumi.all([runtimeScript, ...rolloutScripts]);
     this.scripts = runner.run(
       steps.scripts,
       {
-        create: onMachine(allScripts.apply((s) => installCommand(contract, s))),
-        delete: asOwner(uninstallCommand(contract)),
+        create: onMachine(pulumi.all([contract, allScripts]).apply(([c, s]) => installCommand(c, s))),
+        delete: asOwner(contract.apply(uninstallCommand)),
         stdin: allScripts.apply(installBundle),
       },
       { parent: this, dependsOn: args.dependsOn },
     );
-    const run = (...action: string[]) => onMachine(runScriptCommand(contract, runtimeScript, ...action));
-    const runCurrent = (...action: string[]) => asOwner(runCurrentRuntimeCommand(contract, ...action));
+    const run = (...action: string[]) => onMachine(pulumi.all([contract, runtimeScript]).apply(([c, script]) => runScriptCommand(c, script, ...action)));
+    const runCurrent = (...action: string[]) => asOwner(contract.apply((c) => runCurrentRuntimeCommand(c, ...action)));
     // Commands that see secrets keep their output out of the state.
     const secretOutputs = { additionalSecretOutputs: ["stdout", "stderr"] };
 
@@ -144,7 +139,7 @@ export class DockerRuntime extends pulumi.ComponentResource {
     config.services.forEach((service, i) => {
       const env = args.serviceEnv[service.name];
       if (env === undefined) throw new Error(`DockerRuntime: no environment for service ${service.name}`);
-      const rollout = onMachine(rolloutScripts[i]!.apply((script) => runScriptCommand(contract, script)));
+      const rollout = onMachine(pulumi.all([contract, rolloutScripts[i]!]).apply(([c, script]) => runScriptCommand(c, script)));
       this.rollouts[service.name] = runner.run(
         steps.rollout(service.name),
         {
@@ -159,15 +154,17 @@ export class DockerRuntime extends pulumi.ComponentResource {
 
     // The edge follows the rollouts: a route changes only once its service's switch port answers.
     const routes = config.services.map((service) => ({ service: service.name, prefix: service.route, switchPort: switchPort(service.name) }));
-    const edge = {
-      hostnames: config.dns.hostnames,
-      switchHost: contract.switchContainer,
-      routes,
-      clientMaxBodySize: config.proxy.clientMaxBodySize,
-      httpsPort: args.httpsPort,
-    };
     // Both variants travel to the host: HTTPS becomes active once a certificate exists.
-    const edgeConfigs = `${renderEdgeConfig({ ...edge, tls: false })}---\n${config.tls.enabled ? renderEdgeConfig({ ...edge, tls: true }) : ""}`;
+    const edgeConfigs = contract.apply((c) => {
+      const edge = {
+        hostnames: config.dns.hostnames,
+        switchHost: c.switchContainer,
+        routes,
+        clientMaxBodySize: config.proxy.clientMaxBodySize,
+        httpsPort: args.httpsPort,
+      };
+      return `${renderEdgeConfig({ ...edge, tls: false })}---\n${config.tls.enabled ? renderEdgeConfig({ ...edge, tls: true }) : ""}`;
+    });
     this.proxy = runner.run(
       steps.proxy,
       { create: run("proxy"), update: run("proxy"), stdin: edgeConfigs },

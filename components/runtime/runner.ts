@@ -12,9 +12,12 @@ export interface HostCommand {
   readonly triggers?: pulumi.Input<unknown[]>;
 }
 
+/** A step's resource, with what its command printed (a secret where the step says so). */
+export type HostStep = pulumi.CustomResource & { readonly stdout: pulumi.Output<string> };
+
 /** Runs host commands as `@pulumi/command` resources: on this machine, or over SSH. */
 export interface HostRunner {
-  run(name: string, spec: HostCommand, opts: pulumi.CustomResourceOptions): pulumi.CustomResource;
+  run(name: string, spec: HostCommand, opts: pulumi.CustomResourceOptions): HostStep;
 }
 
 /** This machine: commands run under bash. */

@@ -47,6 +47,8 @@ export interface RuntimeSpec {
   readonly releasesDir: string;
   /** The id of the stack that deployed the environment here (see ownerGuard). */
   readonly ownerFile: string;
+  /** Marks a destroyed environment whose database volume was kept (envIdProbe adopts it). */
+  readonly dataKeptFile: string;
   readonly crontabTag: string;
   /** `container`: a PostgreSQL container with a named volume, backed up daily; `none`: a managed database elsewhere. */
   readonly dbMode: "container" | "none";
@@ -102,6 +104,7 @@ export function runtimeSpec(config: StackConfig, contract: HostContract, publish
     deploymentsDir: contract.paths.deployments,
     releasesDir: contract.paths.releases,
     ownerFile: contract.paths.owner,
+    dataKeptFile: contract.paths.dataKept,
     crontabTag: contract.crontabTag,
     dbMode: db ? "container" : "none",
     dbImage: db?.image ?? "",

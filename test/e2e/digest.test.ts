@@ -2,8 +2,8 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { hostContract } from "../../components/runtime/contract";
-import { createTestStack, httpStackConfig, dockerObjects, freePort, httpGet, TestStack } from "./harness";
+import { HostContract } from "../../components/runtime/contract";
+import { createTestStack, deployedContract, httpStackConfig, dockerObjects, freePort, httpGet, TestStack } from "./harness";
 import { TestRegistry, startRegistry } from "../support/registry";
 import { PROJECT_DIR } from "../support/stackFiles";
 import { APP_IMAGE, prepareImages } from "./lifecycle";
@@ -14,7 +14,6 @@ import { APP_IMAGE, prepareImages } from "./lifecycle";
  * the registry's digest before any resource is declared, and the host pulls that digest.
  */
 const ENV = "e2edigest";
-const contract = hostContract(ENV);
 
 describe("images by digest: a tag re-pushed with other bytes rolls out (docker-registry on loopback)", () => {
   let dir: string;
@@ -62,6 +61,7 @@ describe("images by digest: a tag re-pushed with other bytes rolls out (docker-r
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
+  let contract: HostContract; // the environment's names carry its id: read after the first up
   const live = () => dockerObjects("ps -a", contract.envLabel).filter((name) => name.startsWith(`${contract.prefix}-app-`));
   const imageOf = (container: string) => execFileSync("docker", ["inspect", "--format", "{{.Config.Image}}", container], { encoding: "utf8" }).trim();
 
@@ -69,6 +69,7 @@ describe("images by digest: a tag re-pushed with other bytes rolls out (docker-r
     const digest = push("v1");
     digests.v1 = `${address}/permacoop/app@${digest}`;
     expect((await test.stack.up({ color: "never" })).summary.result).toBe("succeeded");
+    contract = await deployedContract(test, ENV);
     expect((await httpGet(url)).body).toContain("version v1");
     const images = (await test.stack.outputs()).images!.value as Record<string, string>;
     expect(images).toEqual({ app: `${address}/permacoop/app@${digest}` });

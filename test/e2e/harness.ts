@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { stringify } from "yaml";
+import { HOST_ROOT, HostContract, hostContract, LABELS } from "../../components/runtime/contract";
 import { toolchainEnv } from "../../tools/toolchainEnv";
 import { PROJECT_DIR, stackConfig } from "../support/stackFiles";
 
@@ -249,4 +250,37 @@ export function containerPsql(dbContainer: string, dockerHost?: string): (sql: s
 /** The row count and a checksum of `table`'s `payload` column (ordered by `id`): equal means the same rows. */
 export function tableChecksum(psql: (sql: string) => string, table: string): string {
   return psql(`SELECT count(*) || ' ' || md5(string_agg(payload, ',' ORDER BY id)) FROM ${table}`);
+}
+
+/** The names of the stack's environment on its host: from the id its last `up` exported. */
+export async function deployedContract(test: TestStack, environment: string): Promise<HostContract> {
+  const id = (await test.stack.outputs()).envId?.value;
+  if (typeof id !== "string" || id === "") throw new Error(`stack ${environment} exports no envId: deploy it first`);
+  return hostContract(environment, id);
+}
+
+/**
+ * Removes from a host every environment of stack `environment`, whatever its id (the stack's name
+ * alone, or with an id): the leftovers of an interrupted earlier run, or what a rebuilt server has
+ * of it. Containers, networks and volumes by label, directories, crontab lines.
+ */
+export function wipeEnvironments(environment: string, options: { readonly dockerHost?: string; readonly user?: string } = {}): void {
+  const crontab = options.user ? `crontab -u ${options.user}` : "crontab";
+  const home = `~${options.user ?? ""}`;
+  const ids = `^${environment}(-[0-9a-f]{8})?$`;
+  execFileSync(
+    "bash",
+    [
+      "-c",
+      `for id in $( { docker ps -a --format '{{.Label "${LABELS.env}"}}'; docker network ls --format '{{.Label "${LABELS.env}"}}'; docker volume ls --format '{{.Label "${LABELS.env}"}}'; } | sort -u | grep -E '${ids}'); do
+        docker rm -f $(docker ps -aq --filter label=${LABELS.env}=$id) >/dev/null 2>&1
+        docker network rm $(docker network ls -q --filter label=${LABELS.env}=$id) >/dev/null 2>&1
+        docker volume rm $(docker volume ls -q --filter label=${LABELS.env}=$id) >/dev/null 2>&1
+      done
+      for dir in ${home}/${HOST_ROOT}/*; do [[ "\${dir##*/}" =~ ${ids} ]] && rm -rf "$dir"; done
+      (${crontab} -l 2>/dev/null | grep -vE '# permacoop:${environment}(-[0-9a-f]{8})?:' | ${crontab} -) 2>/dev/null
+      true`,
+    ],
+    { env: options.dockerHost ? { ...process.env, DOCKER_HOST: options.dockerHost } : process.env },
+  );
 }

@@ -4,11 +4,12 @@ import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { startLoad } from "../support/load";
 import { killProcessTree, processesMatching, stillAlive } from "../support/processes";
-import { appContainerPrefix, hostContract } from "../../components/runtime/contract";
+import { appContainerPrefix, HostContract } from "../../components/runtime/contract";
 import { PROJECT_DIR } from "../support/stackFiles";
 import {
   ConfigEntry,
   createTestStack,
+  deployedContract,
   httpStackConfig,
   databasePassword,
   dockerObjects,
@@ -16,6 +17,7 @@ import {
   httpGet,
   plaintextSecretsInState,
   TestStack,
+  wipeEnvironments,
 } from "./harness";
 
 export const APP_IMAGE = "permacoop/reference-app-e2e";
@@ -62,6 +64,8 @@ export interface LifecycleContext {
   readonly setService: (service: Record<string, unknown>) => Promise<void>;
   /** Runs one of the project's scripts (cli/<name>.ts) against the stack; never throws. */
   readonly script: (name: string, ...args: string[]) => { status: number; output: string };
+  /** The environment's names on its host (its id is known once the first up ran). */
+  readonly contract: () => HostContract;
 }
 
 const BASE_SERVICE = { name: "app", port: 3000, healthPath: "/healthz", pullPolicy: "never", secretEnv: { APP_TOKEN: "appToken" } };
@@ -74,14 +78,15 @@ const APP_TOKEN = "e2e-app-token-4c1f9a77";
  * half-way → no-op up → [more] → destroy.
  */
 export function environmentLifecycle(options: LifecycleOptions): void {
-  const contract = hostContract(options.env);
-  const label = contract.envLabel;
+  // The environment's names on its host carry the id its first up probed (read after it).
+  let contract: HostContract;
+  const label = () => contract.envLabel;
   let test: TestStack;
   let port: number;
   let url: string;
   // The host's engine: this machine's, or a test host's.
   const dockerEnv = () => (options.dockerHost ? { ...process.env, DOCKER_HOST: options.dockerHost() } : process.env);
-  const appContainers = () => dockerObjects("ps -a", label, options.dockerHost?.()).filter((n) => n.startsWith(appContainerPrefix(contract, "app")));
+  const appContainers = () => dockerObjects("ps -a", label(), options.dockerHost?.()).filter((n) => n.startsWith(appContainerPrefix(contract, "app")));
   /** A checksum of a table in the environment's PostgreSQL container: row count and content digest. */
   const tableDigest = (table: string): string => {
     const sql = `SELECT count(*) || ' ' || coalesce(md5(string_agg(t::text, ',' ORDER BY t::text)), '-') FROM ${table} t`;
@@ -101,18 +106,7 @@ export function environmentLifecycle(options: LifecycleOptions): void {
   };
 
   /** Removes everything of the environment from its host: what a rebuilt server has of it. */
-  const wipeHost = () => {
-    const user = options.hostUser?.();
-    const crontab = user ? `crontab -u ${user}` : "crontab";
-    execFileSync(
-      "bash",
-      [
-        "-c",
-        `docker rm -f $(docker ps -aq --filter label=${label}) 2>/dev/null; docker network rm $(docker network ls -q --filter label=${label}) 2>/dev/null; docker volume rm $(docker volume ls -q --filter label=${label}) 2>/dev/null; rm -rf ~${user ?? ""}/${contract.paths.state}; (${crontab} -l 2>/dev/null | grep -vF '${contract.crontabTag}' | ${crontab} -) 2>/dev/null; true`,
-      ],
-      { env: dockerEnv() },
-    );
-  };
+  const wipeHost = () => wipeEnvironments(options.env, { dockerHost: options.dockerHost?.(), user: options.hostUser?.() });
 
   beforeAll(async () => {
     // Leftovers of an interrupted earlier run would make the scenarios lie.
@@ -137,6 +131,8 @@ export function environmentLifecycle(options: LifecycleOptions): void {
   it("up: serves the app through nginx with a database round trip", async () => {
     const result = await test.stack.up({ color: "never" });
     expect(result.summary.result).toBe("succeeded");
+    contract = await deployedContract(test, options.env);
+    expect(contract.id).toMatch(new RegExp(`^${options.env}-[0-9a-f]{8}$`)); // a new environment: its names carry the stack's id
     const first = await httpGet(url);
     expect(first.status).toBe(200);
     expect(first.body).toContain("version v1");
@@ -354,7 +350,7 @@ export function environmentLifecycle(options: LifecycleOptions): void {
     expect((await httpGet(url)).status).toBe(200);
   });
 
-  options.more?.({ test: () => test, httpPort: () => port, setService, script });
+  options.more?.({ test: () => test, httpPort: () => port, setService, script, contract: () => contract });
 
   it("a host rebuilt empty behind the same address: drift reports it, --repair redeploys everything (the container database starts empty, and says so)", async () => {
     wipeHost();
@@ -387,9 +383,9 @@ export function environmentLifecycle(options: LifecycleOptions): void {
 
   it("destroy leaves no container, network or volume", async () => {
     await test.stack.destroy({ color: "never" });
-    expect(dockerObjects("ps -a", label, options.dockerHost?.())).toEqual([]);
-    expect(dockerObjects("network ls", label, options.dockerHost?.())).toEqual([]);
-    expect(dockerObjects("volume ls", label, options.dockerHost?.())).toEqual([]);
+    expect(dockerObjects("ps -a", label(), options.dockerHost?.())).toEqual([]);
+    expect(dockerObjects("network ls", label(), options.dockerHost?.())).toEqual([]);
+    expect(dockerObjects("volume ls", label(), options.dockerHost?.())).toEqual([]);
     await expect(httpGet(url)).rejects.toThrow();
     if (options.host(0).kind === "local") {
       // The schedule and the runtime copy go with the environment; the dumps stay.

@@ -13,12 +13,13 @@ describe("local environment on this machine's Docker engine", () => {
   environmentLifecycle({
     env: ENV,
     host: (httpPort) => ({ kind: "local", httpPort }),
-    more: ({ test, httpPort, setService }) => {
+    more: ({ test, httpPort, setService, contract }) => {
       it("schedules the daily pg_dump in the crontab; the scheduled line works, keeps the newest 7 and prunes older expired ones", () => {
         const crontab = execFileSync("crontab", ["-l"], { encoding: "utf8" });
-        const line = crontab.split("\n").find((l) => l.endsWith(`# permacoop:${ENV}:backup`));
-        expect(line).toMatch(/^\d+ 3 \* \* \* bash \S+\/\.permacoop\/e2elocal\/runtime\.sh backup daily >>/);
-        const backups = join(homedir(), ".permacoop", ENV, "backups");
+        const names = contract();
+        const line = crontab.split("\n").find((l) => l.endsWith(`${names.crontabTag}backup`));
+        expect(line).toMatch(new RegExp(`^\\d+ 3 \\* \\* \\* bash \\S+/${names.paths.runtime.replace(/\./g, "\\.")} backup daily >>`));
+        const backups = join(homedir(), names.paths.backups);
         // Eight daily dumps from 8 to 15 days ago (a week when the dumps had stopped), and an old on-demand one.
         const old = [8, 9, 10, 11, 12, 13, 14, 15].map((days) => ({ days, name: `${ENV}-200001${String(days).padStart(2, "0")}T030000Z-daily.dump` }));
         for (const { days, name } of old) execFileSync("bash", ["-c", `touch -d '${days} days ago' ${join(backups, name)}`]);
@@ -30,18 +31,19 @@ describe("local environment on this machine's Docker engine", () => {
         expect(daily.filter((f) => !f.startsWith(`${ENV}-2000`))).toHaveLength(1);
         for (const { days, name } of old) expect(daily.includes(name)).toBe(days <= 13);
         expect(readdirSync(backups)).toContain(`${ENV}-20000101T030000Z.dump`); // on demand: never pruned
-        expect(readFileSync(join(homedir(), ".permacoop", ENV, "backup.log"), "utf8")).toMatch(/pruned e2elocal-20000115T030000Z-daily\.dump/);
+        expect(readFileSync(join(homedir(), names.paths.state, "backup.log"), "utf8")).toMatch(/pruned e2elocal-20000115T030000Z-daily\.dump/);
       });
 
       it("a protected database refuses `pulumi destroy`, and nothing is touched", async () => {
         const stack = test().stack;
         await stack.setConfig("permacoop:database", { value: JSON.stringify({ kind: "container", protect: true }) });
         expect((await stack.up({ color: "never" })).summary.result).toBe("succeeded");
-        const before = dockerObjects("ps -a", `permacoop.env=${ENV}`);
+        const names = contract();
+        const before = dockerObjects("ps -a", names.envLabel);
 
         await expect(stack.destroy({ color: "never" })).rejects.toThrow(/protected/);
-        expect(dockerObjects("ps -a", `permacoop.env=${ENV}`)).toEqual(before);
-        expect(dockerObjects("volume ls", `permacoop.env=${ENV}`)).toContain(`pc-${ENV}-pgdata`);
+        expect(dockerObjects("ps -a", names.envLabel)).toEqual(before);
+        expect(dockerObjects("volume ls", names.envLabel)).toContain(names.dbVolume);
         expect((await httpGet(`http://127.0.0.1:${httpPort()}/`)).status).toBe(200);
 
         // Decommissioning is a decision in the config, then an up: the data can go.

@@ -15,6 +15,10 @@ function npmRun(script: string, ...args: string[]): string {
 }
 
 describe("npm run local / npm run local:down", () => {
+  // The environment's id on this engine (its names carry it): read from what publishes the URL's port.
+  let id = "";
+  const label = () => `permacoop.env=${id}`;
+
   afterAll(() => {
     try {
       npmRun("local:down");
@@ -26,6 +30,8 @@ describe("npm run local / npm run local:down", () => {
   it("deploys the local environment and prints its URL", async () => {
     const output = npmRun("local");
     expect(output).toMatch(/\+ {2}\d+ created|created/);
+    id = execFileSync("docker", ["ps", "--filter", "publish=8080", "--format", '{{.Label "permacoop.env"}}'], { encoding: "utf8" }).trim();
+    expect(id).toMatch(/^local(-[0-9a-f]{8})?$/); // the stack's name and its id (alone for an environment deployed before ids)
     const page = await httpGet("http://127.0.0.1:8080/");
     expect(page.status).toBe(200);
     expect(page.body).toContain("version local");
@@ -43,9 +49,9 @@ describe("npm run local / npm run local:down", () => {
     const lastVisit = (body: string) => Number(/visit #(\d+) \(/.exec(body)?.[1]);
     const before = (await httpGet("http://127.0.0.1:8080/")).body;
     npmRun("local:down", "--keep-data");
-    expect(dockerObjects("ps -a", "permacoop.env=local")).toEqual([]);
-    expect(dockerObjects("volume ls", "permacoop.env=local")).toEqual(["pc-local-pgdata"]);
-    npmRun("local");
+    expect(dockerObjects("ps -a", label())).toEqual([]);
+    expect(dockerObjects("volume ls", label())).toEqual([`pc-${id}-pgdata`]);
+    npmRun("local"); // a new stack id: it adopts the kept environment, under its names
     const after = (await httpGet("http://127.0.0.1:8080/")).body;
     expect(firstVisit(after)).toBe(firstVisit(before)); // the same rows: the data survived
     expect(lastVisit(after)).toBeGreaterThan(lastVisit(before));
@@ -53,9 +59,9 @@ describe("npm run local / npm run local:down", () => {
 
   it("local:down removes every container, network and volume", () => {
     npmRun("local:down");
-    expect(dockerObjects("ps -a", "permacoop.env=local")).toEqual([]);
-    expect(dockerObjects("network ls", "permacoop.env=local")).toEqual([]);
-    expect(dockerObjects("volume ls", "permacoop.env=local")).toEqual([]);
+    expect(dockerObjects("ps -a", label())).toEqual([]);
+    expect(dockerObjects("network ls", label())).toEqual([]);
+    expect(dockerObjects("volume ls", label())).toEqual([]);
   });
 });
 

@@ -2,12 +2,11 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { hostContract } from "../../components/runtime/contract";
 import { TestRegistry, startRegistry } from "../support/registry";
 import { startLoad } from "../support/load";
 import { PROJECT_DIR } from "../support/stackFiles";
 import { hostHasImage, loadImages, startTestHost, stopTestHost, TestHost } from "../support/testHosts";
-import { containerPsql, createTestStack, httpStackConfig, freePort, httpGet, plaintextSecretsInState, TestStack } from "./harness";
+import { containerPsql, createTestStack, deployedContract, httpStackConfig, freePort, httpGet, plaintextSecretsInState, TestStack } from "./harness";
 import { APP_IMAGE, prepareImages } from "./lifecycle";
 
 /**
@@ -19,7 +18,6 @@ import { APP_IMAGE, prepareImages } from "./lifecycle";
 const ENV = "e2eprivate";
 const USER = "permacoop-ci";
 const PASSWORD = "e2e-registry-password-5b1d";
-const contract = hostContract(ENV);
 
 describe("a private registry with a login, to a separate server (test host)", () => {
   let server: TestHost;
@@ -40,7 +38,8 @@ describe("a private registry with a login, to a separate server (test host)", ()
     execFileSync("docker", ["build", "--quiet", "--tag", pushTag, build], { stdio: "ignore" });
     execFileSync("docker", ["--config", dockerConfig(), "push", "--quiet", pushTag], { stdio: "ignore" });
   };
-  const psql = (sql: string) => containerPsql(contract.dbContainer, server.dockerHost)(sql);
+  let dbContainer: string; // the environment's names carry its id: read after the first up
+  const psql = (sql: string) => containerPsql(dbContainer, server.dockerHost)(sql);
 
   beforeAll(async () => {
     prepareImages();
@@ -91,6 +90,7 @@ describe("a private registry with a login, to a separate server (test host)", ()
     push("v1");
     expect(hostHasImage(server, image)).toBe(false);
     expect((await test.stack.up({ color: "never" })).summary.result).toBe("succeeded");
+    dbContainer = (await deployedContract(test, ENV)).dbContainer;
     expect((await httpGet(url)).body).toContain("version v1");
     const runs = (await test.stack.outputs()).images!.value as Record<string, string>;
     expect(runs.app).toMatch(new RegExp(`^${image.replace(/[.]/g, "\\.").replace(/:main$/, "")}@sha256:[0-9a-f]{64}$`));

@@ -57,8 +57,8 @@ describe("existing server over SSH", () => {
             encoding: "utf8",
           });
         const status = ops("status");
-        expect(status).toMatch(/pc-e2essh-app-\S+ +Up/);
-        expect(status).toMatch(/service app: live pc-e2essh-app-\S+; \/healthz → 200/);
+        expect(status).toMatch(/pc-e2essh-[0-9a-f]{8}-app-\S+ +Up/);
+        expect(status).toMatch(/service app: live pc-e2essh-[0-9a-f]{8}-app-\S+; \/healthz → 200/);
         expect(ops("logs")).toContain("listening on 3000");
         const audit = ops("audit");
         expect(audit).toContain(`service=app\tactor=${server.user} from ${server.runnerAddress}\tfrom=`);

@@ -5,19 +5,35 @@ import { join } from "node:path";
 import { hostContract } from "../../components/runtime/contract";
 import { startLoad } from "../support/load";
 import { PROJECT_DIR } from "../support/stackFiles";
-import { containerPsql, createTestStack, httpStackConfig, freePort, httpGet, linkProgram, tableChecksum, TestStack } from "./harness";
+import {
+  containerPsql,
+  createTestStack,
+  deployedContract,
+  freePort,
+  httpGet,
+  httpStackConfig,
+  linkProgram,
+  tableChecksum,
+  TestStack,
+  wipeEnvironments,
+} from "./harness";
 import { APP_IMAGE, prepareImages } from "./lifecycle";
 
 /**
- * An environment deployed by the previous release, upgraded in place by this one: what every
- * running environment meets at its first `pulumi up` after a merge. The previous release is
- * taken from this repository's history (a fresh clone has it).
+ * An environment deployed by an earlier release, upgraded in place by this one: what every
+ * running environment meets at its first `pulumi up` after a merge. The earlier releases are
+ * taken from this repository's history (a fresh clone has it). Their names on the host are the
+ * stack's name alone: this release adopts them in place (its environment id is the stack's name).
  */
-const PREVIOUS_RELEASE = "e120645"; // switch ports by list position, before the config contract of issue 14
-const ENV = "e2eupgrade";
-const contract = hostContract(ENV);
+const RELEASES = [
+  // Switch ports by list position, before the config contract of issue 14 and stack ids.
+  { env: "e2eupold", release: "e120645" },
+  // Stack ids recorded on the host (the owner file), names without them, switch reloads unconfirmed.
+  { env: "e2eupprev", release: "2607916" },
+];
 
-describe("an environment deployed by the previous release, upgraded in place", () => {
+describe.each(RELEASES)("an environment deployed by release $release, upgraded in place", ({ env: ENV, release: PREVIOUS_RELEASE }) => {
+  const contract = hostContract(ENV);
   let previous: string;
   let test: TestStack;
   let url: string;
@@ -26,6 +42,7 @@ describe("an environment deployed by the previous release, upgraded in place", (
 
   beforeAll(async () => {
     prepareImages();
+    wipeEnvironments(ENV);
     previous = mkdtempSync(join(tmpdir(), "permacoop-previous-"));
     execFileSync("bash", [
       "-c",
@@ -58,11 +75,11 @@ describe("an environment deployed by the previous release, upgraded in place", (
     expect(rows()).toMatch(/^2000 [0-9a-f]{32}$/);
   });
 
-  it("this release's first up moves the routes under load without a failed request, and keeps the rows", async () => {
+  it("this release's first up keeps serving under load without a failed request, and keeps the rows", async () => {
     const before = rows();
     linkProgram(test.workDir);
-    // Fresh connections: what moves here is each route's switch port. The edge reloads once (its
-    // routes change), which may reset an idle keep-alive connection mid-race: issue 15's subject.
+    // Fresh connections: what may move here is each route's switch port. The edge reloads when its
+    // routes change, which may reset an idle keep-alive connection mid-race: issue 15's subject.
     const load = [startLoad(url, { keepAlive: false, connections: 8 }), startLoad(`${url}api/`, { keepAlive: false, connections: 8 })];
     let log = "";
     const result = await test.stack.up({ color: "never", onOutput: (out) => (log += out) });
@@ -83,6 +100,7 @@ describe("an environment deployed by the previous release, upgraded in place", (
     expect((await httpGet(url)).body).toContain("version v1");
     expect((await httpGet(`${url}api/`)).body).toContain("version api");
     expect(rows()).toBe(before);
+    expect((await deployedContract(test, ENV)).id).toBe(ENV); // adopted in place: the same names, the same volume
     const again = await test.stack.up({ color: "never" });
     expect(Object.entries(again.summary.resourceChanges ?? {}).filter(([op]) => op !== "same")).toEqual([]);
   });

@@ -1,7 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { hostContract } from "../../components/runtime/contract";
-import { createTestStack, httpStackConfig, databasePassword, httpGet, plaintextSecretsInState, TestStack } from "./harness";
+import { createTestStack, deployedContract, httpStackConfig, databasePassword, httpGet, plaintextSecretsInState, TestStack } from "./harness";
 import { APP_IMAGE, prepareImages } from "./lifecycle";
 
 // The Scaleway VM path minus the Scaleway API: the program's own keys and cloud-init user data,
@@ -46,7 +45,7 @@ describe("a VM booted by the program's own cloud-init (host kind local-vm)", () 
     const vmDocker = "unix:///var/lib/permacoop-vm-hosts/vme2evm/root/run/docker.sock";
     const secrets = {
       deployPrivateKey: outputs.sshPrivateKey!.value as string,
-      databasePassword: databasePassword(hostContract(ENV).dbContainer, vmDocker),
+      databasePassword: databasePassword((await deployedContract(test, ENV)).dbContainer, vmDocker),
       hostPrivateKey: readFileSync("/var/lib/permacoop-vm-hosts/vme2evm/root/etc/ssh/ssh_host_ed25519_key", "utf8"),
     };
     expect(plaintextSecretsInState(test, secrets)).toEqual([]);

@@ -2,7 +2,7 @@
 export const EXPECTED: Record<string, Record<string, number>> = {
   prod: {
     "random:index/randomId:RandomId": 2, // the destroy guard, the stack's owner id
-    "command:remote:Command": 6,
+    "command:remote:Command": 7, // the environment-id probe, scripts, runtime, proxy, certificate, 2 rollouts
     "random:index/randomBytes:RandomBytes": 2,
     "random:index/randomPassword:RandomPassword": 2,
     "scaleway:databases/acl:Acl": 1,
@@ -17,7 +17,7 @@ export const EXPECTED: Record<string, Record<string, number>> = {
   },
   rewrite: {
     "random:index/randomId:RandomId": 2, // the destroy guard, the stack's owner id
-    "command:remote:Command": 6,
+    "command:remote:Command": 7, // the environment-id probe, scripts, runtime, proxy, certificate, 2 rollouts
     "random:index/randomBytes:RandomBytes": 2,
     "random:index/randomPassword:RandomPassword": 2,
     "scaleway:databases/acl:Acl": 1,
@@ -33,7 +33,7 @@ export const EXPECTED: Record<string, Record<string, number>> = {
 
 EXPECTED.local = {
   "random:index/randomId:RandomId": 2, // the destroy guard, the stack's owner id
-  "command:local:Command": 5,
+  "command:local:Command": 6, // the environment-id probe, scripts, data, runtime, proxy, the rollout
   "docker:index/remoteImage:RemoteImage": 1,
   "random:index/randomPassword:RandomPassword": 1,
 };

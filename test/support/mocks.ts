@@ -4,6 +4,10 @@
  * declares, running index.ts under the mocks, and the config helpers.
  */
 import { createHash } from "node:crypto";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parseStackConfig } from "../../components/config/load";
 import { StackConfig, StackConfigInput } from "../../components/config/schema";
@@ -40,6 +44,16 @@ export function fakeDigest(of: string): string {
   return `sha256:${createHash("sha256").update(of).digest("hex")}`;
 }
 
+/** What a host command prints on a host where nothing was deployed (an empty home). */
+function probeOnEmptyHost(command: string): string {
+  const home = mkdtempSync(join(tmpdir(), "mock-host-"));
+  try {
+    return execFileSync("sh", ["-c", command], { env: { PATH: process.env.PATH, HOME: home }, encoding: "utf8" }).trimEnd();
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
 /** Mock provider state: what a real provider would compute for each resource type. */
 function computedState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
   switch (type) {
@@ -69,6 +83,10 @@ function computedState(type: string, name: string, inputs: Record<string, unknow
       return { ...inputs, sha256Digest: fakeDigest(`pushed ${inputs.name}`) };
     case "pulumi:pulumi:StackReference":
       return { ...inputs, outputs: STACK_OUTPUTS[inputs.name as string] ?? {} };
+    case "command:local:Command":
+    case "command:remote:Command":
+      // The environment-id probe runs for real, against a host with nothing of ours yet.
+      return name.endsWith("-env-id") && typeof inputs.create === "string" ? { ...inputs, stdout: probeOnEmptyHost(inputs.create) } : inputs;
     case "random:index/randomId:RandomId":
       return { ...inputs, hex: Buffer.from(name).toString("hex").slice(0, 16) };
     case "random:index/randomBytes:RandomBytes":

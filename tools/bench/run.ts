@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LocalWorkspace } from "@pulumi/pulumi/automation";
 import { execFileSync } from "node:child_process";
+import { hostContract, LABELS } from "../../components/runtime/contract";
 import { ConfigEntry, createTestStack, DUMMY_SCALEWAY_ENV, freePort, testPulumiCliEnv } from "../../test/e2e/harness";
 import { startLoad } from "../../test/support/load";
 import { stackConfig, PROJECT_DIR } from "../../test/support/stackFiles";
@@ -103,15 +104,16 @@ async function rollouts(): Promise<void> {
   });
   try {
     report("local_up_seconds", await timed(() => test.stack.up({ color: "never" })), "s");
+    const names = hostContract(env, String((await test.stack.outputs()).envId?.value ?? env));
     const dbEnv = JSON.parse(
       execFileSync(
         "bash",
-        ["-c", `docker inspect -f '{{json .Config.Env}}' $(docker ps -q --filter label=permacoop.env=${env} --filter label=permacoop.service=app)`],
+        ["-c", `docker inspect -f '{{json .Config.Env}}' $(docker ps -q --filter label=${names.envLabel} --filter label=${LABELS.service}=app)`],
         { encoding: "utf8" },
       ),
     ) as string[];
     const appEnv = Object.fromEntries(dbEnv.filter((e) => e.startsWith("DATABASE_")).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
-    report("app_ready_seconds", appReadySeconds("permacoop/reference-app-bench:1", `pc-${env}`, appEnv), "s");
+    report("app_ready_seconds", appReadySeconds("permacoop/reference-app-bench:1", names.network, appEnv), "s");
 
     let version = 1;
     for (const keepAlive of [true, false]) {

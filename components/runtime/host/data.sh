@@ -44,6 +44,7 @@ data() {
   local new_machine=false
   [[ -e "$runtime_link" ]] || new_machine=true
   make_current
+  rm -f "$data_kept" # this stack's data now
   if ! docker volume inspect "$DB_VOLUME" >/dev/null 2>&1; then
     if [[ "${1:-create}" == "create" && "${PERMACOOP_REPAIR:-0}" != "1" ]]; then
       ensure_volume "$DB_VOLUME"
@@ -61,7 +62,8 @@ drop_data() {
   require_container_database
   unschedule backup
   if [[ "${PERMACOOP_KEEP_DATA:-0}" == "1" ]]; then
-    log "keeping data volume ${DB_VOLUME} (PERMACOOP_KEEP_DATA=1)"
+    log "keeping data volume ${DB_VOLUME} (PERMACOOP_KEEP_DATA=1): the next deploy of ${ENV_NAME} here finds it"
+    touch "$data_kept"
   else
     if docker volume inspect "$DB_VOLUME" >/dev/null 2>&1; then
       log "removing volume ${DB_VOLUME}"

@@ -12,6 +12,8 @@ deployments_dir="${HOME}/${DEPLOYMENTS_DIR}"
 # The versions the release phase ran for: records about the data, dropped with it (a new,
 # empty database must see every release again).
 releases_dir="${HOME}/${RELEASES_DIR}"
+# Left by a destroy that kept the database volume (the next stack of this name adopts it).
+data_kept="${HOME}/${DATA_KEPT_FILE}"
 # What each runtime container was started with (a label): a change recreates it, verify checks it.
 DB_SPEC="db-v1"
 SWITCH_SPEC="switch-v2"

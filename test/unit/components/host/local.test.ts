@@ -52,6 +52,7 @@ describe("local host", () => {
       "dev-runtime-api-rollout",
       "dev-runtime-app-rollout",
       "dev-runtime-data",
+      "dev-runtime-env-id",
       "dev-runtime-proxy",
       "dev-runtime-runtime",
       "dev-runtime-scripts",
@@ -78,7 +79,7 @@ describe("local host", () => {
     expect(await pulumi.isSecret(pulumi.output(rollout.props.stdin as pulumi.Input<string>))).toBe(true);
     const stdin = await valueOf(rollout.props.stdin as pulumi.Input<string>);
     expect(stdin).toMatch(/^CALENDAR_TOKEN=calendar-token-value$/m);
-    expect(stdin).toMatch(/^DATABASE_HOST=pc-dev-db$/m);
+    expect(stdin).toMatch(/^DATABASE_HOST=pc-dev-[0-9a-f]{8}-db$/m); // the environment's id on its host
     expect(stdin).toMatch(/^DATABASE_PASSWORD=pw-dev-db-password$/m);
     const create = await valueOf(rollout.props.create as pulumi.Input<string>);
     expect(create).not.toContain("calendar-token-value");
@@ -102,10 +103,10 @@ describe("local host", () => {
 
   it("routes / and /api/ through the edge to the switch ports", async () => {
     const { byName } = await build();
-    const edge = byName("proxy").props.stdin as string;
+    const edge = await valueOf(byName("proxy").props.stdin as pulumi.Input<string>);
     expect(edge).toContain("location /api/ {");
-    expect(edge).toContain(`http://pc-dev-switch:${switchPort("api")};`);
-    expect(edge).toContain(`http://pc-dev-switch:${switchPort("app")};`);
+    expect(edge).toMatch(new RegExp(`http://pc-dev-[0-9a-f]{8}-switch:${switchPort("api")};`));
+    expect(edge).toMatch(new RegExp(`http://pc-dev-[0-9a-f]{8}-switch:${switchPort("app")};`));
   });
 
   it("hands PostgreSQL its password on stdin, as a secret", async () => {
@@ -138,7 +139,7 @@ describe("local host", () => {
 
   it("runs every step as a short command of an installed script, after the scripts step", async () => {
     const { commands, scriptOf } = await build();
-    for (const step of commands.filter((c) => !c.name.endsWith("-scripts"))) {
+    for (const step of commands.filter((c) => !c.name.endsWith("-scripts") && !c.name.endsWith("-env-id"))) {
       for (const key of ["create", "update", "delete"] as const) {
         const command = step.props[key] as pulumi.Input<string> | undefined;
         if (command !== undefined) expect((await valueOf(command)).length).toBeLessThan(600);

@@ -49,6 +49,7 @@ describe("local-vm host", () => {
     expect(steps.map((s) => s.name).sort()).toEqual([
       "dev-runtime-app-rollout",
       "dev-runtime-data",
+      "dev-runtime-env-id",
       "dev-runtime-proxy",
       "dev-runtime-runtime",
       "dev-runtime-scripts",

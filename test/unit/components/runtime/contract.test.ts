@@ -1,5 +1,9 @@
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import fc from "fast-check";
-import { SWITCH_PORTS, switchPort } from "../../../../components/runtime/contract";
+import { envIdProbe, hostContract, newEnvId, OWNER_VARIABLE, SWITCH_PORTS, switchPort } from "../../../../components/runtime/contract";
 import { parse, validConfigInput } from "../../../support/mocks";
 
 const serviceName = fc.stringMatching(/^[a-z][a-z0-9-]{0,30}$/);
@@ -35,5 +39,70 @@ describe("switch ports: a function of the service's name, not of its place in th
     );
     config.services = [service(pair[0], "/"), service(`${pair[1]}-1`, "/b/")];
     expect(() => parse(config, {})).not.toThrow();
+  });
+});
+
+describe("the environment's id on a host: what its names derive from", () => {
+  const OURS = "0123456789abcdef";
+  const THEIRS = "fedcba9876543210";
+  /** Runs the probe as the env-id step does, in a home laid out by `setup` (sh). */
+  const probe = (setup: string) => {
+    const home = mkdtempSync(join(tmpdir(), "env-id-"));
+    try {
+      execFileSync("sh", ["-c", setup], { cwd: home });
+      const command = `export ${OWNER_VARIABLE}=${OURS}; ${envIdProbe("local", OURS)}`;
+      return execFileSync("sh", ["-c", command], { env: { PATH: process.env.PATH, HOME: home }, encoding: "utf8" }).trim();
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  };
+
+  it("is the stack's name and its own id on a host with nothing of it, or another stack's environment of that name", () => {
+    expect(newEnvId("local", OURS)).toBe("local-01234567");
+    expect(probe("true")).toBe("local-01234567");
+    expect(
+      probe(`mkdir -p .permacoop/local/scripts && printf ${THEIRS} > .permacoop/local/owner && ln -s scripts/runtime-x.sh .permacoop/local/runtime.sh`),
+    ).toBe("local-01234567");
+    // A destroyed environment leaves its audit log and backups, and no runtime: not adopted.
+    expect(probe("mkdir -p .permacoop/local/backups && touch .permacoop/local/audit.log")).toBe("local-01234567");
+  });
+
+  it("is the stack's name alone for an environment this stack deployed before ids, or one that predates stack ids (adopted in place)", () => {
+    expect(probe(`mkdir -p .permacoop/local && printf ${OURS} > .permacoop/local/owner`)).toBe("local");
+    expect(
+      probe("mkdir -p .permacoop/local/scripts && touch .permacoop/local/scripts/runtime-x.sh && ln -s scripts/runtime-x.sh .permacoop/local/runtime.sh"),
+    ).toBe("local");
+  });
+
+  it("is the id of an environment of that name whose destroy kept its database, that no stack owns now (the next deploy finds the data)", () => {
+    expect(probe("mkdir -p .permacoop/local-89abcdef && touch .permacoop/local-89abcdef/data-kept")).toBe("local-89abcdef");
+    expect(probe("mkdir -p .permacoop/local && touch .permacoop/local/data-kept")).toBe("local");
+    // Kept, then adopted by another stack since: its own now.
+    expect(probe(`mkdir -p .permacoop/local-89abcdef && touch .permacoop/local-89abcdef/data-kept && printf ${THEIRS} > .permacoop/local-89abcdef/owner`)).toBe(
+      "local-01234567",
+    );
+    // Another stack name that merely starts like this one.
+    expect(probe("mkdir -p .permacoop/local-review-1 && touch .permacoop/local-review-1/data-kept")).toBe("local-01234567");
+  });
+
+  it("stays its new id once its directory exists, whatever appears under the stack's name alone", () => {
+    expect(
+      probe(
+        `mkdir -p .permacoop/local-01234567 .permacoop/local && printf ${OURS} > .permacoop/local-01234567/owner && printf ${OURS} > .permacoop/local/owner`,
+      ),
+    ).toBe("local-01234567");
+  });
+
+  it("names every container, volume, directory, label and schedule of the environment", () => {
+    const names = hostContract("local", "local-01234567");
+    expect(names.environment).toBe("local");
+    expect([names.edgeContainer, names.dbVolume, names.paths.state, names.envLabel, names.crontabTag]).toEqual([
+      "pc-local-01234567-edge",
+      "pc-local-01234567-pgdata",
+      ".permacoop/local-01234567",
+      "permacoop.env=local-01234567",
+      "# permacoop:local-01234567:",
+    ]);
+    expect(hostContract("local")).toMatchObject({ id: "local", prefix: "pc-local", envLabel: "permacoop.env=local" });
   });
 });

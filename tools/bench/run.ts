@@ -2,13 +2,13 @@
  * Benchmarks: one JSON object per line, {"metric", "value", "unit"}.
  * Run: npm run bench   (needs the toolchain: tools/toolchain.sh builds it if missing)
  */
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LocalWorkspace } from "@pulumi/pulumi/automation";
 import { execFileSync } from "node:child_process";
-import { hostContract, LABELS } from "../../components/runtime/contract";
-import { ConfigEntry, createTestStack, DUMMY_SCALEWAY_ENV, freePort, testPulumiCliEnv } from "../../test/e2e/harness";
+import { HostContract, hostContract, LABELS } from "../../components/runtime/contract";
+import { ConfigEntry, createTestStack, DUMMY_SCALEWAY_ENV, freePort, httpGet, testPulumiCliEnv } from "../../test/e2e/harness";
 import { startLoad } from "../../test/support/load";
 import { stackConfig, PROJECT_DIR } from "../../test/support/stackFiles";
 
@@ -31,21 +31,48 @@ async function median(runs: number, fn: () => Promise<unknown>): Promise<number>
   return times[Math.floor(times.length / 2)] as number;
 }
 
-async function previewProd(): Promise<number> {
+/**
+ * The peak resident memory (MiB) of the processes whose command line names `dir` (the program the
+ * engine runs from the project there) while `fn` runs: their VmHWM, sampled every 50 ms.
+ */
+async function peakRssMiB(dir: string, fn: () => Promise<unknown>): Promise<number> {
+  let peak = 0;
+  const sample = () => {
+    for (const pid of readdirSync("/proc").filter((entry) => /^\d+$/.test(entry))) {
+      try {
+        if (!readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(dir)) continue;
+        const kib = Number(/^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
+        peak = Math.max(peak, kib / 1024);
+      } catch {
+        // the process ended between the listing and the read
+      }
+    }
+  };
+  const timer = setInterval(sample, 50);
+  try {
+    await fn();
+  } finally {
+    clearInterval(timer);
+  }
+  return peak;
+}
+
+async function previewProd(): Promise<{ seconds: number; peakRssMiB: number }> {
   const { structured, secretKeys } = stackConfig("prod");
   const config = Object.fromEntries(
     Object.entries(structured).map(([key, value]) => [key, secretKeys.includes(key) ? { value: "bench", secret: true } : { value }]),
   );
   const test = await createTestStack("prod", config, DUMMY_SCALEWAY_ENV);
   try {
-    return await median(3, () => test.stack.preview({ color: "never" }));
+    const seconds = await median(3, () => test.stack.preview({ color: "never" }));
+    return { seconds, peakRssMiB: await peakRssMiB(test.workDir, () => test.stack.preview({ color: "never" })) };
   } finally {
     await test.dispose();
   }
 }
 
-/** The engine's floor: an empty nodejs program previewed the same way. */
-async function previewEmpty(): Promise<number> {
+/** The engine's floor: an empty nodejs program, in the same backend setup, previewed and updated. */
+async function emptyProgram(): Promise<{ preview: number; up: number }> {
   const dir = mkdtempSync(join(tmpdir(), "permacoop-bench-empty-"));
   try {
     const workDir = join(dir, "project");
@@ -56,7 +83,7 @@ async function previewEmpty(): Promise<number> {
     symlinkSync(join(PROJECT_DIR, "node_modules"), join(workDir, "node_modules"));
     const envVars = testPulumiCliEnv(join(dir, "backend"));
     const stack = await LocalWorkspace.createStack({ stackName: "empty", workDir }, { envVars, pulumiHome: envVars.PULUMI_HOME });
-    return await median(3, () => stack.preview({ color: "never" }));
+    return { preview: await median(3, () => stack.preview({ color: "never" })), up: await median(3, () => stack.up({ color: "never" })) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -86,7 +113,86 @@ function appReadySeconds(image: string, network: string, env: Record<string, str
   return Number(execFileSync("bash", ["-c", script], { encoding: "utf8" }));
 }
 
-async function rollouts(): Promise<void> {
+/** wrk with 20 keep-alive connections for `seconds`: its requests per second and median latency. */
+async function measure(url: string, seconds: number): Promise<{ rps: number; p50: number }> {
+  const load = startLoad(url, { keepAlive: true, connections: 20, latency: true });
+  await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+  const seen = await load.stop();
+  if (seen.failed > 0) throw new Error(`failed requests while measuring ${url}:\n${seen.detail}`);
+  return { rps: seen.requestsPerSecond, p50: seen.p50Ms };
+}
+
+/**
+ * The front door (edge and switch) against its floor, measured in turns in the same run: one nginx
+ * with a keep-alive upstream to the same live app container (seed 002's shape).
+ */
+async function frontDoor(url: string, names: HostContract): Promise<void> {
+  const live = execFileSync("docker", ["exec", names.switchContainer, "sed", "-n", "s/^# live: //p", "/etc/nginx/conf.d/app.conf"], {
+    encoding: "utf8",
+  }).trim();
+  const dir = mkdtempSync(join(tmpdir(), "permacoop-bench-nginx-"));
+  const reference = `${names.prefix}-bench-reference`;
+  const port = await freePort();
+  writeFileSync(
+    join(dir, "default.conf"),
+    `upstream app { server ${live}:3000; keepalive 32; }\nserver {\n  listen 80;\n  location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_set_header Host $host; }\n}\n`,
+  );
+  try {
+    execFileSync(
+      "docker",
+      [
+        "run",
+        "-d",
+        "--name",
+        reference,
+        "--network",
+        names.network,
+        "-p",
+        `127.0.0.1:${port}:80`,
+        "-v",
+        `${dir}/default.conf:/etc/nginx/conf.d/default.conf:ro`,
+        "nginx:stable",
+      ],
+      {
+        stdio: "ignore",
+      },
+    );
+    // The app's trivial path (no database round trip): what is measured is the proxies.
+    const floor = `http://127.0.0.1:${port}/version`;
+    const front = `${url}version`;
+    for (
+      let i = 0;
+      i < 50 &&
+      !(await httpGet(floor).then(
+        (r) => r.status === 200,
+        () => false,
+      ));
+      i++
+    )
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    await measure(floor, 2); // warm both paths
+    await measure(front, 2);
+    type Measured = { rps: number; p50: number };
+    const rounds: { floor: Measured; front: Measured }[] = [];
+    for (let i = 0; i < 2; i++) rounds.push({ floor: await measure(floor, 5), front: await measure(front, 5) });
+    const best = (pick: (r: (typeof rounds)[number]) => Measured) => ({
+      rps: Math.max(...rounds.map((r) => pick(r).rps)),
+      p50: Math.min(...rounds.map((r) => pick(r).p50)),
+    });
+    const floorBest = best((r) => r.floor);
+    const frontBest = best((r) => r.front);
+    report("proxy_floor_requests_per_second", floorBest.rps, "req/s");
+    report("proxy_requests_per_second", frontBest.rps, "req/s");
+    report("proxy_throughput_ratio", frontBest.rps / floorBest.rps, "ratio");
+    report("proxy_floor_p50_ms", floorBest.p50, "ms");
+    report("proxy_added_p50_ms", frontBest.p50 - floorBest.p50, "ms");
+  } finally {
+    execFileSync("docker", ["rm", "-f", reference], { stdio: "ignore" });
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function rollouts(emptyUp: number): Promise<void> {
   const env = "benchlocal";
   const port = await freePort();
   const url = `http://127.0.0.1:${port}/`;
@@ -113,7 +219,29 @@ async function rollouts(): Promise<void> {
       ),
     ) as string[];
     const appEnv = Object.fromEntries(dbEnv.filter((e) => e.startsWith("DATABASE_")).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
-    report("app_ready_seconds", appReadySeconds("permacoop/reference-app-bench:1", names.network, appEnv), "s");
+    const appReady = appReadySeconds("permacoop/reference-app-bench:1", names.network, appEnv);
+    report("app_ready_seconds", appReady, "s");
+
+    // Nothing changed: what every `npm run local` and PR preview pays. Its floor: an empty program's up.
+    const noop = await median(3, () => test.stack.up({ color: "never" }));
+    report("noop_up_seconds", noop, "s");
+    report("noop_up_over_empty_up_ratio", noop / emptyUp, "ratio");
+
+    // One env value changed: from the start of `pulumi up` to the new version answering.
+    await test.stack.setConfig("permacoop:services", { value: JSON.stringify(services("live").value) });
+    const started = process.hrtime.bigint();
+    let liveAfter = Number.NaN;
+    let settled = false;
+    const up = test.stack.up({ color: "never" }).finally(() => (settled = true));
+    for (let wasSettled = false; Number.isNaN(liveAfter) && !wasSettled;) {
+      wasSettled = settled; // one more look after the up ended, then give up
+      const page = await httpGet(url).catch(() => undefined);
+      if (page?.body.includes("version live")) liveAfter = Number(process.hrtime.bigint() - started) / 1e9;
+      else await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await up;
+    if (Number.isNaN(liveAfter)) throw new Error("the changed version never answered");
+    report("env_change_live_seconds", liveAfter, "s");
 
     let version = 1;
     for (const keepAlive of [true, false]) {
@@ -131,6 +259,7 @@ async function rollouts(): Promise<void> {
       report(`rollout_total_requests_${suffix}`, seen.total, "requests");
       report(`rollout_seconds_${suffix}`, rollout, "s");
       report(`rollout_health_wait_seconds_${suffix}`, ready, "s");
+      report(`rollout_overhead_seconds_${suffix}`, rollout - appReady, "s");
 
       // An unhealthy rollout under load: up fails, traffic stays on the live version.
       version += 1;
@@ -166,6 +295,8 @@ async function rollouts(): Promise<void> {
     report("release_rollout_total_requests", seen.total, "requests");
     report("release_seconds", release, "s");
     report("release_rollout_seconds", rolloutTimings(output).rollout, "s");
+
+    await frontDoor(url, names);
   } finally {
     await test.dispose();
   }
@@ -173,11 +304,13 @@ async function rollouts(): Promise<void> {
 
 async function main(): Promise<void> {
   const prod = await previewProd();
-  report("preview_prod_seconds", prod, "s");
-  const empty = await previewEmpty();
-  report("preview_empty_program_seconds", empty, "s");
-  report("preview_prod_over_empty_ratio", prod / empty, "ratio");
-  await rollouts();
+  report("preview_prod_seconds", prod.seconds, "s");
+  report("preview_prod_peak_rss_mb", prod.peakRssMiB, "MiB");
+  const empty = await emptyProgram();
+  report("preview_empty_program_seconds", empty.preview, "s");
+  report("preview_prod_over_empty_ratio", prod.seconds / empty.preview, "ratio");
+  report("empty_up_seconds", empty.up, "s");
+  await rollouts(empty.up);
 }
 
 main().catch((error) => {

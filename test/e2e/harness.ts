@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
@@ -149,15 +149,28 @@ export const DUMMY_SCALEWAY_ENV = {
 /** A free TCP port on loopback. */
 export async function freePort(): Promise<number> {
   const net = await import("node:net");
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address() as { port: number };
-      server.close(() => resolve(address.port));
+  // Below the kernel's ephemeral range: a port from it (what listen(0) gives) can be taken again
+  // at any moment as the source port of an outgoing connection (a push to a loopback registry),
+  // and the edge's later bind fails. Never the same port twice in one run.
+  const [ephemeralStart] = readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/).map(Number);
+  const low = 20000;
+  const high = Math.min(ephemeralStart ?? 32768, 65536) - 1;
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = low + Math.floor(Math.random() * (high - low + 1));
+    if (handedOut.has(port)) continue;
+    const free = await new Promise<boolean>((resolve) => {
+      const server = net.createServer();
+      server.once("error", () => resolve(false));
+      server.listen(port, "0.0.0.0", () => server.close(() => resolve(true)));
     });
-  });
+    if (free) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error(`no free port between ${low} and ${high}`);
 }
+const handedOut = new Set<number>();
 
 /** Names of Docker containers, networks or volumes carrying `label` (on this machine's engine, or the one at `dockerHost`). */
 export function dockerObjects(kind: "ps -a" | "network ls" | "volume ls", label: string, dockerHost?: string): string[] {

@@ -21,10 +21,11 @@ docker build --quiet --tag permacoop/haproxy-designs --build-arg "BASE_IMAGE=${P
 
 # shellcheck disable=SC2016 # nginx's variable, not the shell's
 headers='proxy_http_version 1.1; proxy_set_header Connection ""; proxy_set_header Host $host;'
-cat >"$conf/floor.conf" <<CONF
-upstream app { server fd-app:3000; keepalive 32; }
-server { listen 80; location / { proxy_pass http://app; ${headers} } }
-CONF
+# An nginx server on port $2 with a keep-alive pool to $3 (host:port), into $conf/$1.
+keepalive_conf() {
+  printf 'upstream pool { server %s; keepalive 32; }\nserver { listen %s; location / { proxy_pass http://pool; %s } }\n' "$3" "$2" "$headers" >"$conf/$1"
+}
+keepalive_conf floor.conf 80 fd-app:3000
 # A: today's edge and switch: a variable proxy_pass per hop (DNS per request, a fresh connection per request).
 cat >"$conf/edge-a.conf" <<CONF
 server { listen 80; resolver 127.0.0.11 valid=10s ipv6=off; set \$switch http://fd-switch-a:8001; location / { proxy_pass \$switch; ${headers} } }
@@ -33,19 +34,10 @@ cat >"$conf/switch-a.conf" <<CONF
 server { listen 8001; resolver 127.0.0.11 valid=10s ipv6=off; set \$live http://fd-app:3000; location / { proxy_pass \$live; ${headers} } }
 CONF
 # B: the same two nginx, keep-alive pools on both hops.
-cat >"$conf/edge-b.conf" <<CONF
-upstream switch { server fd-switch-b:8001; keepalive 32; }
-server { listen 80; location / { proxy_pass http://switch; ${headers} } }
-CONF
-cat >"$conf/switch-b.conf" <<CONF
-upstream live { server fd-app:3000; keepalive 32; }
-server { listen 8001; location / { proxy_pass http://live; ${headers} } }
-CONF
+keepalive_conf edge-b.conf 80 fd-switch-b:8001
+keepalive_conf switch-b.conf 8001 fd-app:3000
 # C: the nginx edge, keep-alive, to a HAProxy switch that reuses its server connections.
-cat >"$conf/edge-c.conf" <<CONF
-upstream switch { server fd-switch-c:8001; keepalive 32; }
-server { listen 80; location / { proxy_pass http://switch; ${headers} } }
-CONF
+keepalive_conf edge-c.conf 80 fd-switch-c:8001
 cat >"$conf/switch-c.cfg" <<CONF
 global
   nbthread 2

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseStackConfig } from "../components/config/load";
 import { PROGRAM_SECRETS, StackConfig } from "../components/config/schema";
-import { HostContract, hostContract, homePath } from "../components/runtime/contract";
+import { HostContract, hostContract, homePath, runtimeComponentName } from "../components/runtime/contract";
 import { pulumiCliEnv } from "./pulumi";
 
 /** The stack's validated configuration and secrets, read through the CLI. */
@@ -67,9 +67,17 @@ function stackOutput(stack: string, name: string, ...flags: string[]): string {
 export function stackContract(stack: string): HostContract {
   const result = spawnSync("pulumi", ["stack", "output", "envId", "--stack", stack], { env: pulumiCliEnv(stack), encoding: "utf8" });
   if (result.status === 0 && result.stdout.trim() !== "") return hostContract(stack, result.stdout.trim());
-  // Only a stack that exports no id has the legacy names: any other failure must not guess.
-  if (/does not have output property/.test(`${result.stderr}`)) return hostContract(stack);
-  throw new Error(`cannot read the environment id of stack ${stack} (pulumi stack output envId): ${`${result.stderr}`.trim().split("\n")[0]}`);
+  // Any failure but a missing output must not guess.
+  if (!/does not have output property/.test(`${result.stderr}`))
+    throw new Error(`cannot read the environment id of stack ${stack} (pulumi stack output envId): ${`${result.stderr}`.trim().split("\n")[0]}`);
+  // No output yet (a first up that failed after probing): the probe's own record in the state.
+  // Only a stack with neither was deployed before ids: the stack's name alone.
+  const state = JSON.parse(execFileSync("pulumi", ["stack", "export", "--stack", stack], { env: pulumiCliEnv(stack), encoding: "utf8" })) as {
+    deployment?: { resources?: { urn: string; outputs?: { stdout?: unknown } }[] };
+  };
+  const probe = state.deployment?.resources?.find((r) => r.urn.endsWith(`::${runtimeComponentName(stack)}-env-id`));
+  const probed = typeof probe?.outputs?.stdout === "string" ? probe.outputs.stdout.trim() : "";
+  return hostContract(stack, probed || stack);
 }
 
 /** Spawns `command` in a shell on the environment's host: here, or over SSH with the pinned host key. */

@@ -112,27 +112,34 @@ export function newEnvId(environment: string, owner: string): string {
 /**
  * A POSIX sh probe, run once per machine before anything else: prints the id the environment's
  * names derive from there, the first that applies:
- * - its new id, when the directory of that id is this stack's;
- * - the stack's name alone, when the environment under that name is this stack's (deployed before
- *   names had an id: adopted in place, its data where it is), or predates stack ids altogether
- *   (a runtime and no owner: claimed, as the scripts step claims it);
+ * - an environment of this stack's name that is this stack's (its `owner` file holds this stack's
+ *   id): its new id's, the stack's name alone (deployed before names had an id: adopted in place,
+ *   its data where it is), or one it adopted; so a probe run again prints the same id;
+ * - the stack's name alone, when that environment predates stack ids (a runtime, a kept database,
+ *   and no owner);
  * - the id of an environment of this stack's name whose destroy kept its database volume, and
  *   which no stack owns now (`npm run local:down -- --keep-data`: the next deploy finds the data);
  * - otherwise its new id.
- * `$PERMACOOP_OWNER` carries the stack's id.
+ * An environment is adopted by claiming it here (its `owner` file, created exclusively): of two
+ * stacks probing at once, one gets it and the other its own new id. `$PERMACOOP_OWNER` carries
+ * the stack's id.
  */
 export function envIdProbe(environment: string, owner: string): string {
   const id = newEnvId(environment, owner);
   const legacy = hostContract(environment);
-  const root = homePath(HOST_ROOT);
   const inState = (path: string) => path.slice(legacy.paths.state.length + 1);
-  const kept = [environment, `${environment}-[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]`].map(shellQuote).join(" ");
+  const [ownerFile, keptFile, runtimeLink] = [legacy.paths.owner, legacy.paths.dataKept, legacy.paths.runtime].map(inState);
+  const dir = (name: string) => `${homePath(HOST_ROOT)}/${shellQuote(name)}`;
+  const ids = `${dir(environment)}-[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]`;
   return [
-    `n=${homePath(hostContract(environment, id).paths.owner)}; o=${homePath(legacy.paths.owner)}; r=${homePath(legacy.paths.runtime)}`,
-    `if [ -f "$n" ]; then echo ${shellQuote(id)}; exit 0; fi`,
-    `if [ -f "$o" ] && [ "$(cat "$o")" = "$${OWNER_VARIABLE}" ]; then echo ${shellQuote(environment)}; exit 0; fi`,
-    `if [ ! -f "$o" ] && [ -e "$r" ]; then echo ${shellQuote(environment)}; exit 0; fi`,
-    `for k in ${kept}; do for d in ${root}/$k; do if [ -f "$d/${inState(legacy.paths.dataKept)}" ] && [ ! -f "$d/${inState(legacy.paths.owner)}" ]; then echo "\${d##*/}"; exit 0; fi; done; done`,
+    `me="$${OWNER_VARIABLE}"`,
+    // Exclusive: fails when the file exists, whoever wrote it.
+    `claim() { mkdir -p "$1" && (set -C; printf %s "$me" >"$1/${ownerFile}") 2>/dev/null; }`,
+    `for d in ${dir(id)} ${dir(environment)} ${ids}; do if [ -f "$d/${ownerFile}" ] && [ "$(cat "$d/${ownerFile}")" = "$me" ]; then echo "\${d##*/}"; exit 0; fi; done`,
+    `l=${dir(environment)}`,
+    `if [ ! -f "$l/${ownerFile}" ] && { [ -e "$l/${runtimeLink}" ] || [ -f "$l/${keptFile}" ] || docker volume inspect ${shellQuote(legacy.dbVolume)} >/dev/null 2>&1; } && claim "$l"; then echo ${shellQuote(environment)}; exit 0; fi`,
+    `for d in ${ids}; do if [ -f "$d/${keptFile}" ] && [ ! -f "$d/${ownerFile}" ] && claim "$d"; then echo "\${d##*/}"; exit 0; fi; done`,
+    `claim ${dir(id)} || true`,
     `echo ${shellQuote(id)}`,
   ].join("; ");
 }

@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
@@ -44,11 +44,13 @@ export function fakeDigest(of: string): string {
   return `sha256:${createHash("sha256").update(of).digest("hex")}`;
 }
 
-/** What a host command prints on a host where nothing was deployed (an empty home). */
+/** What a host command prints on a host where nothing was deployed (an empty home, a Docker engine with nothing). */
 function probeOnEmptyHost(command: string): string {
   const home = mkdtempSync(join(tmpdir(), "mock-host-"));
   try {
-    return execFileSync("sh", ["-c", command], { env: { PATH: process.env.PATH, HOME: home }, encoding: "utf8" }).trimEnd();
+    mkdirSync(join(home, "bin"));
+    writeFileSync(join(home, "bin", "docker"), "#!/bin/sh\nexit 1\n", { mode: 0o755 });
+    return execFileSync("sh", ["-c", command], { env: { PATH: `${join(home, "bin")}:${process.env.PATH}`, HOME: home }, encoding: "utf8" }).trimEnd();
   } finally {
     rmSync(home, { recursive: true, force: true });
   }

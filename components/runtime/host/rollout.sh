@@ -131,15 +131,17 @@ install_switch_config() {
   local status=0
   render_switch_config "$1" | docker exec -i "$SWITCH" sh -c "${nginx_reload_sh}
     set -e
+    f='${switch_file}'
     workers=\"\$(nginx_workers all | tr '\\n' ' ')\"
-    cat > '${switch_file}.next'
-    if [ -f '${switch_file}' ]; then cp '${switch_file}' '${switch_file}.prev'; fi
-    mv '${switch_file}.next' '${switch_file}'
+    cat > \"\$f.next\"
+    if [ -f \"\$f\" ]; then cp \"\$f\" \"\$f.prev\"; fi
+    mv \"\$f.next\" \"\$f\"
     put_back() {
-      if [ -f '${switch_file}.prev' ]; then mv '${switch_file}.prev' '${switch_file}'; else rm -f '${switch_file}'; fi
+      if [ -f \"\$f.prev\" ]; then mv \"\$f.prev\" \"\$f\"; else rm -f \"\$f\"; fi
     }
     if ! nginx -t -q; then put_back; exit 1; fi
-    if ! reload_confirmed '${switch_file}' ${NGINX_RELOAD_SECONDS}; then put_back; nginx -s reload 2>/dev/null || true; exit 2; fi
+    # Put back, the previous file's reload is confirmed too: the next rollout's starts from it.
+    if ! reload_confirmed \"\$f\" ${NGINX_RELOAD_SECONDS}; then put_back; reload_confirmed \"\$f\" 10 || true; exit 2; fi
     echo \"\$workers\"
   " || status=$?
   flock -u 8

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
@@ -45,17 +45,36 @@ describe("switch ports: a function of the service's name, not of its place in th
 describe("the environment's id on a host: what its names derive from", () => {
   const OURS = "0123456789abcdef";
   const THEIRS = "fedcba9876543210";
-  /** Runs the probe as the env-id step does, in a home laid out by `setup` (sh). */
-  const probe = (setup: string) => {
+  /**
+   * Runs the probe as the env-id step does (`runs` times, each as another run of the step), in a
+   * home laid out by `setup` (sh), with a `docker` that knows the volumes in `volumes` only.
+   * Returns what each run printed, then the home's owner files.
+   */
+  const probeRuns = (setup: string, options: { runs?: number; volumes?: string[]; owner?: string } = {}) => {
     const home = mkdtempSync(join(tmpdir(), "env-id-"));
     try {
       execFileSync("sh", ["-c", setup], { cwd: home });
-      const command = `export ${OWNER_VARIABLE}=${OURS}; ${envIdProbe("local", OURS)}`;
-      return execFileSync("sh", ["-c", command], { env: { PATH: process.env.PATH, HOME: home }, encoding: "utf8" }).trim();
+      const bin = join(home, "bin");
+      mkdirSync(bin);
+      const known = (options.volumes ?? []).map((v) => `"${v}"`).join(" ");
+      writeFileSync(join(bin, "docker"), `#!/bin/sh\n[ "$1 $2" = "volume inspect" ] && for v in ${known}; do [ "$3" = "$v" ] && exit 0; done\nexit 1\n`, {
+        mode: 0o755,
+      });
+      const me = options.owner ?? OURS;
+      const command = `export ${OWNER_VARIABLE}=${me}; ${envIdProbe("local", me)}`;
+      const printed = Array.from({ length: options.runs ?? 1 }, () =>
+        execFileSync("sh", ["-c", command], { env: { PATH: `${bin}:${process.env.PATH}`, HOME: home }, encoding: "utf8" }).trim(),
+      );
+      const owners = execFileSync("sh", ["-c", 'for f in .permacoop/*/owner; do [ -f "$f" ] && echo "$f $(cat "$f")"; done; true'], {
+        cwd: home,
+        encoding: "utf8",
+      });
+      return { printed, owners: owners.trim().split("\n").filter(Boolean) };
     } finally {
       rmSync(home, { recursive: true, force: true });
     }
   };
+  const probe = (setup: string, volumes: string[] = []) => probeRuns(setup, { volumes }).printed[0];
 
   it("is the stack's name and its own id on a host with nothing of it, or another stack's environment of that name", () => {
     expect(newEnvId("local", OURS)).toBe("local-01234567");
@@ -83,6 +102,26 @@ describe("the environment's id on a host: what its names derive from", () => {
     );
     // Another stack name that merely starts like this one.
     expect(probe("mkdir -p .permacoop/local-review-1 && touch .permacoop/local-review-1/data-kept")).toBe("local-01234567");
+  });
+
+  it("adopts a database kept under the stack's name alone before kept databases were marked (its volume is there)", () => {
+    expect(probe("mkdir -p .permacoop/local/backups", ["pc-local-pgdata"])).toBe("local");
+    expect(probe("mkdir -p .permacoop/local/backups", ["pc-other-pgdata"])).toBe("local-01234567");
+  });
+
+  it("claims what it adopts: run again it prints the same id, and another stack probing there gets its own", () => {
+    const kept = "mkdir -p .permacoop/local-89abcdef && touch .permacoop/local-89abcdef/data-kept";
+    expect(probeRuns(kept, { runs: 3 })).toEqual({
+      printed: ["local-89abcdef", "local-89abcdef", "local-89abcdef"],
+      owners: [`.permacoop/local-89abcdef/owner ${OURS}`],
+    });
+    const legacy = "mkdir -p .permacoop/local/scripts && touch .permacoop/local/scripts/runtime-x.sh && ln -s scripts/runtime-x.sh .permacoop/local/runtime.sh";
+    expect(probeRuns(legacy, { runs: 2 }).printed).toEqual(["local", "local"]);
+    // Another stack after this one: the environment is claimed, it gets its own new id.
+    const claimed = `${legacy} && printf ${OURS} > .permacoop/local/owner`;
+    expect(probeRuns(claimed, { owner: THEIRS }).printed).toEqual(["local-fedcba98"]);
+    // A new environment is claimed too: the next run finds it first.
+    expect(probeRuns("true", { runs: 2 })).toEqual({ printed: ["local-01234567", "local-01234567"], owners: [`.permacoop/local-01234567/owner ${OURS}`] });
   });
 
   it("stays its new id once its directory exists, whatever appears under the stack's name alone", () => {

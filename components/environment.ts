@@ -104,22 +104,22 @@ export class Environment extends pulumi.ComponentResource {
     // This stack's id on its hosts: kept in the state, so every clone or project has its own.
     const owner = host.machines.length > 0 ? new random.RandomId(`${name}-owner`, { byteLength: 8 }, { parent: this }) : undefined;
     this.owner = owner;
-    const keys = host.machines.map((machine) =>
+    const envIds = host.machines.map((machine) =>
       machineEnvId(
         runtimeComponentName(name),
         { environment: args.name, owner: owner!.hex, runner: machine.runner, machineId: machine.identity, dependsOn: [...machine.ready] },
         this,
       ),
     );
-    resolveEnvId(keys[0] ?? pulumi.output(args.name));
-    this.envIds = keys;
+    resolveEnvId(envIds[0] ?? pulumi.output(args.name));
+    this.envIds = envIds;
     this.runtimes = host.machines.map(
       (machine, i) =>
         new DockerRuntime(
           runtimeComponentName(name),
           {
             environment: args.name,
-            envId: keys[i]!,
+            envId: envIds[i]!,
             runner: machine.runner,
             config,
             ...host.publish,

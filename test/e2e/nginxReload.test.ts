@@ -24,8 +24,9 @@ const inContainer = (script: string) => {
   return { status: result.status, output: `${result.stdout}${result.stderr}` };
 };
 const answers = (port: number) => inContainer(`curl -s -m 2 http://127.0.0.1:${port}/`).output;
-const listenOn = (ports: number[]) =>
-  inContainer(`printf 'server {\\n${ports.map((p) => `    listen ${p};\\n`).join("")}    location / { return 200 "ok $server_port"; }\\n}\\n' > ${CONF}`);
+/** Writes a server block listening on `ports` to `file` (the live file, or `.next` for install_confirmed). */
+const listenOn = (ports: number[], file = CONF) =>
+  inContainer(`printf 'server {\\n${ports.map((p) => `    listen ${p};\\n`).join("")}    location / { return 200 "ok $server_port"; }\\n}\\n' > ${file}`);
 
 describe("a proxy's reload is confirmed before traffic moves to it", () => {
   beforeAll(() => {
@@ -66,6 +67,16 @@ describe("a proxy's reload is confirmed before traffic moves to it", () => {
     expect(answers(8001)).toBe("ok 8001");
     const log = spawnSync("docker", ["logs", CONTAINER], { encoding: "utf8" });
     expect(`${log.stdout}${log.stderr}`).toContain(`bind() to 0.0.0.0:${held} failed (98: Address already in use)`);
+  });
+
+  it("a file nginx -t refuses is put back before any reload; a valid one is installed and serves", () => {
+    const before = inContainer(`cat ${CONF}`).output;
+    expect(inContainer(`printf 'server { listen 8003; bogus_directive on; }\\n' > ${CONF}.next; install_confirmed ${CONF} 10`).status).toBe(1);
+    expect(inContainer(`cat ${CONF}`).output).toBe(before);
+    expect(answers(8001)).toBe("ok 8001");
+    listenOn([8001, 8004], `${CONF}.next`);
+    expect(inContainer(`install_confirmed ${CONF} 10`)).toEqual({ status: 0, output: "" });
+    expect(answers(8004)).toBe("ok 8004");
   });
 
   it("a switch's outgoing connections never take its listen ports (reserved, as the runtime starts it)", () => {

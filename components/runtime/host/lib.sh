@@ -26,7 +26,7 @@ switch_live() {
 # port FILE listens on is bound. nginx keeps its old configuration when it cannot apply a new one
 # (a new listen port held by one of the container's own outgoing connections, in TIME_WAIT) and
 # says so only in its own log: the signal is repeated every second, up to SECONDS
-# (callers give NGINX_RELOAD_SECONDS: longer than TIME_WAIT's 60 s). Returns 1 if it never took; the caller puts the old file back.
+# (callers give NGINX_RELOAD_SECONDS: longer than TIME_WAIT's 60 s). Returns 1 if it never took.
 NGINX_RELOAD_SECONDS=70
 # shellcheck disable=SC2016 # expanded inside the container
 nginx_reload_sh='
@@ -56,5 +56,17 @@ reload_confirmed() {
     if [ "$now" -gt "$signalled" ]; then nginx -s reload 2>/dev/null || true; signalled=$now; fi
     sleep 0.02 # a reload takes a few milliseconds: the rollout waits for it
   done
+}
+# install_confirmed FILE SECONDS: FILE.next (written by the caller) becomes FILE, checked by
+# nginx -t, then reloaded until it took. Returns 1 when nginx -t refuses it, 2 when the reload
+# never took; either way the previous FILE is back (its own reload confirmed too) and serving.
+install_confirmed() {
+  if [ -f "$1" ]; then cp "$1" "$1.prev"; fi
+  mv "$1.next" "$1"
+  if ! nginx -t -q; then put_back "$1"; return 1; fi
+  if ! reload_confirmed "$1" "$2"; then put_back "$1"; reload_confirmed "$1" 10 || true; return 2; fi
+}
+put_back() {
+  if [ -f "$1.prev" ]; then mv "$1.prev" "$1"; else rm -f "$1"; fi
 }
 '

@@ -39,13 +39,8 @@ activate_edge() {
     variant=${edge_dir}/permacoop.http
     if [ -f ${edge_dir}/permacoop.https ] && [ -f ${cert_live}/fullchain.pem ]; then variant=${edge_dir}/permacoop.https; fi
     if [ -f ${edge_dir}/permacoop.conf ] && cmp -s \"\$variant\" ${edge_dir}/permacoop.conf; then exit 0; fi
-    [ -f ${edge_dir}/permacoop.conf ] && cp ${edge_dir}/permacoop.conf ${edge_dir}/permacoop.prev
-    cp \"\$variant\" ${edge_dir}/permacoop.conf
-    put_back() {
-      if [ -f ${edge_dir}/permacoop.prev ]; then mv ${edge_dir}/permacoop.prev ${edge_dir}/permacoop.conf; else rm -f ${edge_dir}/permacoop.conf; fi
-    }
-    if ! nginx -t -q; then put_back; exit 1; fi
-    if ! reload_confirmed ${edge_dir}/permacoop.conf ${NGINX_RELOAD_SECONDS}; then put_back; nginx -s reload 2>/dev/null || true; exit 2; fi
+    cp \"\$variant\" ${edge_dir}/permacoop.conf.next
+    install_confirmed ${edge_dir}/permacoop.conf ${NGINX_RELOAD_SECONDS} || exit \$?
     echo \"edge serves \${variant##*.}\"
   " || fail "the edge did not take the new configuration (nginx -t, or no reload within ${NGINX_RELOAD_SECONDS}s: see docker logs ${EDGE}); the running one is unchanged"
 }

@@ -134,14 +134,7 @@ install_switch_config() {
     f='${switch_file}'
     workers=\"\$(nginx_workers all | tr '\\n' ' ')\"
     cat > \"\$f.next\"
-    if [ -f \"\$f\" ]; then cp \"\$f\" \"\$f.prev\"; fi
-    mv \"\$f.next\" \"\$f\"
-    put_back() {
-      if [ -f \"\$f.prev\" ]; then mv \"\$f.prev\" \"\$f\"; else rm -f \"\$f\"; fi
-    }
-    if ! nginx -t -q; then put_back; exit 1; fi
-    # Put back, the previous file's reload is confirmed too: the next rollout's starts from it.
-    if ! reload_confirmed \"\$f\" ${NGINX_RELOAD_SECONDS}; then put_back; reload_confirmed \"\$f\" 10 || true; exit 2; fi
+    install_confirmed \"\$f\" ${NGINX_RELOAD_SECONDS} || exit \$?
     echo \"\$workers\"
   " || status=$?
   flock -u 8

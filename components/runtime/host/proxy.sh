@@ -11,11 +11,11 @@ up_proxy() {
   ensure_volume "${ACME_VOLUME}"
   ensure_volume "${CERTS_VOLUME}"
   # The switch's ports are never its outgoing connections' ports, or a service added later could
-  # not be listened on while they hold its port. Switches created before this keep running
-  # (no outage to recreate them): their reloads are confirmed and retried instead (lib.sh).
+  # not be listened on while they hold its port.
   start_container "$SWITCH" "$NGINX_IMAGE" "$SWITCH_SPEC" "${proxy_sysctls[@]}" --sysctl "net.ipv4.ip_local_reserved_ports=${SWITCH_PORTS}" \
     -v "${SWITCH_CONF_VOLUME}:/etc/nginx/conf.d" \
     --entrypoint "" "$NGINX_IMAGE" "${nginx_command[@]}"
+  reserve_switch_ports
   local ports=(-p "${BIND_ADDRESS}:${HTTP_PORT}:80")
   if [[ "$HTTPS_PORT" != "0" ]]; then ports+=(-p "${BIND_ADDRESS}:${HTTPS_PORT}:443"); fi
   start_container "$EDGE" "$NGINX_IMAGE" "$EDGE_SPEC" "${proxy_sysctls[@]}" \
@@ -24,6 +24,21 @@ up_proxy() {
     --entrypoint "" "$NGINX_IMAGE" "${nginx_command[@]}"
   wait_until "switch nginx" 30 docker exec "$SWITCH" nginx -t -q
   wait_until "edge nginx" 30 docker exec "$EDGE" nginx -t -q
+}
+
+# A switch created before its ports were reserved keeps running (recreating it would cut traffic):
+# the reservation is written into its network namespace by a one-off container joining it. From
+# then on no new outgoing connection takes a switch port, and one held in TIME_WAIT frees within
+# 60 s, which a confirmed reload waits out (lib.sh). Without it, a port the switch must add
+# (a new service, an upgrade that moves ports) may stay busy under fresh-connection load.
+reserve_switch_ports() {
+  local reserved
+  reserved="$(docker exec "$SWITCH" cat /proc/sys/net/ipv4/ip_local_reserved_ports 2>/dev/null || true)"
+  [[ "$reserved" == "$SWITCH_PORTS" ]] && return
+  log "reserving ports ${SWITCH_PORTS} in ${SWITCH} (created before they were reserved)"
+  docker run --rm --network "container:${SWITCH}" --sysctl "net.ipv4.ip_local_reserved_ports=${SWITCH_PORTS}" \
+    --entrypoint "" "$NGINX_IMAGE" true >/dev/null ||
+    log "WARNING: could not reserve them: a port added later may wait for the switch's connections to free it"
 }
 
 # The edge keeps both variants of its configuration next to the active one; the HTTPS one is

@@ -9,6 +9,7 @@
  * The `local` stack uses .pulumi-local/ and the dev passphrase, as `npm run local` does.
  */
 import { X509Certificate } from "node:crypto";
+import { switchServiceFile } from "../components/proxy/haproxy";
 import { CERT_DIR } from "../components/proxy/nginx";
 import { HostContract, homePath } from "../components/runtime/contract";
 import { shellQuote } from "../components/runtime/shell";
@@ -36,7 +37,7 @@ export function parseOpsArgs(argv: readonly string[]): OpsArgs {
 }
 
 function liveContainer(names: HostContract, service: string): string {
-  return `docker exec ${names.switchContainer} sed -n 's/^# live: //p' /etc/nginx/conf.d/${service}.conf`;
+  return `docker exec ${names.switchContainer} sed -n 's/^# live: //p' ${switchServiceFile(service)}`;
 }
 
 /**

@@ -2,7 +2,7 @@
 # Makes the images a local environment runs available: the official ones are pulled; where no
 # registry answers (air-gapped sites, CI here) an equivalent is built from the Debian base image
 # (tools/base-image.sh) and tagged with the official name, and this says so.
-# Usage: tools/local-images.sh [name=dir ...]   (default: the nginx, postgres and node images)
+# Usage: tools/local-images.sh [name=dir ...]   (default: the nginx, haproxy, postgres and node images)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,7 +10,7 @@ log() { printf '[local-images] %s\n' "$*" >&2; }
 
 images=("$@")
 if ((${#images[@]} == 0)); then
-  images=("nginx:stable=tools/images/nginx" "postgres:16=tools/images/postgres" "node:20-slim=tools/images/node")
+  images=("nginx:stable=tools/images/nginx" "haproxy:lts=tools/images/haproxy" "postgres:16=tools/images/postgres" "node:20-slim=tools/images/node")
 fi
 
 for entry in "${images[@]}"; do

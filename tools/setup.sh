@@ -24,7 +24,7 @@ npm_deps() {
 }
 
 validators() {
-  bash tools/apt-install.sh nginx shellcheck cloud-init openssh-client git ||
+  bash tools/apt-install.sh nginx haproxy shellcheck cloud-init openssh-client git ||
     die "the unit tests run these validators: install them (command above), then re-run"
   command -v go >/dev/null || die "the unit tests build actionlint from the Go module proxy: install Go 1.22 or later (Debian: sudo apt-get install golang-go)"
 }

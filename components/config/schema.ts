@@ -561,10 +561,18 @@ export const tlsSchema = z
 
 export const proxySchema = z
   .strictObject({
-    /** nginx image of the edge and the switch. Default the official `nginx:stable`. */
-    image: imageRef("nginx:stable")
-      .default("nginx:stable")
-      .meta({ description: "nginx image of the edge and the switch. Default the official `nginx:stable`." }),
+    /** nginx image of the edge. Default the official `nginx:stable`. */
+    image: imageRef("nginx:stable").default("nginx:stable").meta({ description: "nginx image of the edge. Default the official `nginx:stable`." }),
+    /** HAProxy image of the switch (2.6 or later, Debian-based: the rollouts run bash in it). Default the official `haproxy:lts`. */
+    switchImage: imageRef("haproxy:lts")
+      .refine((ref) => !/:[^/@]*alpine/.test(ref), {
+        error: "expected a Debian-based HAProxy image such as haproxy:lts: the rollouts run bash inside the switch, which Alpine images lack",
+      })
+      .default("haproxy:lts")
+      .meta({
+        description:
+          "HAProxy image of the switch: 2.6 or later, Debian-based (the rollouts run bash inside it; not an `-alpine` tag). Default the official `haproxy:lts`.",
+      }),
     /** Largest accepted request body (nginx `client_max_body_size`). Default `10m`. */
     clientMaxBodySize: z
       .string()
@@ -802,9 +810,9 @@ export const stackConfigSchema = z
         description:
           "HTTPS: a certificate per hostname from an ACME server (Let's Encrypt by default), renewed by certbot; on `scaleway-container`, the platform's own. Default: enabled, with Let's Encrypt production; `email` is then required.",
       }),
-    proxy: proxySchema.default({ image: "nginx:stable", clientMaxBodySize: "10m" }).meta({
+    proxy: proxySchema.default({ image: "nginx:stable", switchImage: "haproxy:lts", clientMaxBodySize: "10m" }).meta({
       description:
-        "The nginx edge (TLS, routes) and switch (zero-downtime rollouts) in front of the services; not used on `scaleway-container`. Default: each field's default.",
+        "The nginx edge (TLS, routes) and the HAProxy switch (zero-downtime rollouts) in front of the services; not used on `scaleway-container`. Default: each field's default.",
     }),
     services: z.array(serviceSchema, { error: "expected a list of services" }).min(1, { error: "expected at least one service" }).meta({
       description: "The application's services: a list of at least one, with unique names and (except on `scaleway-container`) unique routes. Required.",

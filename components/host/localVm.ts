@@ -70,7 +70,7 @@ export class LocalVmHost implements EnvironmentHost {
     const address = localVmAddress(host.slot);
     const connection = firstBoot.connection(address, 10);
     const ready = firstBoot.waitForCloudInit(connection, this.vm.id, [this.vm]);
-    const runtimeImages = [config.proxy.image, database.image, ...(config.tls.enabled ? [config.tls.certbotImage] : [])];
+    const runtimeImages = [config.proxy.image, config.proxy.switchImage, database.image, ...(config.tls.enabled ? [config.tls.certbotImage] : [])];
     this.machines = [
       {
         runner: new SshRunner(connection),

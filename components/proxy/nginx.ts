@@ -1,13 +1,13 @@
 /**
- * nginx configuration of a host, as pure functions of typed input.
+ * The edge's nginx configuration, as pure functions of typed input.
  *
- * Two tiers, so that a rollout never reloads the nginx that holds the clients' connections:
- * - the **edge** terminates HTTP(S), keeps client keep-alive connections, adds headers and
- *   routes each path prefix to the switch port of its service. It is reloaded only when the
- *   routes, hostnames or certificates change.
- * - the **switch** has one port per service pointing at that service's live container. A
- *   rollout rewrites one file and reloads the switch; the edge opens a fresh connection to the
- *   switch per request, so the reload closes nothing a client holds.
+ * Two tiers, so that a rollout never reloads the proxy that holds the clients' connections
+ * (docs/front-door.md):
+ * - the **edge** (nginx) terminates HTTP(S), keeps client keep-alive connections, adds headers
+ *   and routes each path prefix to the switch port of its service, over a keep-alive pool. It is
+ *   reloaded only when the routes, hostnames or certificates change.
+ * - the **switch** (HAProxy, haproxy.ts) has one port per service; a rollout moves the service's
+ *   traffic there through its admin socket, without a reload, so the edge's pool survives it.
  */
 
 /** Where ACME HTTP-01 challenges are served from, in the edge container. */
@@ -41,14 +41,6 @@ export interface EdgeConfigArgs {
   readonly certDir?: string;
 }
 
-export interface SwitchTarget {
-  readonly service: string;
-  readonly listenPort: number;
-  /** Container name of the live version, resolvable on the environment's network. */
-  readonly container: string;
-  readonly containerPort: number;
-}
-
 // Mozilla SSL configuration generator, "intermediate" profile (nginx 1.22, OpenSSL 3).
 const MOZILLA_INTERMEDIATE_CIPHERS = [
   "ECDHE-ECDSA-AES128-GCM-SHA256",
@@ -75,16 +67,38 @@ function securityHeaders(tls: boolean): string[] {
   ];
 }
 
+/** The upstream (keep-alive pool to the switch) of a service. */
+function upstreamName(service: string): string {
+  return `switch_${service.replace(/-/g, "_")}`;
+}
+
+/**
+ * One keep-alive pool to the switch per service. The switch keeps idle connections longer
+ * (haproxy.ts, `timeout http-keep-alive`): the edge closes them first, so it never writes a
+ * request on a connection the switch is closing. The switch's address is resolved when the edge
+ * (re)loads: `up` reloads the edge when it recreates the switch.
+ */
+function upstreams(args: EdgeConfigArgs): string[] {
+  return [...args.routes]
+    .sort((a, b) => a.service.localeCompare(b.service))
+    .flatMap((route) => [
+      `upstream ${upstreamName(route.service)} {`,
+      `    server ${args.switchHost}:${route.switchPort};`,
+      "    keepalive 32;",
+      "    keepalive_timeout 50s;",
+      "}",
+      "",
+    ]);
+}
+
 function routeLocations(args: EdgeConfigArgs): string[] {
   // Longest prefix first only for readability: nginx picks the longest match anyway.
   const routes = [...args.routes].sort((a, b) => b.prefix.length - a.prefix.length || a.prefix.localeCompare(b.prefix));
   return routes.flatMap((route) => [
     `# service ${route.service}`,
     `location ${route.prefix} {`,
-    // A variable makes nginx resolve the switch at request time (it may be recreated), and
-    // passes the original URI unchanged.
-    `    set $switch_${route.service.replace(/-/g, "_")} http://${args.switchHost}:${route.switchPort};`,
-    `    proxy_pass $switch_${route.service.replace(/-/g, "_")};`,
+    // No URI part: the original URI passes unchanged.
+    `    proxy_pass http://${upstreamName(route.service)};`,
     "}",
   ]);
 }
@@ -101,8 +115,6 @@ export function renderEdgeConfig(args: EdgeConfigArgs): string {
   const common = [
     "server_tokens off;",
     `client_max_body_size ${args.clientMaxBodySize};`,
-    "# Docker's embedded DNS: the switch is resolved per request, cached 10 s.",
-    "resolver 127.0.0.11 valid=10s ipv6=off;",
     "proxy_http_version 1.1;",
     'proxy_set_header Connection "";',
     "proxy_set_header Host $host;",
@@ -114,7 +126,7 @@ export function renderEdgeConfig(args: EdgeConfigArgs): string {
     "proxy_read_timeout 60s;",
   ];
 
-  const out: string[] = ["# Rendered by permacoop-infra (components/proxy/nginx.ts). Do not edit on the host.", ""];
+  const out: string[] = ["# Rendered by permacoop-infra (components/proxy/nginx.ts). Do not edit on the host.", "", ...upstreams(args)];
   if (args.tls) {
     out.push(
       "server {",
@@ -173,30 +185,4 @@ export function renderEdgeConfig(args: EdgeConfigArgs): string {
     );
   }
   return `${out.join("\n")}\n`;
-}
-
-/** The switch's file for one service: a port proxying to that service's live container. */
-export function renderSwitchConfig(target: SwitchTarget): string {
-  return [
-    `# Rendered by permacoop-infra for service ${target.service}; the rollout reads the next line.`,
-    `# live: ${target.container}`,
-    "server {",
-    `    listen ${target.listenPort};`,
-    // Resolved per request by Docker's DNS, not at load: a stopped container fails its own
-    // requests (502), never the switch's start or an `nginx -t` for another service.
-    "    resolver 127.0.0.11 valid=10s ipv6=off;",
-    `    set $live_upstream http://${target.container}:${target.containerPort};`,
-    "    location / {",
-    "        proxy_pass $live_upstream;",
-    "        proxy_http_version 1.1;",
-    '        proxy_set_header Connection "";',
-    // The edge already set these; pass them through untouched.
-    "        proxy_set_header Host $host;",
-    "        proxy_pass_request_headers on;",
-    "        proxy_connect_timeout 5s;",
-    "        proxy_read_timeout 60s;",
-    "    }",
-    "}",
-    "",
-  ].join("\n");
 }

@@ -1,5 +1,5 @@
 import { StackConfig } from "../config/schema";
-import { renderSwitchConfig } from "../proxy/nginx";
+import { SWITCH_ADMIN_PORT, SWITCH_CONF_DIR, SWITCH_GLOBAL_FILE, switchFileFunction } from "../proxy/haproxy";
 import { DIGEST_REF } from "../registry/reference";
 import { appContainerPrefix, HostContract, LABELS } from "../runtime/contract";
 import { readHostSource, renderHostScript } from "../runtime/scripts";
@@ -24,8 +24,12 @@ export interface RolloutSpec {
   readonly network: string;
   /** App containers are named `<containerPrefix><time>-<spec>`. */
   readonly containerPrefix: string;
-  /** Container name of the switch nginx. */
+  /** Container name of the switch (HAProxy). */
   readonly switch: string;
+  /** In the switch's container: its service files, its global section, its admin socket. */
+  readonly switchConfDir: string;
+  readonly switchGlobalFile: string;
+  readonly switchAdminPort: number;
   /** The edge container: an upgrade that moves the switch port keeps the old one while the edge routes to it. */
   readonly edge: string;
   /** Port of this service on the switch. */
@@ -80,6 +84,9 @@ export function rolloutSpec(
     network: contract.network,
     containerPrefix: appContainerPrefix(contract, service.name),
     switch: contract.switchContainer,
+    switchConfDir: SWITCH_CONF_DIR,
+    switchGlobalFile: SWITCH_GLOBAL_FILE,
+    switchAdminPort: SWITCH_ADMIN_PORT,
     edge: contract.edgeContainer,
     switchPort,
     // Built here for this engine: never pulled; built and pushed for a server elsewhere: pulled by digest.
@@ -105,27 +112,13 @@ export function rolloutSpec(
 }
 
 const SOURCES = ["lib.sh", "rollout.sh"].map(readHostSource);
-const LIVE_PLACEHOLDER = "__LIVE_CONTAINER__";
 
 /**
- * The rollout script of one service: its spec as shell variables, the switch configuration
- * template, then the runbook. Pure: the same spec always renders the same script, so its
- * installed file (named by content hash) changes exactly when the service's spec changes.
+ * The rollout script of one service: its spec as shell variables, the switch file's renderer,
+ * then the runbook. Pure: the same spec always renders the same script, so its installed file
+ * (named by content hash) changes exactly when the service's spec changes.
  */
 export function renderRolloutScript(spec: RolloutSpec): string {
   if (!/^[a-z][a-z0-9-]*$/.test(spec.service)) throw new Error(`renderRolloutScript: invalid service name ${spec.service}`);
-  const switchTemplate = renderSwitchConfig({ service: spec.service, listenPort: spec.switchPort, container: LIVE_PLACEHOLDER, containerPort: spec.port });
-  return renderHostScript(`Rollout of ${spec.envName}/${spec.service}`, shellVariables({ ...spec }), [
-    "# The switch's file for this service, with the live container's name filled in.",
-    "# Ports the edge still routes to (carried_ports) stay open too, after the service's own.",
-    "render_switch_config() {",
-    '  local extra="" port',
-    '  for port in $(carried_ports); do extra+="    listen ${port};\\n"; done',
-    `  sed "s/${LIVE_PLACEHOLDER}/$1/g" <<'SWITCH_CONFIG' | awk -v extra="$extra" '{ print } /^    listen [0-9]+;$/ && extra != "" { printf "%s", extra; extra = "" }'`,
-    switchTemplate.trimEnd(),
-    "SWITCH_CONFIG",
-    "}",
-    "",
-    ...SOURCES,
-  ]);
+  return renderHostScript(`Rollout of ${spec.envName}/${spec.service}`, shellVariables({ ...spec }), [switchFileFunction(), ...SOURCES]);
 }

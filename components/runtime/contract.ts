@@ -39,7 +39,10 @@ export interface HostContract {
   readonly envLabel: string;
   readonly network: string;
   readonly edgeContainer: string;
+  /** The switch (HAProxy): where traffic moves between versions. */
   readonly switchContainer: string;
+  /** The nginx switch of environments deployed before the HAProxy one: `up` moves the edge off it, then removes it. */
+  readonly legacySwitchContainer: string;
   readonly dbContainer: string;
   readonly dbVolume: string;
   /** The proxies' volumes: configurations, ACME challenges, certificates. */
@@ -84,7 +87,8 @@ export function hostContract(environment: string, id: string = environment): Hos
     crontabTag: `# permacoop:${id}:`,
     network: prefix,
     edgeContainer: `${prefix}-edge`,
-    switchContainer: `${prefix}-switch`,
+    switchContainer: `${prefix}-switch-haproxy`,
+    legacySwitchContainer: `${prefix}-switch`,
     dbContainer: `${prefix}-db`,
     dbVolume: `${prefix}-pgdata`,
     volumes: { switchConf: `${prefix}-switch-conf`, edgeConf: `${prefix}-edge-conf`, acme: `${prefix}-acme`, certs: `${prefix}-certs` },

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { StackConfig } from "../config/schema";
+import { renderSwitchGlobal, SWITCH_ADMIN_PORT, SWITCH_CONF_DIR, SWITCH_GLOBAL_FILE, switchFileFunction } from "../proxy/haproxy";
 import { CERT_NAME } from "../proxy/nginx";
 import { HostContract, LABELS } from "./contract";
 import { readHostSource, renderHostScript } from "./scripts";
@@ -24,9 +25,20 @@ export interface RuntimeSpec {
   readonly serviceLabel: string;
   readonly specLabel: string;
   readonly network: string;
+  /** The edge's image. */
   readonly nginxImage: string;
   readonly edge: string;
+  /** The switch: its container, image, global section (in its environment) and what it was started with. */
   readonly switch: string;
+  readonly switchImage: string;
+  readonly switchGlobal: string;
+  readonly switchSpec: string;
+  /** The nginx switch an earlier release ran, replaced by `up`. */
+  readonly legacySwitch: string;
+  /** In the switch's container: its service files, its global section, its admin socket. */
+  readonly switchConfDir: string;
+  readonly switchGlobalFile: string;
+  readonly switchAdminPort: number;
   /** The switch's listen ports (`first-last`), reserved from its outgoing connections' ports. */
   readonly switchPorts: string;
   readonly switchConfVolume: string;
@@ -89,6 +101,14 @@ export function runtimeSpec(config: StackConfig, contract: HostContract, publish
     nginxImage: config.proxy.image,
     edge: contract.edgeContainer,
     switch: contract.switchContainer,
+    switchImage: config.proxy.switchImage,
+    switchGlobal: renderSwitchGlobal(),
+    // A change of the global section recreates the switch (a reload would not re-read its environment).
+    switchSpec: `haproxy-v1-${createHash("sha256").update(renderSwitchGlobal()).digest("hex").slice(0, 12)}`,
+    legacySwitch: contract.legacySwitchContainer,
+    switchConfDir: SWITCH_CONF_DIR,
+    switchGlobalFile: SWITCH_GLOBAL_FILE,
+    switchAdminPort: SWITCH_ADMIN_PORT,
     switchPorts: `${SWITCH_PORTS.first}-${SWITCH_PORTS.first + SWITCH_PORTS.count - 1}`,
     switchConfVolume: contract.volumes.switchConf,
     edgeConfVolume: contract.volumes.edgeConf,
@@ -127,9 +147,9 @@ export function runtimeSpec(config: StackConfig, contract: HostContract, publish
 }
 
 /** The concerns of the runtime script, in the order they are rendered (components/runtime/host/). */
-const RUNTIME_SOURCES = ["lib.sh", "docker.sh", "proxy.sh", "tls.sh", "data.sh", "verify.sh", "runtime.sh"].map(readHostSource);
+const RUNTIME_SOURCES = ["lib.sh", "nginx.sh", "docker.sh", "proxy.sh", "tls.sh", "data.sh", "verify.sh", "runtime.sh"].map(readHostSource);
 
 /** The host runtime script: its spec as variables, then the concerns. Pure. */
 export function renderRuntimeScript(spec: RuntimeSpec): string {
-  return renderHostScript(`Host runtime of ${spec.envName}`, shellVariables({ ...spec }), RUNTIME_SOURCES);
+  return renderHostScript(`Host runtime of ${spec.envName}`, shellVariables({ ...spec }), [switchFileFunction(), ...RUNTIME_SOURCES]);
 }

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HostContract } from "../../components/runtime/contract";
-import { createTestStack, deployedContract, httpStackConfig, dockerObjects, freePort, httpGet, TestStack } from "./harness";
+import { createTestStack, deployedContract, httpStackConfig, dockerObjects, freePort, httpGet, settled, TestStack } from "./harness";
 import { TestRegistry, startRegistry } from "../support/registry";
 import { PROJECT_DIR } from "../support/stackFiles";
 import { APP_IMAGE, prepareImages } from "./lifecycle";
@@ -86,7 +86,7 @@ describe("images by digest: a tag re-pushed with other bytes rolls out (docker-r
     const served = (await httpGet(url)).body;
     // The engine's log when it did not roll out: what it resolved the tag to, what the rollout said.
     expect({ v2: served.includes("version v2"), log: served.includes("version v2") ? "" : log }).toEqual({ v2: true, log: "" });
-    expect(live().map(imageOf)).toEqual([`${address}/permacoop/app@${digest}`]);
+    expect((await settled(live)).map(imageOf)).toEqual([`${address}/permacoop/app@${digest}`]);
     const again = await test.stack.up({ color: "never" });
     expect(Object.entries(again.summary.resourceChanges ?? {}).filter(([op]) => op !== "same")).toEqual([]);
   });
@@ -119,7 +119,7 @@ describe("images by digest: a tag re-pushed with other bytes rolls out (docker-r
     expect(rolled.status).toBe(0);
     expect((await httpGet(url)).body).toContain("version v1");
     expect(await configuredImage()).toBe(digests.v1);
-    expect(live().map(imageOf)).toEqual([digests.v1]);
+    expect((await settled(live)).map(imageOf)).toEqual([digests.v1]);
   });
 
   it("npm run deploy: a digest given on the command line serves, and the config records it", async () => {

@@ -297,3 +297,17 @@ export function wipeEnvironments(environment: string, options: { readonly docker
     { env: options.dockerHost ? { ...process.env, DOCKER_HOST: options.dockerHost } : process.env },
   );
 }
+
+/**
+ * `list()` once the last rollout's background part (drain, stop: components/runtime/host/rollout.sh)
+ * has left at most `count` entries, or after 45 s: `pulumi up` returns once the new version serves.
+ */
+export async function settled(list: () => string[], count = 1): Promise<string[]> {
+  const deadline = Date.now() + 45_000;
+  let current = list();
+  while (current.length > count && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    current = list();
+  }
+  return current;
+}

@@ -13,6 +13,7 @@ import {
   httpStackConfig,
   databasePassword,
   dockerObjects,
+  settled,
   freePort,
   httpGet,
   plaintextSecretsInState,
@@ -22,13 +23,14 @@ import {
 
 export const APP_IMAGE = "permacoop/reference-app-e2e";
 
-/** Images every environment scenario needs: nginx/postgres/node (pulled, or built from Debian) and the app. */
+/** Images every environment scenario needs: nginx/haproxy/postgres/node (pulled, or built from Debian) and the app. */
 export function prepareImages(extra: string[] = []): void {
   execFileSync(
     "bash",
     [
       join(PROJECT_DIR, "tools", "local-images.sh"),
       "nginx:stable=tools/images/nginx",
+      "haproxy:lts=tools/images/haproxy",
       "postgres:16=tools/images/postgres",
       "node:20-slim=tools/images/node",
       ...extra,
@@ -159,7 +161,7 @@ export function environmentLifecycle(options: LifecycleOptions): void {
     expect(seen.total).toBeGreaterThan(100);
     expect(seen).toMatchObject({ failed: 0 });
     expect((await httpGet(url)).body).toContain("version v2");
-    expect(appContainers()).toHaveLength(1);
+    expect(await settled(appContainers)).toHaveLength(1);
   });
 
   it("an unhealthy image fails `up`, and the old version still answers", async () => {
@@ -189,7 +191,7 @@ export function environmentLifecycle(options: LifecycleOptions): void {
     const page = await httpGet(url);
     expect(page.status).toBe(200);
     expect(page.body).toContain("version v2");
-    expect(appContainers()).toHaveLength(1);
+    expect(await settled(appContainers)).toHaveLength(1);
   });
 
   it("a rollout killed half-way converges on the next up, with no orphan container", async () => {
@@ -228,7 +230,7 @@ export function environmentLifecycle(options: LifecycleOptions): void {
     const result = await test.stack.up({ color: "never" });
     expect(result.summary.result).toBe("succeeded");
     expect((await httpGet(url)).body).toContain("version v4");
-    expect(appContainers()).toHaveLength(1);
+    expect(await settled(appContainers)).toHaveLength(1);
   });
 
   it("a second up with nothing changed changes nothing", async () => {
@@ -251,7 +253,7 @@ export function environmentLifecycle(options: LifecycleOptions): void {
     await expect(failed).rejects.toThrow(/the release command exited with code 3: app stays on the live version/);
     await expect(failed).rejects.toThrow(/migration for version v5 failed: MIGRATE_FAIL=1/);
     expect((await httpGet(url)).body).toContain("version v4");
-    expect(appContainers()).toHaveLength(1); // no release container, no new version left behind
+    expect(await settled(appContainers)).toHaveLength(1); // no release container, no new version left behind
     expect(releases("v5")).toBe("0");
     expect(Number(releaseDumps())).toBe(dumpsBefore + 1); // the dump before it is kept with the others
   });
@@ -267,7 +269,7 @@ export function environmentLifecycle(options: LifecycleOptions): void {
     expect((await httpGet(url)).body).toContain("version v6");
     expect(releases("v6")).toBe("0");
     expect(releases("v5")).toBe("1");
-    expect(appContainers()).toHaveLength(1);
+    expect(await settled(appContainers)).toHaveLength(1);
   });
 
   const script = (name: string, ...args: string[]) => {
@@ -377,7 +379,7 @@ export function environmentLifecycle(options: LifecycleOptions): void {
         )
       : (await httpGet(url)).body;
     expect(page).toMatch(/database round trip: visit #1\b/);
-    expect(appContainers()).toHaveLength(1);
+    expect(await settled(appContainers)).toHaveLength(1);
     expect(script("backup", "backup", "-s", options.env)).toMatchObject({ status: 0 });
   });
 

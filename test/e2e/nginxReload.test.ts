@@ -5,7 +5,7 @@ import { PROJECT_DIR } from "../support/stackFiles";
 import { prepareImages } from "./lifecycle";
 
 /**
- * The proxies' confirmed reload (components/runtime/host/lib.sh, nginx_reload_sh) in a real nginx
+ * The proxies' confirmed reload (components/runtime/host/nginx.sh, nginx_reload_sh) in a real nginx
  * container: nginx keeps its old configuration when a new listen port is held by one of the
  * container's own outgoing connections, and says so only in its log. What a switch created before
  * reserved ports meets when a service is added (or its port moves) under load.
@@ -14,7 +14,7 @@ const CONTAINER = "pc-e2e-nginx-reload";
 const CONF = "/etc/nginx/conf.d/site.conf";
 
 /** The in-container helper, as the host scripts define it. */
-const helper = execFileSync("bash", ["-c", `source '${join(PROJECT_DIR, "components/runtime/host/lib.sh")}'; printf '%s' "$nginx_reload_sh"`], {
+const helper = execFileSync("bash", ["-c", `source '${join(PROJECT_DIR, "components/runtime/host/nginx.sh")}'; printf '%s' "$nginx_reload_sh"`], {
   encoding: "utf8",
 });
 

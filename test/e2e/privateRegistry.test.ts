@@ -44,7 +44,7 @@ describe("a private registry with a login, to a separate server (test host)", ()
   beforeAll(async () => {
     prepareImages();
     server = startTestHost("registry", 2);
-    loadImages(server, ["nginx:stable", "postgres:16"]); // the app comes from the registry, nothing else
+    loadImages(server, ["nginx:stable", "haproxy:lts", "postgres:16"]); // the app comes from the registry, nothing else
     dir = mkdtempSync(join(tmpdir(), "permacoop-e2e-private-"));
     port = await freePort();
     // Two listeners on one storage: loopback for this machine's engine (plain HTTP is allowed

@@ -11,7 +11,7 @@ import { hostHasImage, loadImages, startTestHost, stopTestHost, TestHost } from 
 // "An existing server": a test host, another machine with its own address, Docker engine and sshd.
 let server: TestHost;
 let pebble: Pebble | undefined;
-const IMAGES = ["nginx:stable", "postgres:16", "certbot/certbot:latest", `${APP_IMAGE}:v2`];
+const IMAGES = ["nginx:stable", "haproxy:lts", "postgres:16", "certbot/certbot:latest", `${APP_IMAGE}:v2`];
 
 beforeAll(() => {
   prepareImages(["certbot/certbot:latest=tools/images/certbot"]);

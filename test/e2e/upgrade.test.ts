@@ -2,6 +2,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { SWITCH_CONF_DIR } from "../../components/proxy/haproxy";
 import { hostContract } from "../../components/runtime/contract";
 import { startLoad } from "../support/load";
 import { PROJECT_DIR } from "../support/stackFiles";
@@ -87,7 +88,7 @@ describe.each(RELEASES)("an environment deployed by release $release, upgraded i
     expect(result.summary.result).toBe("succeeded");
     for (const s of seen) {
       const switchConf = s.failed
-        ? execFileSync("docker", ["exec", contract.switchContainer, "sh", "-c", "cat /etc/nginx/conf.d/*.conf"], { encoding: "utf8" })
+        ? execFileSync("docker", ["exec", contract.switchContainer, "sh", "-c", `cat ${SWITCH_CONF_DIR}/*.cfg`], { encoding: "utf8" })
         : "";
       expect({ failed: s.failed, detail: s.failed ? s.detail : "", log: s.failed ? log : "", switchConf }).toEqual({
         failed: 0,

@@ -25,7 +25,8 @@ export const runtimeSpec: RuntimeSpec = buildRuntimeSpec(config, contract, { bin
 
 /** Evaluates the spec header of a rendered script and prints one variable. */
 export function variable(script: string, name: string): string {
-  const header = script.slice(0, script.indexOf("render_switch_config() {") >= 0 ? script.indexOf("render_switch_config() {") : script.indexOf("\n\n"));
+  // The variables end where the sources begin: the first function (the switch file's renderer).
+  const header = script.slice(0, script.indexOf("\nrender_switch_file() {"));
   return execFileSync("bash", ["-c", `${header}\nprintf %s "$${name}"`], { encoding: "utf8" });
 }
 

@@ -86,3 +86,12 @@ export function selfSignedCertificate(hostname: string): { fullchain: string; pr
   const read = (name: string) => execFileSync("cat", [join(dir, name)], { encoding: "utf8" });
   return { fullchain: read("fullchain.pem"), privkey: read("privkey.pem") };
 }
+
+/** `haproxy -c` on a global section and service files, loaded as the switch loads them (-f file -f dir). */
+export function haproxyCheck(global: string, services: Record<string, string>): { ok: boolean; output: string } {
+  const dir = mkdtempSync(join(tmpdir(), "haproxy-c-"));
+  mkdirSync(join(dir, "conf.d"));
+  writeFileSync(join(dir, "global.cfg"), global);
+  for (const [name, content] of Object.entries(services)) writeFileSync(join(dir, "conf.d", `${name}.cfg`), content);
+  return run("haproxy", ["-c", "-f", join(dir, "global.cfg"), "-f", join(dir, "conf.d")], "apt-get install haproxy");
+}

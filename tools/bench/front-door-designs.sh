@@ -72,7 +72,7 @@ nginx_at fd-edge-b edge-b.conf 18103
 nginx_at fd-edge-c edge-c.conf 18104
 declare -A design=(
   [18101]="floor: one nginx, keep-alive upstream to the app"
-  [18102]="A (today): nginx edge -> nginx switch, a fresh connection per request on each hop"
+  [18102]="A (before C): nginx edge -> nginx switch, a fresh connection per request on each hop"
   [18103]="B: nginx edge -> nginx switch, keep-alive pools on both hops"
   [18104]="C: nginx edge -> HAProxy switch, keep-alive on both hops"
   [18105]="HAProxy alone, for scale"

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LocalWorkspace } from "@pulumi/pulumi/automation";
 import { execFileSync } from "node:child_process";
+import { switchServiceFile } from "../../components/proxy/haproxy";
 import { HostContract, hostContract, LABELS } from "../../components/runtime/contract";
 import { ConfigEntry, createTestStack, DUMMY_SCALEWAY_ENV, freePort, httpGet, testPulumiCliEnv } from "../../test/e2e/harness";
 import { startLoad } from "../../test/support/load";
@@ -127,7 +128,7 @@ async function measure(url: string, seconds: number): Promise<{ rps: number; p50
  * with a keep-alive upstream to the same live app container (seed 002's shape).
  */
 async function frontDoor(url: string, names: HostContract): Promise<void> {
-  const live = execFileSync("docker", ["exec", names.switchContainer, "sed", "-n", "s/^# live: //p", "/etc/nginx/conf.d/app.conf"], {
+  const live = execFileSync("docker", ["exec", names.switchContainer, "sed", "-n", "s/^# live: //p", switchServiceFile("app")], {
     encoding: "utf8",
   }).trim();
   const dir = mkdtempSync(join(tmpdir(), "permacoop-bench-nginx-"));
@@ -254,6 +255,9 @@ async function rollouts(emptyUp: number): Promise<void> {
       await test.stack.up({ color: "never", onOutput: (o) => (output += o) });
       const seen = await load.stop();
       const { rollout, ready } = rolloutTimings(output);
+      // Where the rollout's time goes: when each step started (the rollout's own log).
+      const steps = [...output.matchAll(/step \d+ ([a-z-]+) \(\+([\d.]+)s\)/g)].map(([, name, at]) => `${name} +${at}s`);
+      process.stderr.write(`[bench] ${suffix} rollout steps: ${[...new Set(steps)].join(", ")}; done +${rollout}s\n`);
       if (seen.failed > 0) process.stderr.write(`failed requests during the ${suffix} rollout:\n${seen.detail}\n`);
       report(`rollout_failed_requests_${suffix}`, seen.failed, "requests");
       report(`rollout_total_requests_${suffix}`, seen.total, "requests");

@@ -120,7 +120,7 @@ answers() {
 }
 
 # start_services CONTAINER...: start them again, wait until each answers its health check, then
-# reload the switch so that it resolves their (possibly new) addresses afresh.
+# reload the switch so that it resolves their (possibly new) addresses afresh (its DNS would, within 10 s).
 start_services() {
   local container service probe
   docker start "$@" >/dev/null
@@ -132,7 +132,7 @@ start_services() {
       wait_until "${container}'s health check" 60 answers "$container" "${probe%%/*}" "/${probe#*/}"
     done
   done
-  docker exec "$SWITCH" nginx -s reload 2>/dev/null
+  in_switch "reload_switch ${SWITCH_RELOAD_SECONDS}" >/dev/null || log "WARNING: the switch did not reload: it finds the services' addresses within 10 s"
   log "services started again and healthy: $*"
 }
 

@@ -16,7 +16,6 @@ releases_dir="${HOME}/${RELEASES_DIR}"
 data_kept="${HOME}/${DATA_KEPT_FILE}"
 # What each runtime container was started with (a label): a change recreates it, verify checks it.
 DB_SPEC="db-v1"
-SWITCH_SPEC="switch-v2"
 EDGE_SPEC="edge-v2-${BIND_ADDRESS}-${HTTP_PORT}-${HTTPS_PORT}"
 
 require_docker() {

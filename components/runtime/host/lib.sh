@@ -17,56 +17,124 @@ network_address() { docker inspect -f "{{(index .NetworkSettings.Networks \"${NE
 env_hash() { docker inspect -f '{{range .Config.Env}}{{println .}}{{end}}' "$1" | sort | sha256sum | cut -c1-16; }
 
 # The container the switch sends service $1's traffic to (empty before its first rollout).
-switch_live() {
-  docker exec "$SWITCH" sh -c "if [ -f /etc/nginx/conf.d/$1.conf ]; then sed -n 's/^# live: //p' /etc/nginx/conf.d/$1.conf; fi"
+switch_live() { switch_record "$1" live; }
+# switch_record SERVICE live|slot: what the switch's file of the service records (empty before its first rollout).
+switch_record() {
+  docker exec "$SWITCH" sh -c "if [ -f ${SWITCH_CONF_DIR}/$1.cfg ]; then sed -n 's/^# $2: //p' ${SWITCH_CONF_DIR}/$1.cfg; fi"
 }
 
-# POSIX sh, put in front of a script run inside a proxy's nginx container (docker exec).
-# `reload_confirmed FILE SECONDS` signals a reload and waits until it took: new workers run, and every
-# port FILE listens on is bound. nginx keeps its old configuration when it cannot apply a new one
-# (a new listen port held by one of the container's own outgoing connections, in TIME_WAIT) and
-# says so only in its own log: the signal is repeated every second, up to SECONDS
-# (callers give NGINX_RELOAD_SECONDS: longer than TIME_WAIT's 60 s). Returns 1 if it never took.
-NGINX_RELOAD_SECONDS=70
+# in_switch [-i] SCRIPT: bash SCRIPT in the switch's container (as root: it writes the files),
+# after the helpers below.
+in_switch() {
+  local opts=(-u 0)
+  if [[ "$1" == -i ]]; then
+    opts+=(-i)
+    shift
+  fi
+  docker exec "${opts[@]}" "$SWITCH" bash -c "admin_port=${SWITCH_ADMIN_PORT}; conf_dir=${SWITCH_CONF_DIR}; global=${SWITCH_GLOBAL_FILE}
+${switch_sh}
+$1"
+}
+
+# Seconds a reload of the switch has to take (its ports are reserved: nothing of its own holds them).
+SWITCH_RELOAD_SECONDS=30
+# Bash, inside the switch's HAProxy container (in_switch): its admin socket, its reloads.
 # shellcheck disable=SC2016 # expanded inside the container
-nginx_reload_sh='
-# nginx_workers current|all: the current workers, or all of them (those shutting down too).
-nginx_workers() {
-  for f in /proc/[0-9]*/cmdline; do
-    if grep -q "worker process" "$f" 2>/dev/null && { [ "$1" = all ] || ! grep -q "shutting down" "$f" 2>/dev/null; }; then
-      p=${f#/proc/}; echo "${p%/cmdline}"
-    fi
+switch_sh='
+# cli COMMANDS: one line of commands (separated by ;) to the admin socket; prints the answers.
+cli() {
+  exec 3<>"/dev/tcp/127.0.0.1/${admin_port}" || return 1
+  printf "%s\n" "$1" >&3
+  cat <&3
+  exec 3>&-
+}
+# The process that serves now (the admin socket is its own).
+serving_pid() { cli "show info" 2>/dev/null | sed -n "s/^Pid: //p"; }
+# Every HAProxy worker: the serving one, and those a reload left carrying connections.
+haproxy_workers() {
+  local stat pid comm ppid
+  for stat in /proc/[0-9]*/stat; do
+    read -r pid comm _ ppid _ <"$stat" 2>/dev/null || continue
+    if [[ "$ppid" == 1 && "$comm" == "(haproxy)" ]]; then echo "$pid"; fi
   done
 }
-reload_confirmed() {
-  before=" $(nginx_workers current | tr "\n" " ") "
-  ports=$(sed -n "s/^ *listen \([0-9]*\)[ ;].*/\1/p" "$1")
-  deadline=$(( $(date +%s) + $2 ))
+# reload_switch SECONDS: checks the files, signals a reload and waits until it took (a new process
+# serves, every port of the files is bound), signalled again each second. 1: refused by haproxy -c;
+# 2: never took.
+reload_switch() {
+  haproxy -c -q -f "$global" -f "$conf_dir" >&2 || return 1
+  local before deadline signalled now took port
+  before="$(serving_pid)"
+  deadline=$(($(date +%s) + $1))
   signalled=$(date +%s)
-  nginx -s reload 2>/dev/null || return 1
+  kill -USR2 1
   while :; do
+    now="$(serving_pid)"
     took=0
-    for pid in $(nginx_workers current); do case "$before" in *" $pid "*) ;; *) took=1 ;; esac; done
-    for port in $ports; do
+    if [[ -n "$now" && "$now" != "$before" ]]; then took=1; fi
+    for port in $(sed -n "s/^ *bind :\([0-9]*\)$/\1/p" "$conf_dir"/*.cfg); do
       grep -q "^ *[0-9]*: 00000000:$(printf %04X "$port") 00000000:0000 0A" /proc/net/tcp || took=0
     done
-    [ "$took" = 1 ] && return 0
-    now=$(date +%s)
-    [ "$now" -lt "$deadline" ] || return 1
-    if [ "$now" -gt "$signalled" ]; then nginx -s reload 2>/dev/null || true; signalled=$now; fi
-    sleep 0.02 # a reload takes a few milliseconds: the rollout waits for it
+    if ((took)); then return 0; fi
+    if (($(date +%s) >= deadline)); then return 2; fi
+    if (($(date +%s) > signalled)); then
+      kill -USR2 1
+      signalled=$(date +%s)
+    fi
+    sleep 0.02
   done
 }
-# install_confirmed FILE SECONDS: FILE.next (written by the caller) becomes FILE, checked by
-# nginx -t, then reloaded until it took. Returns 1 when nginx -t refuses it, 2 when the reload
-# never took; either way the previous FILE is back (its own reload confirmed too) and serving.
-install_confirmed() {
-  if [ -f "$1" ]; then cp "$1" "$1.prev"; fi
+# install_switch_file FILE SECONDS: FILE.next (written by the caller) becomes FILE, reloaded until
+# it took. 1: refused by haproxy -c; 2: the reload never took. Either way the previous FILE is
+# back and serving.
+install_switch_file() {
+  local status=0
+  if [[ -f "$1" ]]; then cp "$1" "$1.prev"; fi
   mv "$1.next" "$1"
-  if ! nginx -t -q; then put_back "$1"; return 1; fi
-  if ! reload_confirmed "$1" "$2"; then put_back "$1"; reload_confirmed "$1" 10 || true; return 2; fi
+  reload_switch "$2" || status=$?
+  if ((status)); then
+    if [[ -f "$1.prev" ]]; then mv "$1.prev" "$1"; else rm -f "$1"; fi
+    if ((status == 2)); then reload_switch 10 || true; fi
+    return "$status"
+  fi
+  rm -f "$1.prev"
 }
-put_back() {
-  if [ -f "$1.prev" ]; then mv "$1.prev" "$1"; else rm -f "$1"; fi
+# switch_to SERVICE SLOT CONTAINER ADDRESS PORT [LIVE_SLOT]: points SLOT at the container and makes
+# it ready; once it serves (its name resolved: up to 5 s), LIVE_SLOT drains. Until then both serve,
+# never neither. Fails, LIVE_SLOT untouched, if SLOT never serves.
+switch_to() {
+  local deadline=$(($(date +%s) + 5))
+  cli "set server $1/$2 addr $4 port $5; set server $1/$2 fqdn $3; set server $1/$2 state ready" >/dev/null
+  # Fields: be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state ... srv_port (19).
+  # A maintenance flag (forced 0x01, inherited 0x02, resolution 0x20) means it does not serve.
+  until cli "show servers state $1" | awk -v slot="$2" -v addr="$4" -v port="$5" '"'"'
+    $4 == slot && $5 == addr && $19 == port && $6 == 2 && int($7) % 4 == 0 && int($7 / 32) % 2 == 0 { ok = 1 }
+    END { exit !ok }'"'"'; do
+    if (($(date +%s) >= deadline)); then return 1; fi
+    sleep 0.02
+  done
+  if [[ -n "${6:-}" ]]; then cli "set server $1/$6 state drain" >/dev/null; fi
+}
+# drain_slot SERVICE SLOT SECONDS [PID...]: waits until SLOT carries no request and the PIDs (old
+# processes of a reload) are gone, up to SECONDS; then puts SLOT in maintenance and shuts what it
+# still carries. 1 when the deadline came first.
+drain_slot() {
+  local service="$1" slot="$2" deadline=$(($(date +%s) + $3)) pid busy current status=0
+  shift 3
+  while :; do
+    busy=0
+    current="$(cli "show stat $service 4 -1" | awk -F, -v slot="$slot" '"'"'$2 == slot { print $5 }'"'"')"
+    if [[ -n "$current" && "$current" != 0 ]]; then busy=1; fi
+    for pid in "$@"; do if [[ -d "/proc/$pid" ]]; then busy=1; fi; done
+    if ((!busy)); then break; fi
+    if (($(date +%s) >= deadline)); then
+      status=1
+      break
+    fi
+    sleep 0.05
+  done
+  cli "set server $service/$slot state maint; shutdown sessions server $service/$slot" >/dev/null
+  return "$status"
 }
 '
+

@@ -22,7 +22,7 @@ fail() {
 
 label_env="${ENV_LABEL}"
 label_service="${SERVICE_LABEL}=${SERVICE}"
-switch_file="/etc/nginx/conf.d/${SERVICE}.conf"
+switch_file="${SWITCH_CONF_DIR}/${SERVICE}.cfg"
 
 workdir="$(mktemp -d)"
 chmod 700 "$workdir"
@@ -115,34 +115,62 @@ record_deployment() {
 # after every rollout. Until it has, the switch answers on both; the next rollout drops the old.
 carried_ports() {
   local port
-  for port in $(docker exec "$SWITCH" sed -n 's/^ *listen \([0-9]*\);$/\1/p' "$switch_file" 2>/dev/null); do
+  for port in $(docker exec "$SWITCH" sed -n 's/^ *bind :\([0-9]*\)$/\1/p' "$switch_file" 2>/dev/null); do
     [[ "$port" == "$SWITCH_PORT" ]] && continue
     if docker exec "$EDGE" grep -rqF "${SWITCH}:${port};" /etc/nginx/conf.d 2>/dev/null; then printf '%s\n' "$port"; fi
   done
 }
 
-# Puts this version's switch file for service $SERVICE -> container $1 in place: nginx -t, reload,
-# and wait until the reload took (or the previous file back). Prints the switch's workers from
-# before, which may still be talking to the previous version. One service at a time changes the
-# switch on a host (a lock): a reload then carries exactly the files written before it.
-install_switch_config() {
+# This version's switch file of the service, container $1 live in slot $2.
+render_switch_config() {
+  # shellcheck disable=SC2046 # one port per word
+  render_switch_file "$SERVICE" "$1" "$2" "$PORT" "$SWITCH_PORT" $(carried_ports)
+}
+
+# One service at a time changes the switch on a host (a lock): a reload then carries exactly the
+# files written before it, and no change through the admin socket is lost to a reload.
+lock_switch() {
   exec 8>"${lock_dir}/switch.lock"
   flock -w 600 8 || fail "another rollout held the switch's lock for 10 minutes"
+}
+
+# The switch file of the service with container $1 live in slot $2, applied by a reload (the
+# service is new, or its ports or file changed). Prints the switch's processes from before, which
+# may still carry requests to what the file replaced.
+install_switch_config() {
+  lock_switch
   local status=0
-  render_switch_config "$1" | docker exec -i "$SWITCH" sh -c "${nginx_reload_sh}
+  render_switch_config "$1" "$2" | in_switch -i "
     set -e
-    f='${switch_file}'
-    workers=\"\$(nginx_workers all | tr '\\n' ' ')\"
-    cat > \"\$f.next\"
-    install_confirmed \"\$f\" ${NGINX_RELOAD_SECONDS} || exit \$?
+    workers=\"\$(haproxy_workers | tr '\\n' ' ')\"
+    cat > ${switch_file}.next
+    install_switch_file ${switch_file} ${SWITCH_RELOAD_SECONDS} || exit \$?
     echo \"\$workers\"
   " || status=$?
   flock -u 8
   case "$status" in
     0) ;;
-    2) fail "the switch did not take the new configuration within ${NGINX_RELOAD_SECONDS}s (a port it must listen on stayed busy: see docker logs ${SWITCH}); the previous one stays" ;;
-    *) fail "the switch rejected the new configuration (nginx -t); the previous one stays" ;;
+    2) fail "the switch did not take the new configuration within ${SWITCH_RELOAD_SECONDS}s (see docker logs ${SWITCH}); the previous one stays" ;;
+    *) fail "the switch rejected the new configuration (haproxy -c, above); the previous one stays" ;;
   esac
+}
+
+# Moves the service's traffic to container $1 (address $2) in slot $3, the live slot $4 draining:
+# through the admin socket, no reload. The file records it for the switch's next start.
+switch_traffic() {
+  lock_switch
+  local status=0
+  render_switch_config "$1" "$3" | in_switch -i "
+    cat > ${switch_file}.next
+    if ! switch_to ${SERVICE} $3 $1 $2 ${PORT} $4; then
+      cli \"set server ${SERVICE}/$3 state maint; set server ${SERVICE}/$4 state ready\" >/dev/null
+      rm -f ${switch_file}.next
+      exit 1
+    fi
+    mv ${switch_file}.next ${switch_file}
+  " || status=$?
+  flock -u 8
+  ((status == 0)) || fail "the switch did not move ${SERVICE} to $1 (its admin socket refused, see docker logs ${SWITCH}); the previous version stays"
 }
 
 # A repair (npm run drift -- --repair) replays the last deployment recorded in the state: it must
@@ -163,9 +191,10 @@ if [[ -n "$live" ]] && container_running "$live" &&
   [[ "$(docker inspect -f "{{index .Config.Labels \"${SPEC_LABEL}\"}}" "$live")" == "$spec_hash" ]]; then
   log "${live} already runs this image and environment: nothing to do"
   # The switch file as this version renders it (an upgrade of the program may change it).
-  if ! render_switch_config "$live" | docker exec -i "$SWITCH" cmp -s - "$switch_file"; then
+  live_slot="$(switch_record "$SERVICE" slot)"
+  if ! render_switch_config "$live" "${live_slot:-blue}" | docker exec -i "$SWITCH" cmp -s - "$switch_file"; then
     log "updating the switch's configuration of ${SERVICE} (same container)"
-    install_switch_config "$live" >/dev/null
+    install_switch_config "$live" "${live_slot:-blue}" >/dev/null
   fi
   record_deployment "$live"
   exit 0
@@ -285,46 +314,70 @@ fi
 log "healthy after $(since "$started_at")s"
 
 # --- switch -------------------------------------------------------------------------------
-step switch "${SERVICE} -> ${new_container} (switch port ${SWITCH_PORT})"
-# One exec: note the switch's current workers (the ones that may still talk to the previous
-# version), put the new file in place, nginx -t (or put the old one back), reload.
-old_workers="$(install_switch_config "$new_container")" || exit 1
+old_workers=""
+if [[ -z "$live" ]]; then
+  switch_how="a new service: the switch reloads"
+else
+  live_slot="$(switch_record "$SERVICE" slot)"
+  live_slot="${live_slot:-blue}"
+  new_slot=green
+  [[ "$live_slot" == green ]] && new_slot=blue
+  switch_how="slot ${new_slot}; ${live} drains"
+fi
+step switch "${SERVICE} -> ${new_container} (switch port ${SWITCH_PORT}, ${switch_how})"
+if [[ -z "$live" ]]; then
+  install_switch_config "$new_container" blue >/dev/null || exit 1
+else
+  # The file's shape first (ports moved, or this program writes it otherwise): a reload, with
+  # the live version still live. Its previous processes may still carry requests to it.
+  if ! render_switch_config "$live" "$live_slot" | docker exec -i "$SWITCH" cmp -s - "$switch_file"; then
+    log "the switch's file of ${SERVICE} changes shape: reloading it first, ${live} still live"
+    old_workers="$(install_switch_config "$live" "$live_slot")" || exit 1
+  fi
+  switch_traffic "$new_container" "$address" "$new_slot" "$live_slot"
+fi
 new_container_live="$new_container"
 new_container="" # from here on, the new version is live: never remove it on failure
 record_deployment "$new_container_live"
 
-# --- drain --------------------------------------------------------------------------------
-step drain "waiting for the previous workers of the switch to finish their requests (up to ${DRAIN_SECONDS}s)"
-# After a reload, nginx's previous workers stop accepting and exit once their requests are
-# done: when none is left, nothing can reach the previous version any more.
-if ! docker exec "$SWITCH" sh -c "
-  deadline=\$(( \$(date +%s) + ${DRAIN_SECONDS} ))
-  for pid in ${old_workers}; do
-    while [ -d /proc/\$pid ]; do
-      [ \$(date +%s) -lt \$deadline ] || exit 1
-      sleep 0.05
-    done
-  done"; then
-  log "drain deadline reached: stopping the previous version anyway"
-fi
-
-# --- stop ---------------------------------------------------------------------------------
-if [[ -n "$live" && "$live" != "$new_container_live" ]]; then
-  step stop "$live"
-  docker stop --time "$STOP_TIMEOUT" "$live" >/dev/null 2>&1 || true
-  docker rm "$live" >/dev/null 2>&1 || true
-else
-  step stop "no previous version"
-fi
-
-# --- prune --------------------------------------------------------------------------------
-step prune "keeping the ${KEEP_IMAGES} most recent images of ${IMAGE%:*}"
-repository="${IMAGE%@*}"
-repository="${repository%:*}"
-docker image ls "$repository" --format '{{.ID}}' | awk '!seen[$0]++' | tail -n +"$((KEEP_IMAGES + 1))" |
-  while read -r image_id; do
-    if docker rmi "$image_id" >/dev/null 2>&1; then log "removed image ${image_id}"; fi
-  done
-
+# Time to traffic first: the new version serves now, and what follows (drain, stop, prune) runs
+# in the background, so that `pulumi up` goes on. It keeps this service's lock until it is done:
+# the next rollout of the service waits for it, and cleans up what it left if it was killed
+# (a reboot). Its log: ~/${DEPLOYMENTS_DIR}/<service>.finish.log; `verify` knows the container it
+# drains (<service>.draining).
 audit_outcome="succeeded"
-log "done in $(since "$rollout_started")s: ${SERVICE} is served by ${new_container_live}"
+finish_log="${record_file}.finish.log"
+[[ -z "$live" ]] || printf '%s\n' "$live" >"${record_file}.draining"
+(
+  exec </dev/null >"$finish_log" 2>&1
+  # --- drain --------------------------------------------------------------------------------
+  if [[ -n "$live" ]]; then
+    step drain "waiting for the requests ${live} carries to finish (up to ${DRAIN_SECONDS}s)"
+    # The draining slot takes no new request; when it carries none, and the processes a reload
+    # left are gone, nothing can reach the previous version any more.
+    if ! in_switch "drain_slot ${SERVICE} ${live_slot} ${DRAIN_SECONDS} ${old_workers}"; then
+      log "drain deadline reached: stopping the previous version anyway"
+    fi
+  fi
+
+  # --- stop ---------------------------------------------------------------------------------
+  if [[ -n "$live" && "$live" != "$new_container_live" ]]; then
+    step stop "$live"
+    docker stop --time "$STOP_TIMEOUT" "$live" >/dev/null 2>&1 || true
+    docker rm "$live" >/dev/null 2>&1 || true
+  else
+    step stop "no previous version"
+  fi
+  rm -f "${record_file}.draining"
+
+  # --- prune --------------------------------------------------------------------------------
+  step prune "keeping the ${KEEP_IMAGES} most recent images of ${IMAGE%:*}"
+  repository="${IMAGE%@*}"
+  repository="${repository%:*}"
+  docker image ls "$repository" --format '{{.ID}}' | awk '!seen[$0]++' | tail -n +"$((KEEP_IMAGES + 1))" |
+    while read -r image_id; do
+      if docker rmi "$image_id" >/dev/null 2>&1; then log "removed image ${image_id}"; fi
+    done
+  log "finished in $(since "$rollout_started")s"
+) &
+log "done in $(since "$rollout_started")s: ${SERVICE} is served by ${new_container_live} (drain, stop and prune go on in the background: ~/${DEPLOYMENTS_DIR}/${SERVICE}.finish.log)"

@@ -32,8 +32,8 @@ remove_service() {
     # shellcheck disable=SC2086 # one name per word
     docker rm -f $containers >/dev/null
   fi
-  docker exec "$SWITCH" sh -c "rm -f /etc/nginx/conf.d/${service}.conf* && nginx -s reload" >/dev/null 2>&1 || true
-  rm -f "${deployments_dir}/${service}"
+  in_switch "rm -f \"\$conf_dir/${service}.cfg\"* && reload_switch ${SWITCH_RELOAD_SECONDS}" >/dev/null 2>&1 || true
+  rm -f "${deployments_dir}/${service}" "${deployments_dir}/${service}".*
 }
 
 down() {

@@ -19,7 +19,7 @@ check_runtime_container() {
 verify() {
   require_docker
   [[ "$DB_MODE" != "container" ]] || check_runtime_container "$DB_CONTAINER" "$DB_IMAGE" "$DB_SPEC"
-  check_runtime_container "$SWITCH" "$NGINX_IMAGE" "$SWITCH_SPEC"
+  check_runtime_container "$SWITCH" "$SWITCH_IMAGE" "$SWITCH_SPEC"
   check_runtime_container "$EDGE" "$NGINX_IMAGE" "$EDGE_SPEC"
   local service record live container image_id env status
   for service in $SERVICES; do
@@ -52,6 +52,8 @@ verify() {
   [[ "$DB_MODE" != "container" ]] || expected+=(-e "$DB_CONTAINER")
   for service in $SERVICES; do
     [[ ! -f "${deployments_dir}/${service}" ]] || expected+=(-e "$(cut -d' ' -f1 "${deployments_dir}/${service}")")
+    # The previous version, while the rollout's background part drains and stops it.
+    [[ ! -s "${deployments_dir}/${service}.draining" ]] || expected+=(-e "$(cat "${deployments_dir}/${service}.draining")")
   done
   for stray in $(docker ps -a --filter "label=${label}" --format '{{.Names}}' | grep -vxF "${expected[@]}" || true); do
     drift "container ${stray} is not part of the deployment"

@@ -83,7 +83,8 @@ function render(config: StackConfig): { edge: string; scripts: string[] } {
   const edge = renderEdgeConfig({
     hostnames: config.dns.hostnames,
     tls: false,
-    switchHost: contract.switchContainer,
+    // The switch's name resolves on the environment's network only: nginx -t here resolves loopback.
+    switchHost: "127.0.0.1",
     routes: config.services.map((s) => ({ service: s.name, prefix: s.route, switchPort: switchPort(s.name) })),
     clientMaxBodySize: config.proxy.clientMaxBodySize,
     httpsPort: publish.httpsPort,

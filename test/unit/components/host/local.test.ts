@@ -105,8 +105,8 @@ describe("local host", () => {
     const { byName } = await build();
     const edge = await valueOf(byName("proxy").props.stdin as pulumi.Input<string>);
     expect(edge).toContain("location /api/ {");
-    expect(edge).toMatch(new RegExp(`http://pc-dev-[0-9a-f]{8}-switch:${switchPort("api")};`));
-    expect(edge).toMatch(new RegExp(`http://pc-dev-[0-9a-f]{8}-switch:${switchPort("app")};`));
+    expect(edge).toMatch(new RegExp(`server pc-dev-[0-9a-f]{8}-switch-haproxy:${switchPort("api")};`));
+    expect(edge).toMatch(new RegExp(`server pc-dev-[0-9a-f]{8}-switch-haproxy:${switchPort("app")};`));
   });
 
   it("hands PostgreSQL its password on stdin, as a secret", async () => {

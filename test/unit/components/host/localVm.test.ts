@@ -43,7 +43,7 @@ describe("local-vm host", () => {
     const { declared, byName } = await build();
     expect(byName("dev-host-cloud-init").type).toBe("command:remote:Command");
     expect(await valueOf(byName("dev-host-images").props.create as pulumi.Input<string>)).toMatch(
-      /' load vmdev 'nginx:stable' 'permacoop\/reference-app-e2e:v2' 'postgres:16'$/,
+      /' load vmdev 'haproxy:lts' 'nginx:stable' 'permacoop\/reference-app-e2e:v2' 'postgres:16'$/,
     );
     const steps = declared.filter((d) => d.type === "command:remote:Command" && d.name.startsWith("dev-runtime-"));
     expect(steps.map((s) => s.name).sort()).toEqual([

@@ -1,14 +1,17 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { EdgeConfigArgs, renderEdgeConfig, renderSwitchConfig } from "../../../../components/proxy/nginx";
+import { EdgeConfigArgs, renderEdgeConfig } from "../../../../components/proxy/nginx";
+import { renderSwitchGlobal } from "../../../../components/proxy/haproxy";
 import { nginxTest, selfSignedCertificate } from "../../../support/validators";
 
 const routes = [
   { service: "app", prefix: "/", switchPort: 8001 },
   { service: "api", prefix: "/api/", switchPort: 8002 },
 ];
-const plain: EdgeConfigArgs = { hostnames: ["permacoop.example.org"], tls: false, switchHost: "pc-prod-switch", routes, clientMaxBodySize: "10m" };
+const plain: EdgeConfigArgs = { hostnames: ["permacoop.example.org"], tls: false, switchHost: "pc-prod-switch-haproxy", routes, clientMaxBodySize: "10m" };
+/** What nginx -t loads here: the switch's name resolves only on the environment's network. */
+const resolvable = { ...plain, switchHost: "127.0.0.1" };
 
 describe("edge nginx configuration", () => {
   it("matches the snapshots (HTTP and HTTPS)", () => {
@@ -16,10 +19,16 @@ describe("edge nginx configuration", () => {
     expect(renderEdgeConfig({ ...plain, tls: true, hostnames: ["permacoop.example.org", "www.example.org"] })).toMatchSnapshot("https");
   });
 
-  it("routes each prefix to its service's switch port", () => {
+  it("routes each prefix to its service's switch port, over a keep-alive pool the edge closes first", () => {
     const conf = renderEdgeConfig(plain);
-    expect(conf).toMatch(/location \/api\/ \{\s+set \$switch_api http:\/\/pc-prod-switch:8002;\s+proxy_pass \$switch_api;/);
-    expect(conf).toMatch(/location \/ \{\s+set \$switch_app http:\/\/pc-prod-switch:8001;/);
+    expect(conf).toMatch(/upstream switch_api \{\s+server pc-prod-switch-haproxy:8002;\s+keepalive 32;\s+keepalive_timeout 50s;\s+\}/);
+    expect(conf).toMatch(/upstream switch_app \{\s+server pc-prod-switch-haproxy:8001;/);
+    expect(conf).toMatch(/location \/api\/ \{\s+proxy_pass http:\/\/switch_api;\s+\}/);
+    expect(conf).toMatch(/location \/ \{\s+proxy_pass http:\/\/switch_app;\s+\}/);
+    expect(conf).toContain('proxy_set_header Connection "";');
+    // The switch keeps idle connections longer than the edge does.
+    const switchKeepAlive = Number(/timeout http-keep-alive (\d+)s/.exec(renderSwitchGlobal())![1]);
+    expect(switchKeepAlive).toBeGreaterThan(50);
   });
 
   it("sends security and proxy headers, limits bodies, serves the ACME webroot", () => {
@@ -58,7 +67,7 @@ describe("edge nginx configuration", () => {
   });
 
   it("passes nginx -t (HTTP)", () => {
-    const result = nginxTest(renderEdgeConfig(plain));
+    const result = nginxTest(renderEdgeConfig(resolvable));
     expect(result.output).toContain("syntax is ok");
     expect(result.ok).toBe(true);
   });
@@ -68,32 +77,13 @@ describe("edge nginx configuration", () => {
     const cert = selfSignedCertificate("permacoop.example.org");
     writeFileSync(join(certDir, "fullchain.pem"), cert.fullchain);
     writeFileSync(join(certDir, "privkey.pem"), cert.privkey);
-    const result = nginxTest(renderEdgeConfig({ ...plain, tls: true, certDir }));
+    const result = nginxTest(renderEdgeConfig({ ...resolvable, tls: true, certDir }));
     expect(result.output).toContain("syntax is ok");
     expect(result.ok).toBe(true);
   });
 
   it("nginx -t really rejects a broken configuration (the validator can fail)", () => {
-    const result = nginxTest(renderEdgeConfig(plain).replace("proxy_pass $switch_app;", "proxy_pass $switch_app"));
+    const result = nginxTest(renderEdgeConfig(resolvable).replace("proxy_pass http://switch_app;", "proxy_pass http://switch_app"));
     expect(result.ok).toBe(false);
-  });
-});
-
-describe("switch nginx configuration", () => {
-  const conf = renderSwitchConfig({ service: "app", listenPort: 8001, container: "pc-prod-app-1-abc", containerPort: 3000 });
-
-  it("names the live container on the line the rollout reads, and proxies to it", () => {
-    expect(conf).toMatch(/^# live: pc-prod-app-1-abc$/m);
-    expect(conf).toContain("listen 8001;");
-    expect(conf).toContain("set $live_upstream http://pc-prod-app-1-abc:3000;");
-    expect(conf).toContain("proxy_pass $live_upstream;");
-    expect(conf).toMatchSnapshot();
-  });
-
-  it("passes nginx -t", () => {
-    // The upstream is resolved per request: a name that resolves nowhere still loads.
-    const result = nginxTest(renderSwitchConfig({ service: "app", listenPort: 8001, container: "pc-nowhere-app-1", containerPort: 3000 }));
-    expect(result.output).toContain("syntax is ok");
-    expect(result.ok).toBe(true);
   });
 });

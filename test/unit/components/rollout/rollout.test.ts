@@ -18,7 +18,7 @@ describe("rollout script", () => {
   it("carries its spec as shell variables", () => {
     expect(variable(script, "IMAGE")).toBe("ghcr.io/fairnesscoop/permacoop:main");
     expect(variable(script, "HEALTH_DEADLINE")).toBe("30");
-    expect(variable(script, "SWITCH")).toBe("pc-prod-switch");
+    expect(variable(script, "SWITCH")).toBe("pc-prod-switch-haproxy");
     expect(variable(script, "RELEASE_COMMAND")).toBe("make database-migrate");
     expect(variable(script, "RELEASE_TIMEOUT")).toBe("600");
     expect(variable(script, "RELEASE_DUMP")).toBe("true"); // a container database: dumped before the release
@@ -33,11 +33,13 @@ describe("rollout script", () => {
     });
   });
 
-  it("renders the switch file for the container it is given", () => {
-    const header = script.slice(0, script.indexOf("SWITCH_CONFIG\n}") + "SWITCH_CONFIG\n}".length);
-    const rendered = execFileSync("bash", ["-c", `${header}\nrender_switch_config pc-prod-app-123-abcdef`], { encoding: "utf8" });
-    expect(rendered).toContain("# live: pc-prod-app-123-abcdef");
-    expect(rendered).toContain("set $live_upstream http://pc-prod-app-123-abcdef:3000;");
+  it("renders the switch file for the container and slot it is given", () => {
+    const header = script.slice(0, script.indexOf("\n}\n", script.indexOf("\nSWITCH_FILE\n")) + 3);
+    const rendered = execFileSync("bash", ["-c", `${header}\nrender_switch_file app pc-prod-app-123-abcdef green 3000 8001`], { encoding: "utf8" });
+    expect(rendered).toContain("# live: pc-prod-app-123-abcdef\n# slot: green\n");
+    expect(rendered).toContain("bind :8001\n");
+    expect(rendered).toContain("server green pc-prod-app-123-abcdef:3000 ");
+    expect(rendered).toMatch(/server blue \S+ resolvers docker disabled/);
   });
 
   /** Runs the rollout in repair mode in a scratch home, with a stub `docker` answering the switch's live container. */

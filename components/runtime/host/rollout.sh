@@ -90,9 +90,15 @@ fi
 spec_hash="$( (printf '%s\n' "$IMAGE" "$PORT" "$HEALTH_PATH"; cat "$envfile") | sha256sum | cut -c1-16)"
 
 # The container the switch sends this service's traffic to ("" before the first rollout).
-# Not knowing is fatal: the cleanup below would take the live version for a leftover.
-live_container() {
-  switch_live "$SERVICE" || fail "cannot read the switch's configuration (is ${SWITCH} running?)"
+# The switch's file of the service as it is now, read once (each docker exec costs 50-100 ms):
+# the container it sends traffic to and its slot ("" before the first rollout). Not knowing is
+# fatal: the cleanup below would take the live version for a leftover.
+read_switch_file() {
+  switch_file_now="$(docker exec "$SWITCH" sh -c "cat ${switch_file} 2>/dev/null || true")" ||
+    fail "cannot read the switch's configuration (is ${SWITCH} running?)"
+  live="$(sed -n 's/^# live: //p' <<<"$switch_file_now")"
+  live_slot="$(sed -n 's/^# slot: //p' <<<"$switch_file_now")"
+  live_slot="${live_slot:-blue}"
 }
 container_running() {
   [[ "$(docker inspect -f '{{.State.Running}}' "$1" 2>/dev/null || true)" == "true" ]]
@@ -115,7 +121,8 @@ record_deployment() {
 # after every rollout. Until it has, the switch answers on both; the next rollout drops the old.
 carried_ports() {
   local port
-  for port in $(docker exec "$SWITCH" sed -n 's/^ *bind :\([0-9]*\)$/\1/p' "$switch_file" 2>/dev/null); do
+  # shellcheck disable=SC2013 # one port per line, a word each
+  for port in $(sed -n 's/^ *bind :\([0-9]*\)$/\1/p' <<<"$switch_file_now"); do
     [[ "$port" == "$SWITCH_PORT" ]] && continue
     if docker exec "$EDGE" grep -rqF "${SWITCH}:${port};" /etc/nginx/conf.d 2>/dev/null; then printf '%s\n' "$port"; fi
   done
@@ -185,16 +192,20 @@ if [[ "${PERMACOOP_REPAIR:-0}" == "1" ]]; then
   fi
 fi
 
-live="$(live_container)" || exit 1
-if [[ -n "$live" ]]; then from_image="$(docker inspect -f "{{index .Config.Labels \"${IMAGE_LABEL}\"}}" "$live" 2>/dev/null || echo unknown)"; fi
-if [[ -n "$live" ]] && container_running "$live" &&
-  [[ "$(docker inspect -f "{{index .Config.Labels \"${SPEC_LABEL}\"}}" "$live")" == "$spec_hash" ]]; then
+read_switch_file
+# The live container in one inspect: whether it runs, what it was started with, from which image.
+live_state=""
+if [[ -n "$live" ]]; then
+  live_state="$(docker inspect -f "{{.State.Running}} {{index .Config.Labels \"${SPEC_LABEL}\"}} {{index .Config.Labels \"${IMAGE_LABEL}\"}}" "$live" 2>/dev/null || true)"
+  from_image="$(cut -d' ' -f3 <<<"$live_state")"
+  from_image="${from_image:-unknown}"
+fi
+if [[ -n "$live" && "$live_state" == "true ${spec_hash} "* ]]; then
   log "${live} already runs this image and environment: nothing to do"
   # The switch file as this version renders it (an upgrade of the program may change it).
-  live_slot="$(switch_record "$SERVICE" slot)"
-  if ! render_switch_config "$live" "${live_slot:-blue}" | docker exec -i "$SWITCH" cmp -s - "$switch_file"; then
+  if [[ "$(render_switch_config "$live" "$live_slot")" != "$switch_file_now" ]]; then
     log "updating the switch's configuration of ${SERVICE} (same container)"
-    install_switch_config "$live" "${live_slot:-blue}" >/dev/null
+    install_switch_config "$live" "$live_slot" >/dev/null
   fi
   record_deployment "$live"
   exit 0
@@ -282,12 +293,15 @@ started=$SECONDS
 started_at="$EPOCHREALTIME"
 last_probe=""
 healthy=false
-# Until the port opens, poll it cheaply (50 ms): the first HTTP probe then comes as soon as
-# the app listens, and later probes keep the configured interval.
+# Until the port opens, poll it cheaply (20 ms, whether the container still runs every 0.5 s:
+# an inspect costs more than a poll): the first HTTP probe then comes as soon as the app
+# listens, and later probes keep the configured interval.
+polls=0
 until (exec 3<>"/dev/tcp/${address}/${PORT}") 2>/dev/null; do
-  container_running "$new_container" || break
+  polls=$((polls + 1))
+  if ((polls % 25 == 0)); then container_running "$new_container" || break; fi
   ((SECONDS - started < HEALTH_DEADLINE)) || break
-  sleep 0.05
+  sleep 0.02
 done
 while ((SECONDS - started < HEALTH_DEADLINE)); do
   if ! container_running "$new_container"; then
@@ -318,8 +332,6 @@ old_workers=""
 if [[ -z "$live" ]]; then
   switch_how="a new service: the switch reloads"
 else
-  live_slot="$(switch_record "$SERVICE" slot)"
-  live_slot="${live_slot:-blue}"
   new_slot=green
   [[ "$live_slot" == green ]] && new_slot=blue
   switch_how="slot ${new_slot}; ${live} drains"
@@ -330,7 +342,7 @@ if [[ -z "$live" ]]; then
 else
   # The file's shape first (ports moved, or this program writes it otherwise): a reload, with
   # the live version still live. Its previous processes may still carry requests to it.
-  if ! render_switch_config "$live" "$live_slot" | docker exec -i "$SWITCH" cmp -s - "$switch_file"; then
+  if [[ "$(render_switch_config "$live" "$live_slot")" != "$switch_file_now" ]]; then
     log "the switch's file of ${SERVICE} changes shape: reloading it first, ${live} still live"
     old_workers="$(install_switch_config "$live" "$live_slot")" || exit 1
   fi
@@ -363,8 +375,9 @@ finish_log="${record_file}.finish.log"
   # --- stop ---------------------------------------------------------------------------------
   if [[ -n "$live" && "$live" != "$new_container_live" ]]; then
     step stop "$live"
-    docker stop --time "$STOP_TIMEOUT" "$live" >/dev/null 2>&1 || true
-    docker rm "$live" >/dev/null 2>&1 || true
+    # SIGTERM first (the app finishes and exits cleanly); whatever came of it, the container goes.
+    docker stop --time "$STOP_TIMEOUT" "$live" >/dev/null || log "docker stop ${live} exited with $?: removing it anyway"
+    docker rm -f "$live" >/dev/null || log "WARNING: docker rm -f ${live} failed (above): the next rollout of ${SERVICE} removes it"
   else
     step stop "no previous version"
   fi

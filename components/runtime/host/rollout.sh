@@ -360,6 +360,10 @@ record_deployment "$new_container_live"
 audit_outcome="succeeded"
 finish_log="${record_file}.finish.log"
 [[ -z "$live" ]] || printf '%s\n' "$live" >"${record_file}.draining"
+# Its own process group (job control on for that one job): the engine ends a local command's
+# provider by signalling its whole group (SIGINT, then SIGKILL) when `pulumi up` is done, which
+# would interrupt a drain or a stop half-way.
+set -m
 (
   exec </dev/null >"$finish_log" 2>&1
   # --- drain --------------------------------------------------------------------------------
@@ -393,4 +397,5 @@ finish_log="${record_file}.finish.log"
     done
   log "finished in $(since "$rollout_started")s"
 ) &
+set +m
 log "done in $(since "$rollout_started")s: ${SERVICE} is served by ${new_container_live} (drain, stop and prune go on in the background: ~/${DEPLOYMENTS_DIR}/${SERVICE}.finish.log)"

@@ -57,6 +57,8 @@ export interface RuntimeSpec {
   readonly deploymentsDir: string;
   /** Where the release phase records the versions it ran for (they belong to the data: they go with it). */
   readonly releasesDir: string;
+  /** The rollouts' locks: a reload of the switch by the runtime takes the switch's one too. */
+  readonly locksDir: string;
   /** The id of the stack that deployed the environment here (see ownerGuard). */
   readonly ownerFile: string;
   /** Marks a destroyed environment whose database volume was kept (envIdProbe adopts it). */
@@ -123,6 +125,7 @@ export function runtimeSpec(config: StackConfig, contract: HostContract, publish
     backupsDir: contract.paths.backups,
     deploymentsDir: contract.paths.deployments,
     releasesDir: contract.paths.releases,
+    locksDir: contract.paths.locks,
     ownerFile: contract.paths.owner,
     dataKeptFile: contract.paths.dataKept,
     crontabTag: contract.crontabTag,

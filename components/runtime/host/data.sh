@@ -132,7 +132,7 @@ start_services() {
       wait_until "${container}'s health check" 60 answers "$container" "${probe%%/*}" "/${probe#*/}"
     done
   done
-  in_switch "reload_switch ${SWITCH_RELOAD_SECONDS}" >/dev/null || log "WARNING: the switch did not reload: it finds the services' addresses within 10 s"
+  reload_switch_locked "reload_switch ${SWITCH_RELOAD_SECONDS}" >/dev/null || log "WARNING: the switch did not reload: it finds the services' addresses within 10 s"
   log "services started again and healthy: $*"
 }
 

@@ -36,6 +36,19 @@ ${switch_sh}
 $1"
 }
 
+# reload_switch_locked: a reload of the switch as the runtime does it (a service removed, services
+# restarted), under the lock the rollouts take to change the switch: a reload never lands between
+# a rollout's change through the admin socket and the file that records it.
+reload_switch_locked() {
+  local dir="${PERMACOOP_LOCK_DIR:-${HOME}/${LOCKS_DIR}}" status=0
+  mkdir -p "$dir"
+  exec 7>"${dir}/switch.lock"
+  flock -w 600 7 || return 1
+  in_switch "$1" || status=$?
+  exec 7>&-
+  return "$status"
+}
+
 # Seconds a reload of the switch has to take (its ports are reserved: nothing of its own holds them).
 SWITCH_RELOAD_SECONDS=30
 # Bash, inside the switch's HAProxy container (in_switch): its admin socket, its reloads.

@@ -32,7 +32,7 @@ remove_service() {
     # shellcheck disable=SC2086 # one name per word
     docker rm -f $containers >/dev/null
   fi
-  in_switch "rm -f \"\$conf_dir/${service}.cfg\"* && reload_switch ${SWITCH_RELOAD_SECONDS}" >/dev/null 2>&1 || true
+  reload_switch_locked "rm -f \"\$conf_dir/${service}.cfg\"* && reload_switch ${SWITCH_RELOAD_SECONDS}" >/dev/null 2>&1 || true
   rm -f "${deployments_dir}/${service}" "${deployments_dir}/${service}".*
 }
 

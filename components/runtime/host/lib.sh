@@ -17,10 +17,16 @@ network_address() { docker inspect -f "{{(index .NetworkSettings.Networks \"${NE
 env_hash() { docker inspect -f '{{range .Config.Env}}{{println .}}{{end}}' "$1" | sort | sha256sum | cut -c1-16; }
 
 # The container the switch sends service $1's traffic to (empty before its first rollout).
-switch_live() { switch_record "$1" live; }
-# switch_record SERVICE live|slot: what the switch's file of the service records (empty before its first rollout).
-switch_record() {
-  docker exec "$SWITCH" sh -c "if [ -f ${SWITCH_CONF_DIR}/$1.cfg ]; then sed -n 's/^# $2: //p' ${SWITCH_CONF_DIR}/$1.cfg; fi"
+switch_live() {
+  docker exec "$SWITCH" sh -c "if [ -f ${SWITCH_CONF_DIR}/$1.cfg ]; then sed -n 's/^# live: //p' ${SWITCH_CONF_DIR}/$1.cfg; fi"
+}
+
+# The lock every change of the switch takes (a rollout's, the runtime's reloads), in the deploy
+# user's own directory; prints its path.
+switch_lock_file() {
+  local dir="${PERMACOOP_LOCK_DIR:-${HOME}/${LOCKS_DIR}}"
+  mkdir -p "$dir"
+  printf '%s' "${dir}/switch.lock"
 }
 
 # in_switch [-i] SCRIPT: bash SCRIPT in the switch's container (as root: it writes the files),
@@ -40,9 +46,8 @@ $1"
 # restarted), under the lock the rollouts take to change the switch: a reload never lands between
 # a rollout's change through the admin socket and the file that records it.
 reload_switch_locked() {
-  local dir="${PERMACOOP_LOCK_DIR:-${HOME}/${LOCKS_DIR}}" status=0
-  mkdir -p "$dir"
-  exec 7>"${dir}/switch.lock"
+  local status=0
+  exec 7>"$(switch_lock_file)"
   flock -w 600 7 || return 1
   in_switch "$1" || status=$?
   exec 7>&-

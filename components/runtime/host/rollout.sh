@@ -137,7 +137,7 @@ render_switch_config() {
 # One service at a time changes the switch on a host (a lock): a reload then carries exactly the
 # files written before it, and no change through the admin socket is lost to a reload.
 lock_switch() {
-  exec 8>"${lock_dir}/switch.lock"
+  exec 8>"$(switch_lock_file)"
   flock -w 600 8 || fail "another rollout held the switch's lock for 10 minutes"
 }
 

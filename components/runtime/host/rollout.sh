@@ -89,13 +89,28 @@ if [[ -n "$secret_values" ]]; then
 fi
 spec_hash="$( (printf '%s\n' "$IMAGE" "$PORT" "$HEALTH_PATH"; cat "$envfile") | sha256sum | cut -c1-16)"
 
-# The container the switch sends this service's traffic to ("" before the first rollout).
-# The switch's file of the service as it is now, read once (each docker exec costs 50-100 ms):
-# the container it sends traffic to and its slot ("" before the first rollout). Not knowing is
-# fatal: the cleanup below would take the live version for a leftover.
-read_switch_file() {
-  switch_file_now="$(docker exec "$SWITCH" sh -c "cat ${switch_file} 2>/dev/null || true")" ||
-    fail "cannot read the switch's configuration (is ${SWITCH} running?)"
+# What the rollout starts from, read once and at the same time (each docker call costs 50-100 ms):
+# - the switch's file of the service: the container it sends traffic to and its slot ("" before
+#   the first rollout). Not knowing is fatal: the cleanup below would take the live version for a
+#   leftover;
+# - the service's containers: name, state, spec and image labels (the live one's among them);
+# - whether the image is on the host already.
+read_host_state() {
+  local seen="${workdir}/seen" switch_pid containers_pid image_pid
+  mkdir "$seen"
+  docker exec "$SWITCH" sh -c "cat ${switch_file} 2>/dev/null || true" >"${seen}/switch" &
+  switch_pid=$!
+  docker ps -a --filter "label=${label_env}" --filter "label=${label_service}" \
+    --format "{{.Names}} {{.State}} {{.Label \"${SPEC_LABEL}\"}} {{.Label \"${IMAGE_LABEL}\"}}" >"${seen}/containers" &
+  containers_pid=$!
+  docker image inspect "$IMAGE" >/dev/null 2>&1 &
+  image_pid=$!
+  image_present=true
+  wait "$image_pid" || image_present=false
+  wait "$containers_pid" || fail "cannot list the containers of ${SERVICE} (docker ps, above)"
+  wait "$switch_pid" || fail "cannot read the switch's configuration (is ${SWITCH} running?)"
+  switch_file_now="$(cat "${seen}/switch")"
+  containers="$(cat "${seen}/containers")"
   live="$(sed -n 's/^# live: //p' <<<"$switch_file_now")"
   live_slot="$(sed -n 's/^# slot: //p' <<<"$switch_file_now")"
   live_slot="${live_slot:-blue}"
@@ -107,12 +122,10 @@ container_running() {
 # What `runtime.sh verify` (npm run drift) compares the host with: the live container, the image
 # it was started from, and a hash of its environment.
 record_file="${HOME}/${DEPLOYMENTS_DIR}/${SERVICE}"
+# record_deployment CONTAINER IMAGE_ID ENV_HASH
 record_deployment() {
-  local dir="${record_file%/*}" image_id env
-  image_id="$(docker inspect -f '{{.Image}}' "$1")"
-  env="$(env_hash "$1")"
-  mkdir -p "$dir"
-  printf '%s %s %s %s\n' "$1" "$image_id" "$env" "$spec_hash" >"${record_file}.next"
+  mkdir -p "${record_file%/*}"
+  printf '%s %s %s %s\n' "$1" "$2" "$3" "$spec_hash" >"${record_file}.next"
   mv "${record_file}.next" "$record_file"
 }
 
@@ -192,22 +205,23 @@ if [[ "${PERMACOOP_REPAIR:-0}" == "1" ]]; then
   fi
 fi
 
-read_switch_file
-# The live container in one inspect: whether it runs, what it was started with, from which image.
+read_host_state
+# The live container: its state, what it was started with, from which image.
 live_state=""
 if [[ -n "$live" ]]; then
-  live_state="$(docker inspect -f "{{.State.Running}} {{index .Config.Labels \"${SPEC_LABEL}\"}} {{index .Config.Labels \"${IMAGE_LABEL}\"}}" "$live" 2>/dev/null || true)"
+  live_state="$(awk -v live="$live" '$1 == live { print $2, $3, $4 }' <<<"$containers")"
   from_image="$(cut -d' ' -f3 <<<"$live_state")"
   from_image="${from_image:-unknown}"
 fi
-if [[ -n "$live" && "$live_state" == "true ${spec_hash} "* ]]; then
+if [[ -n "$live" && "$live_state" == "running ${spec_hash} "* ]]; then
   log "${live} already runs this image and environment: nothing to do"
   # The switch file as this version renders it (an upgrade of the program may change it).
   if [[ "$(render_switch_config "$live" "$live_slot")" != "$switch_file_now" ]]; then
     log "updating the switch's configuration of ${SERVICE} (same container)"
     install_switch_config "$live" "$live_slot" >/dev/null
   fi
-  record_deployment "$live"
+  read -r _ live_image_id live_env_hash < <(container_facts "$live") || fail "cannot inspect ${live}"
+  record_deployment "$live" "$live_image_id" "$live_env_hash"
   exit 0
 fi
 
@@ -215,19 +229,19 @@ audit_started=1
 
 # --- pull ---------------------------------------------------------------------------------
 step pull "$IMAGE"
-if [[ "$PULL_POLICY" == "always" ]] || ! docker image inspect "$IMAGE" >/dev/null 2>&1; then
+if [[ "$PULL_POLICY" == "always" || "$image_present" != true ]]; then
   [[ "$PULL_POLICY" == "never" ]] && fail "image ${IMAGE} is not on the host and pull policy is never"
   docker pull --quiet "$IMAGE" >/dev/null || fail "cannot pull ${IMAGE}"
 fi
 
 # --- clean up what an interrupted rollout left behind --------------------------------------
 step cleanup "removing containers of ${SERVICE} that are not live"
-for container in $(docker ps -a --filter "label=${label_env}" --filter "label=${label_service}" --format '{{.Names}}'); do
-  if [[ "$container" != "$live" ]]; then
+while read -r container _; do
+  if [[ -n "$container" && "$container" != "$live" ]]; then
     log "removing leftover ${container}"
-    docker rm -f "$container" >/dev/null
+    docker rm -f "$container" >/dev/null </dev/null
   fi
-done
+done <<<"$containers"
 
 # --- release: the new version's one-off command (migrations), once per version ---------------
 # Before the new version takes traffic, while the live one still serves: a failure stops here.
@@ -286,7 +300,8 @@ docker run --detach --name "$new_container" \
 rm -f "$envfile"
 
 # --- health-check -------------------------------------------------------------------------
-address="$(network_address "$new_container")"
+# While the app boots: its address, and what the deployment record keeps of it.
+read -r address new_image_id new_env_hash < <(container_facts "$new_container") || fail "cannot inspect ${new_container}"
 url="http://${address}:${PORT}${HEALTH_PATH}"
 step health-check "GET ${url} every ${HEALTH_INTERVAL}s, ${HEALTH_TIMEOUT}s timeout, ${HEALTH_DEADLINE}s deadline"
 started=$SECONDS
@@ -350,7 +365,7 @@ else
 fi
 new_container_live="$new_container"
 new_container="" # from here on, the new version is live: never remove it on failure
-record_deployment "$new_container_live"
+record_deployment "$new_container_live" "$new_image_id" "$new_env_hash"
 
 # Time to traffic first: the new version serves now, and what follows (drain, stop, prune) runs
 # in the background, so that `pulumi up` goes on. It keeps this service's lock until it is done:

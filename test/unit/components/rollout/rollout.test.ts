@@ -42,7 +42,7 @@ describe("rollout script", () => {
     expect(rendered).toMatch(/server blue \S+ resolvers docker disabled/);
   });
 
-  /** Runs the rollout in repair mode in a scratch home, with a stub `docker` answering the switch's live container. */
+  /** Runs the rollout in repair mode in a scratch home, with a stub `docker` answering the switch's live container and no containers of the service. */
   const repair = (record: string | undefined, live: string) => {
     const home = mkdtempSync(join(tmpdir(), "permacoop-repair-"));
     try {
@@ -51,9 +51,13 @@ describe("rollout script", () => {
         writeFileSync(join(home, ".permacoop", "prod", "services", "app"), record);
       }
       // The switch answers `live` (docker exec); anything else fails like an engine that has nothing.
-      writeFileSync(join(home, "docker"), `#!/bin/sh\nif [ "$1" = exec ]; then printf '%s' '${live}'; exit 0; fi\necho "stub docker: $*" >&2; exit 1\n`, {
-        mode: 0o755,
-      });
+      writeFileSync(
+        join(home, "docker"),
+        `#!/bin/sh\nif [ "$1" = exec ]; then printf '%s' '${live}'; exit 0; fi\nif [ "$1" = ps ]; then exit 0; fi\necho "stub docker: $*" >&2; exit 1\n`,
+        {
+          mode: 0o755,
+        },
+      );
       const result = spawnSync("bash", ["-c", script], {
         encoding: "utf8",
         input: "APP_ENV=1\n",

@@ -28,6 +28,7 @@ workdir="$(mktemp -d)"
 chmod 700 "$workdir"
 new_container=""
 release_container=""
+switch_pid=""
 from_image="none"
 audit_outcome="failed"
 # Every rollout leaves a line on the host: who, when, from which image to which, and how it ended.
@@ -41,6 +42,7 @@ audit() {
 cleanup() {
   local status=$?
   if [[ -n "$release_container" ]]; then docker rm -f "$release_container" >/dev/null 2>&1 || true; fi
+  drop_switch
   if [[ $status -ne 0 && -n "$new_container" ]]; then
     log "removing ${new_container}: traffic stays on the live version"
     docker rm -f "$new_container" >/dev/null 2>&1 || true
@@ -175,12 +177,15 @@ install_switch_config() {
   esac
 }
 
-# Moves the service's traffic to container $1 (address $2) in slot $3, the live slot $4 draining:
-# through the admin socket, no reload. The file records it for the switch's next start.
-switch_traffic() {
-  lock_switch
-  local status=0
-  render_switch_config "$1" "$3" | in_switch -i "
+# The switch's side of moving the service's traffic to container $1 (address $2) in slot $3, the
+# live slot $4 draining, through the admin socket (no reload): started while the app boots, so
+# that the docker exec (50-150 ms) is not paid after the health check. It waits for "go" and the
+# service's new file (the record for the switch's next start) on a pipe; without "go" (the
+# health check failed) it changes nothing.
+prepare_switch() {
+  mkfifo "${workdir}/switch.in"
+  in_switch -i "
+    read -r go && [[ \"\$go\" == go ]] || exit 3
     cat > ${switch_file}.next
     if ! switch_to ${SERVICE} $3 $1 $2 ${PORT} $4; then
       cli \"set server ${SERVICE}/$3 state maint; set server ${SERVICE}/$4 state ready\" >/dev/null
@@ -188,7 +193,26 @@ switch_traffic() {
       exit 1
     fi
     mv ${switch_file}.next ${switch_file}
-  " || status=$?
+  " <"${workdir}/switch.in" &
+  switch_pid=$!
+  exec 6>"${workdir}/switch.in"
+}
+# An unused prepared switch goes (it changes nothing without "go").
+drop_switch() {
+  [[ -n "$switch_pid" ]] || return 0
+  exec 6>&-
+  wait "$switch_pid" 2>/dev/null || true
+  switch_pid=""
+}
+
+# Moves the traffic as prepared (container $1 in slot $2), under the switch's lock.
+switch_traffic() {
+  lock_switch
+  local status=0
+  { printf 'go\n'; render_switch_config "$1" "$2"; } >&6
+  exec 6>&-
+  wait "$switch_pid" || status=$?
+  switch_pid=""
   flock -u 8
   ((status == 0)) || fail "the switch did not move ${SERVICE} to $1 (its admin socket refused, see docker logs ${SWITCH}); the previous version stays"
 }
@@ -302,6 +326,11 @@ rm -f "$envfile"
 # --- health-check -------------------------------------------------------------------------
 # While the app boots: its address, and what the deployment record keeps of it.
 read -r address new_image_id new_env_hash < <(container_facts "$new_container") || fail "cannot inspect ${new_container}"
+if [[ -n "$live" ]]; then
+  new_slot=green
+  [[ "$live_slot" == green ]] && new_slot=blue
+  prepare_switch "$new_container" "$address" "$new_slot" "$live_slot"
+fi
 url="http://${address}:${PORT}${HEALTH_PATH}"
 step health-check "GET ${url} every ${HEALTH_INTERVAL}s, ${HEALTH_TIMEOUT}s timeout, ${HEALTH_DEADLINE}s deadline"
 started=$SECONDS
@@ -347,8 +376,6 @@ old_workers=""
 if [[ -z "$live" ]]; then
   switch_how="a new service: the switch reloads"
 else
-  new_slot=green
-  [[ "$live_slot" == green ]] && new_slot=blue
   switch_how="slot ${new_slot}; ${live} drains"
 fi
 step switch "${SERVICE} -> ${new_container} (switch port ${SWITCH_PORT}, ${switch_how})"
@@ -361,7 +388,7 @@ else
     log "the switch's file of ${SERVICE} changes shape: reloading it first, ${live} still live"
     old_workers="$(install_switch_config "$live" "$live_slot")" || exit 1
   fi
-  switch_traffic "$new_container" "$address" "$new_slot" "$live_slot"
+  switch_traffic "$new_container" "$new_slot"
 fi
 new_container_live="$new_container"
 new_container="" # from here on, the new version is live: never remove it on failure

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Environment } from "../../../../components/environment";
 import { repairSteps } from "../../../../components/runtime/contract";
 import { registryOf } from "../../../../components/registry/reference";
-import { resolution, resolveServiceImages } from "../../../../components/registry/resolve";
+import { registryResolves, resolution, resolveServiceImages } from "../../../../components/registry/resolve";
 import { installedScript } from "../../../support/hostScripts";
 import { SERVERLESS_SECRETS, SERVERLESS_STACK, serverlessConfigInput } from "../../../support/serverlessStack";
 import { Declared, installMocks, mockDigest, parse, recorder, STACK_OUTPUTS, valueOf } from "../../../support/mocks";
@@ -54,13 +54,48 @@ describe("images by digest, on every host kind", () => {
     jest.spyOn(pulumi.runtime, "isDryRun").mockReturnValue(true);
     const warn = jest.spyOn(pulumi.log, "warn").mockResolvedValue();
     const config = sshConfig([{ name: "app", image: "nginx:stable", port: 80 }]);
-    const resolved = await resolveServiceImages(config, async () => {
-      throw new Error("registry unreachable");
-    });
+    const resolved = await resolveServiceImages(
+      config,
+      async () => {
+        throw new Error("registry unreachable");
+      },
+      async () => true,
+    );
     expect(resolved).toEqual({ app: "nginx:stable" });
     expect(warn.mock.calls[0]![0]).toMatch(
       /app's image nginx:stable is not resolved to a digest in this preview \(registry docker\.io: registry unreachable\)/,
     );
+  });
+
+  it("in a preview, does not ask a registry whose name does not resolve (an offline PR check)", async () => {
+    jest.spyOn(pulumi.runtime, "isDryRun").mockReturnValue(true);
+    const warn = jest.spyOn(pulumi.log, "warn").mockResolvedValue();
+    const config = sshConfig([{ name: "app", image: "ghcr.io/fairnesscoop/permacoop:main", port: 3000 }]);
+    const asked: string[] = [];
+    const resolved = await resolveServiceImages(
+      config,
+      async () => DIGEST_A,
+      async (registry) => (asked.push(registry), false),
+    );
+    expect(resolved).toEqual({ app: "ghcr.io/fairnesscoop/permacoop:main" });
+    expect(asked).toEqual(["ghcr.io"]);
+    expect(warn.mock.calls[0]![0]).toMatch(/not resolved to a digest in this preview \(registry ghcr\.io: its name does not resolve from this machine\)/);
+  });
+
+  it("in pulumi up, asks the registry whatever the name's resolution (the lookup's own error names the cause)", async () => {
+    const resolved = await resolveServiceImages(
+      sshConfig([{ name: "app", image: "ghcr.io/fairnesscoop/permacoop:main", port: 3000 }]),
+      async () => DIGEST_A,
+      async () => false,
+    );
+    expect(resolved).toEqual({ app: `ghcr.io/fairnesscoop/permacoop@${DIGEST_A}` });
+  });
+
+  it("looks a registry's host up without its port or an IPv6 literal's brackets", async () => {
+    expect(await registryResolves("127.0.0.1:5000")).toBe(true);
+    expect(await registryResolves("[::1]:5000")).toBe(true);
+    expect(await registryResolves("localhost")).toBe(true);
+    expect(await registryResolves("registry.invalid")).toBe(false);
   });
 
   it("names the registry of a reference (docker.io when it names none)", () => {

@@ -1,7 +1,7 @@
 # The rollout of one service (entry point; components/rollout/rollout.ts renders it with the typed
 # spec, the switch file template and lib.sh). Installed under ~/.permacoop/<env>/scripts by content hash.
 # Zero-downtime, health-gated rollout of one service, read as a runbook:
-#   lock -> pull -> clean up -> release -> start -> health-check -> switch -> drain -> stop -> prune
+#   lock -> pull -> release -> start -> clean up -> health-check -> switch -> drain -> stop -> prune
 # The service's environment (NAME=value lines, secrets included) arrives on stdin and only
 # ever touches a private temporary file: never argv, never the log.
 set -euo pipefail
@@ -29,6 +29,11 @@ chmod 700 "$workdir"
 new_container=""
 release_container=""
 switch_pid=""
+switch_read_pid=""
+live=""
+live_slot=blue
+live_state=""
+switch_file_now=""
 from_image="none"
 audit_outcome="failed"
 # Every rollout leaves a line on the host: who, when, from which image to which, and how it ended.
@@ -43,6 +48,7 @@ cleanup() {
   local status=$?
   if [[ -n "$release_container" ]]; then docker rm -f "$release_container" >/dev/null 2>&1 || true; fi
   drop_switch
+  if [[ -n "$switch_read_pid" ]]; then wait "$switch_read_pid" 2>/dev/null || true; fi
   if [[ $status -ne 0 && -n "$new_container" ]]; then
     log "removing ${new_container}: traffic stays on the live version"
     docker rm -f "$new_container" >/dev/null 2>&1 || true
@@ -91,17 +97,15 @@ if [[ -n "$secret_values" ]]; then
 fi
 spec_hash="$( (printf '%s\n' "$IMAGE" "$PORT" "$HEALTH_PATH"; cat "$envfile") | sha256sum | cut -c1-16)"
 
-# What the rollout starts from, read once and at the same time (each docker call costs 50-100 ms):
-# - the switch's file of the service: the container it sends traffic to and its slot ("" before
-#   the first rollout). Not knowing is fatal: the cleanup below would take the live version for a
-#   leftover;
-# - the service's containers: name, state, spec and image labels (the live one's among them);
-# - whether the image is on the host already.
-read_host_state() {
-  local seen="${workdir}/seen" switch_pid containers_pid image_pid
+# What the rollout starts from, read at the same time (each docker call costs 20-100 ms): the
+# service's containers (name, state, spec and image labels) and whether the image is on the
+# host; and the switch's file of the service, read by a docker exec (the slowest), which the
+# start of the new version does not wait for (read_switch_file).
+start_host_reads() {
+  local seen="${workdir}/seen" containers_pid image_pid
   mkdir "$seen"
   docker exec "$SWITCH" sh -c "cat ${switch_file} 2>/dev/null || true" >"${seen}/switch" &
-  switch_pid=$!
+  switch_read_pid=$!
   docker ps -a --filter "label=${label_env}" --filter "label=${label_service}" \
     --format "{{.Names}} {{.State}} {{.Label \"${SPEC_LABEL}\"}} {{.Label \"${IMAGE_LABEL}\"}}" >"${seen}/containers" &
   containers_pid=$!
@@ -110,12 +114,27 @@ read_host_state() {
   image_present=true
   wait "$image_pid" || image_present=false
   wait "$containers_pid" || fail "cannot list the containers of ${SERVICE} (docker ps, above)"
-  wait "$switch_pid" || fail "cannot read the switch's configuration (is ${SWITCH} running?)"
-  switch_file_now="$(cat "${seen}/switch")"
   containers="$(cat "${seen}/containers")"
+}
+# The container the switch sends the service's traffic to ($live, "" before the first rollout),
+# its slot, its state and labels. Not knowing is fatal: the cleanup would take the live version
+# for a leftover.
+read_switch_file() {
+  [[ -n "$switch_read_pid" ]] || return 0
+  local status=0
+  wait "$switch_read_pid" || status=$?
+  switch_read_pid=""
+  ((status == 0)) || fail "cannot read the switch's configuration (is ${SWITCH} running?)"
+  switch_file_now="$(cat "${workdir}/seen/switch")"
   live="$(sed -n 's/^# live: //p' <<<"$switch_file_now")"
   live_slot="$(sed -n 's/^# slot: //p' <<<"$switch_file_now")"
   live_slot="${live_slot:-blue}"
+  live_state=""
+  if [[ -n "$live" ]]; then
+    live_state="$(awk -v live="$live" '$1 == live { print $2, $3, $4 }' <<<"$containers")"
+    from_image="$(cut -d' ' -f3 <<<"$live_state")"
+    from_image="${from_image:-unknown}"
+  fi
 }
 container_running() {
   [[ "$(docker inspect -f '{{.State.Running}}' "$1" 2>/dev/null || true)" == "true" ]]
@@ -229,13 +248,11 @@ if [[ "${PERMACOOP_REPAIR:-0}" == "1" ]]; then
   fi
 fi
 
-read_host_state
-# The live container: its state, what it was started with, from which image.
-live_state=""
-if [[ -n "$live" ]]; then
-  live_state="$(awk -v live="$live" '$1 == live { print $2, $3, $4 }' <<<"$containers")"
-  from_image="$(cut -d' ' -f3 <<<"$live_state")"
-  from_image="${from_image:-unknown}"
+start_host_reads
+# Only a running container of this very spec can mean there is nothing to do: then the switch
+# says whether it is the live one. Otherwise the new version starts without waiting for it.
+if awk -v spec="$spec_hash" '$2 == "running" && $3 == spec { found = 1 } END { exit !found }' <<<"$containers"; then
+  read_switch_file
 fi
 if [[ -n "$live" && "$live_state" == "running ${spec_hash} "* ]]; then
   log "${live} already runs this image and environment: nothing to do"
@@ -257,15 +274,6 @@ if [[ "$PULL_POLICY" == "always" || "$image_present" != true ]]; then
   [[ "$PULL_POLICY" == "never" ]] && fail "image ${IMAGE} is not on the host and pull policy is never"
   docker pull --quiet "$IMAGE" >/dev/null || fail "cannot pull ${IMAGE}"
 fi
-
-# --- clean up what an interrupted rollout left behind --------------------------------------
-step cleanup "removing containers of ${SERVICE} that are not live"
-while read -r container _; do
-  if [[ -n "$container" && "$container" != "$live" ]]; then
-    log "removing leftover ${container}"
-    docker rm -f "$container" >/dev/null </dev/null
-  fi
-done <<<"$containers"
 
 # --- release: the new version's one-off command (migrations), once per version ---------------
 # Before the new version takes traffic, while the live one still serves: a failure stops here.
@@ -322,6 +330,17 @@ docker run --detach --name "$new_container" \
   --log-opt max-size=10m --log-opt max-file=3 \
   "$IMAGE" >/dev/null
 rm -f "$envfile"
+# What the switch serves (its file, read since the rollout began).
+read_switch_file
+
+# --- clean up what an interrupted rollout left behind --------------------------------------
+step cleanup "removing containers of ${SERVICE} that are neither live nor new"
+while read -r container _; do
+  if [[ -n "$container" && "$container" != "$live" && "$container" != "$new_container" ]]; then
+    log "removing leftover ${container}"
+    docker rm -f "$container" >/dev/null </dev/null
+  fi
+done <<<"$containers"
 
 # --- health-check -------------------------------------------------------------------------
 # While the app boots: its address, and what the deployment record keeps of it.

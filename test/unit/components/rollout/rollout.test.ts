@@ -12,7 +12,7 @@ describe("rollout script", () => {
 
   it("reads as the runbook: named steps in order", () => {
     const steps = [...script.matchAll(/^\s*step ([a-z-]+) /gm)].map((m) => m[1]);
-    expect(steps).toEqual(["lock", "pull", "cleanup", "release", "release", "start", "health-check", "switch", "drain", "stop", "stop", "prune"]);
+    expect(steps).toEqual(["lock", "pull", "release", "release", "start", "cleanup", "health-check", "switch", "drain", "stop", "stop", "prune"]);
   });
 
   it("carries its spec as shell variables", () => {

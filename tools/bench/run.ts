@@ -249,8 +249,12 @@ async function rollouts(emptyUp: number): Promise<void> {
       const suffix = keepAlive ? "keepalive" : "fresh";
       // The floor, under the same load as the rollout: the app's own start-to-healthy time while
       // the live version serves that load (the app boots slower on a busy machine).
+      // The load in its steady state first (as during the rollout, which starts seconds into it),
+      // then the median of 3 starts.
       const floorLoad = startLoad(url, { keepAlive, connections: 64 });
-      const appReadyLoaded = appReadySeconds("permacoop/reference-app-bench:1", names.network, appEnv);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const readyTimes = [0, 1, 2].map(() => appReadySeconds("permacoop/reference-app-bench:1", names.network, appEnv)).sort((a, b) => a - b);
+      const appReadyLoaded = readyTimes[1] as number;
       await floorLoad.stop();
       report(`app_ready_under_load_seconds_${suffix}`, appReadyLoaded, "s");
       // A healthy rollout under load.

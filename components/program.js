@@ -79,4 +79,8 @@ require.extensions[".ts"] = function compileTypeScript(module, filename) {
 process.setSourceMapsEnabled(true);
 Error.prepareStackTrace = undefined;
 
+// The engine starts a program named by `main` in that file's directory: paths in the stack's
+// config (a build context) are relative to the project's (Pulumi.yaml's), as with no `main`.
+if (process.env.PULUMI_NODEJS_ROOT_DIRECTORY) process.chdir(process.env.PULUMI_NODEJS_ROOT_DIRECTORY);
+
 module.exports = require("../index.ts");

@@ -22,7 +22,9 @@ hash_env_lines() { sort | sha256sum | cut -c1-16; }
 container_facts() {
   local facts
   facts="$(docker inspect -f "{{(index .NetworkSettings.Networks \"${NETWORK}\").IPAddress}} {{.Image}}{{println}}{{range .Config.Env}}{{println .}}{{end}}" "$1")" || return 1
-  printf '%s %s\n' "$(head -n 1 <<<"$facts")" "$(tail -n +2 <<<"$facts" | hash_env_lines)"
+  # env_hash hashes the lines as docker prints them: each variable's, then an empty one (the
+  # command substitution above dropped it).
+  printf '%s %s\n' "$(head -n 1 <<<"$facts")" "$( (tail -n +2 <<<"$facts" && echo) | hash_env_lines)"
 }
 
 # The container the switch sends service $1's traffic to (empty before its first rollout).

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { renderRolloutScript } from "../../../../components/rollout/rollout";
@@ -9,10 +9,12 @@ import {
   hostScript,
   installBundle,
   installCommand,
+  readHostSource,
   runCurrentRuntimeCommand,
   runScriptCommand,
   uninstallCommand,
 } from "../../../../components/runtime/scripts";
+import { shellQuote } from "../../../../components/runtime/shell";
 import { contract, rolloutSpec, runtimeSpec } from "../../../support/hostSpecs";
 
 describe("installed host scripts", () => {
@@ -93,5 +95,45 @@ describe("the stack that owns an environment on a host", () => {
     } finally {
       rmSync(home, { recursive: true, force: true });
     }
+  });
+});
+
+describe("lib.sh: what a rollout records is what verify checks", () => {
+  /**
+   * container_facts (the rollout's one inspect) and env_hash (verify's) against a stub docker
+   * answering as `docker inspect -f` does: the template's output, then a newline.
+   */
+  const hashes = (env: readonly string[]) => {
+    const dir = mkdtempSync(join(tmpdir(), "permacoop-lib-"));
+    try {
+      const envLines = env.map((line) => `${line}\n`).join("");
+      writeFileSync(
+        join(dir, "docker"),
+        [
+          "#!/bin/bash",
+          `env_lines=${shellQuote(envLines)}`,
+          'case "$3" in',
+          '  *IPAddress*) printf "10.0.0.2 sha256:abc\\n%s\\n" "$env_lines" ;;',
+          '  *) printf "%s\\n" "$env_lines" ;;',
+          "esac",
+          "",
+        ].join("\n"),
+        { mode: 0o755 },
+      );
+      const script = `NETWORK=net\n${readHostSource("lib.sh")}\ncontainer_facts app; env_hash app`;
+      const result = spawnSync("bash", ["-c", script], { encoding: "utf8", env: { PATH: `${dir}:${process.env.PATH}`, HOME: dir } });
+      expect(result.stderr).toBe("");
+      const [facts, verified] = result.stdout.trim().split("\n");
+      return { facts: facts!.split(" "), verified };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+
+  it.each([[["B=2", "A=1", "PATH=/usr/bin"]], [["ONLY=1"]], [[]]])("container_facts's environment hash is env_hash's (env %j)", (env) => {
+    const { facts, verified } = hashes(env);
+    expect(facts.slice(0, 2)).toEqual(["10.0.0.2", "sha256:abc"]);
+    expect(facts[2]).toMatch(/^[0-9a-f]{16}$/);
+    expect(facts[2]).toBe(verified);
   });
 });

@@ -1,4 +1,4 @@
-// The program as the Pulumi engine runs it (Pulumi.yaml `main`): index.ts, each TypeScript file
+// The program as the Pulumi engine runs it (package.json's `main`): index.ts, each TypeScript file
 // compiled by swc as Node loads it. Neither TypeScript (0.35 s to load on a 2-core machine) nor
 // ts-node is loaded, and nothing is type-checked at run time: CI runs `tsc --noEmit`.
 // Measured by `npm run bench` (preview_prod_over_empty_ratio); docs/development.md.
@@ -78,9 +78,5 @@ require.extensions[".ts"] = function compileTypeScript(module, filename) {
 // only what has a map, lazily.
 process.setSourceMapsEnabled(true);
 Error.prepareStackTrace = undefined;
-
-// The engine starts a program named by `main` in that file's directory: paths in the stack's
-// config (a build context) are relative to the project's (Pulumi.yaml's), as with no `main`.
-if (process.env.PULUMI_NODEJS_ROOT_DIRECTORY) process.chdir(process.env.PULUMI_NODEJS_ROOT_DIRECTORY);
 
 module.exports = require("../index.ts");

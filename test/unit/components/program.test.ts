@@ -1,12 +1,13 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { parse } from "yaml";
 import { PROJECT_DIR } from "../../support/stackFiles";
 
 const PROGRAM = join(PROJECT_DIR, "components", "program.js");
 
 /**
- * Loads the program as the engine does (components/program.js, Pulumi.yaml's `main`) in a Node
+ * Loads the program as the engine does (components/program.js, package.json's `main`) in a Node
  * process without a stack: the config check throws first, after every module is loaded. Returns
  * that error and which modules were loaded.
  */
@@ -28,6 +29,13 @@ function loadProgram(after = "") {
 }
 
 describe("the program's entry point", () => {
+  it("is package.json's main, and Pulumi.yaml names none (the program and the providers run in the project's directory)", () => {
+    expect(JSON.parse(readFileSync(join(PROJECT_DIR, "package.json"), "utf8")).main).toBe("components/program.js");
+    const project = parse(readFileSync(join(PROJECT_DIR, "Pulumi.yaml"), "utf8")) as { main?: string; runtime: { options: { typescript: boolean } } };
+    expect(project.main).toBeUndefined();
+    expect(project.runtime.options.typescript).toBe(false);
+  });
+
   it("runs index.ts compiled by swc, without loading TypeScript, ts-node or npm's dependency walker", () => {
     const loaded = loadProgram();
     expect(loaded.error?.name).toBe("ConfigError");

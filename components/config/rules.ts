@@ -35,7 +35,7 @@ export const CROSS_KEY_RULES: readonly string[] = [
   "Routes are unique (except on `scaleway-container`, where every route is `/`).",
   "A service with `build` on an `ssh` host needs `buildRegistry` (a `scaleway-vm` host pushes to a Scaleway registry namespace of its own unless `buildRegistry` says otherwise).",
   "On `scaleway-container`: no `release`; a `scaleway-managed` database in the host's region; `dns.provider` `scaleway` with no hostname at the zone apex; TLS on; `minScale` at most `maxScale` (host and per service); `host.services` names real services and lists each hostname of `dns.hostnames` under one service at most; every route is `/`.",
-  "Per service: no secret-looking name or credential-looking value in `env` (use `secretEnv`); no `DATABASE_*` in `env` or `secretEnv` (the program provides them); no variable in both `env` and `secretEnv`; health-check `timeoutSeconds` and `intervalSeconds` at most `deadlineSeconds`.",
+  "Per service: no secret-looking name or credential-looking value in `env` (use `secretEnv`); no `DATABASE_*` in `env` or `secretEnv` (the program provides them); no variable in both `env` and `secretEnv`; `stripPrefix` only with a `route` other than `/`; health-check `timeoutSeconds` and `intervalSeconds` at most `deadlineSeconds`.",
   "On a stack whose data is protected (`prod` by default, or `database.protect`), a `scaleway-vm` host takes a `scaleway-managed` database (a container database dies with the VM).",
   "Every secret a service's `secretEnv` or a registry's `passwordSecret` names is set, with `--secret`; a secret nothing uses is refused; `sshPrivateKey` is set on an `ssh` host only.",
 ];
@@ -57,6 +57,8 @@ export function checkStackRules(stack: string, config: StackView & { readonly da
 
 /** The parts of a service the rules within it read (written out: the service schema refers to its rules). */
 export interface ServiceView {
+  readonly route: string;
+  readonly stripPrefix: boolean;
   readonly env: Readonly<Record<string, string>>;
   readonly secretEnv: Readonly<Record<string, string>>;
   readonly healthCheck: { readonly intervalSeconds: number; readonly timeoutSeconds: number; readonly deadlineSeconds: number };
@@ -99,6 +101,14 @@ export function checkServiceRules(service: ServiceView, ctx: z.RefinementCtx): v
         input: service.secretEnv[name],
       });
   }
+  if (service.stripPrefix && service.route === "/")
+    ctx.addIssue({
+      code: "custom",
+      path: ["stripPrefix"],
+      message: "expected false with route / (there is no prefix to strip; give the service a route such as /kit/ to strip it)",
+      input: service.stripPrefix,
+      params: { value: "false" },
+    });
   const { intervalSeconds, timeoutSeconds, deadlineSeconds } = service.healthCheck;
   // Only against a deadline that is itself valid (its own rule reports it otherwise).
   const validDeadline = Number.isInteger(deadlineSeconds) && deadlineSeconds > 0;

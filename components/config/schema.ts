@@ -696,6 +696,11 @@ export const serviceSchema = z
           "URL path prefix nginx routes to this service, starting and ending with `/` (such as `/api/`); unique across services. Must be `/` on a `scaleway-container` host (it routes by hostname). Default `/`.",
         examples: ["/api/"],
       }),
+    /** Remove the route's prefix before the request reaches the service. Default false. */
+    stripPrefix: z.boolean({ error: "expected true or false" }).default(false).meta({
+      description:
+        "Remove the route's prefix before the request reaches the service: with `route` `/kit/`, `/kit/page?x=1` arrives as `/page?x=1` (Permacoop's second client). Needs a `route` other than `/`. Default false: the URI passes unchanged (Permacoop's `/api/`).",
+    }),
     /** Path answering 2xx when the service is healthy. Default `/healthz`. */
     healthPath: z
       .string()

@@ -23,6 +23,8 @@ export interface EdgeRoute {
   readonly prefix: string;
   /** Port of this service on the switch. */
   readonly switchPort: number;
+  /** Remove the prefix before passing the request on. Default false: the URI passes unchanged. */
+  readonly stripPrefix?: boolean;
 }
 
 export interface EdgeConfigArgs {
@@ -97,8 +99,8 @@ function routeLocations(args: EdgeConfigArgs): string[] {
   return routes.flatMap((route) => [
     `# service ${route.service}`,
     `location ${route.prefix} {`,
-    // No URI part: the original URI passes unchanged.
-    `    proxy_pass http://${upstreamName(route.service)};`,
+    // A URI part (`/`) replaces the matched prefix; none passes the original URI unchanged.
+    `    proxy_pass http://${upstreamName(route.service)}${route.stripPrefix ? "/" : ""};`,
     "}",
   ]);
 }
@@ -116,7 +118,10 @@ export function renderEdgeConfig(args: EdgeConfigArgs): string {
     "server_tokens off;",
     `client_max_body_size ${args.clientMaxBodySize};`,
     "proxy_http_version 1.1;",
-    'proxy_set_header Connection "";',
+    // A WebSocket's upgrade passes on (its connection leaves the pool); any other request keeps
+    // its pooled connection (no Connection header).
+    "proxy_set_header Upgrade $http_upgrade;",
+    "proxy_set_header Connection $connection_upgrade;",
     "proxy_set_header Host $host;",
     "proxy_set_header X-Real-IP $remote_addr;",
     "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
@@ -126,7 +131,16 @@ export function renderEdgeConfig(args: EdgeConfigArgs): string {
     "proxy_read_timeout 60s;",
   ];
 
-  const out: string[] = ["# Rendered by permacoop-infra (components/proxy/nginx.ts). Do not edit on the host.", "", ...upstreams(args)];
+  const out: string[] = [
+    "# Rendered by permacoop-infra (components/proxy/nginx.ts). Do not edit on the host.",
+    "",
+    "map $http_upgrade $connection_upgrade {",
+    "    default upgrade;",
+    "    '' '';",
+    "}",
+    "",
+    ...upstreams(args),
+  ];
   if (args.tls) {
     out.push(
       "server {",

@@ -153,7 +153,12 @@ export class DockerRuntime extends pulumi.ComponentResource {
     });
 
     // The edge follows the rollouts: a route changes only once its service's switch port answers.
-    const routes = config.services.map((service) => ({ service: service.name, prefix: service.route, switchPort: switchPort(service.name) }));
+    const routes = config.services.map((service) => ({
+      service: service.name,
+      prefix: service.route,
+      switchPort: switchPort(service.name),
+      stripPrefix: service.stripPrefix,
+    }));
     // Both variants travel to the host: HTTPS becomes active once a certificate exists.
     const edgeConfigs = contract.apply((c) => {
       const edge = {

@@ -75,6 +75,8 @@ describe("config contract", () => {
     ["a private key in env", (c) => (c.services[0].env.DEPLOY_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----"), "permacoop:services[0].env.DEPLOY_KEY"],
     ["secretEnv named DATABASE_*", (c) => (c.services[0].secretEnv.DATABASE_PASSWORD = "calendarToken"), "permacoop:services[0].secretEnv.DATABASE_PASSWORD"],
     ["secretEnv also in env", (c) => (c.services[0].secretEnv.NODE_ENV = "calendarToken"), "permacoop:services[0].secretEnv.NODE_ENV"],
+    ["stripPrefix on route /", (c) => (c.services[0].stripPrefix = true), "permacoop:services[0].stripPrefix"],
+    ["stripPrefix not a boolean", (c) => ((c.services[0].route = "/kit/"), (c.services[0].stripPrefix = "yes")), "permacoop:services[0].stripPrefix"],
     ["health timeout above the deadline", (c) => (c.services[0].healthCheck = { timeoutSeconds: 40 }), "permacoop:services[0].healthCheck.timeoutSeconds"],
     [
       "health interval above the deadline",

@@ -8,6 +8,8 @@ import { nginxTest, selfSignedCertificate } from "../../../support/validators";
 const routes = [
   { service: "app", prefix: "/", switchPort: 8001 },
   { service: "api", prefix: "/api/", switchPort: 8002 },
+  // Permacoop's second client: its prefix stripped.
+  { service: "kit", prefix: "/kit/", switchPort: 8003, stripPrefix: true },
 ];
 const plain: EdgeConfigArgs = { hostnames: ["permacoop.example.org"], tls: false, switchHost: "pc-prod-switch-haproxy", routes, clientMaxBodySize: "10m" };
 /** What nginx -t loads here: the switch's name resolves only on the environment's network. */
@@ -25,10 +27,18 @@ describe("edge nginx configuration", () => {
     expect(conf).toMatch(/upstream switch_app \{\s+server pc-prod-switch-haproxy:8001;/);
     expect(conf).toMatch(/location \/api\/ \{\s+proxy_pass http:\/\/switch_api;\s+\}/);
     expect(conf).toMatch(/location \/ \{\s+proxy_pass http:\/\/switch_app;\s+\}/);
-    expect(conf).toContain('proxy_set_header Connection "";');
+    expect(conf).toMatch(/location \/kit\/ \{\s+proxy_pass http:\/\/switch_kit\/;\s+\}/);
     // The switch keeps idle connections longer than the edge does.
     const switchKeepAlive = Number(/timeout http-keep-alive (\d+)s/.exec(renderSwitchGlobal())![1]);
     expect(switchKeepAlive).toBeGreaterThan(50);
+  });
+
+  it("passes a WebSocket's upgrade on, and keeps every other request on the pool (no Connection header)", () => {
+    const conf = renderEdgeConfig(plain);
+    expect(conf).toMatch(/map \$http_upgrade \$connection_upgrade \{\s+default upgrade;\s+'' '';\s+\}/);
+    expect(conf).toContain("proxy_set_header Upgrade $http_upgrade;");
+    expect(conf).toContain("proxy_set_header Connection $connection_upgrade;");
+    expect(conf).not.toContain('proxy_set_header Connection "";');
   });
 
   it("sends security and proxy headers, limits bodies, serves the ACME webroot", () => {

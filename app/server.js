@@ -1,5 +1,6 @@
 // Reference app: shows its version and a database round trip; /healthz checks the database.
 "use strict";
+const crypto = require("node:crypto");
 const http = require("node:http");
 const { Pool } = require("pg");
 const { databaseSettings } = require("./db");
@@ -24,6 +25,11 @@ const server = http.createServer(async (req, res) => {
       res.writeHead(200, { "content-type": "text/plain" }).end(`${version}\n`);
       return;
     }
+    // The request's URI as the app received it (a route that strips its prefix shows here).
+    if (req.url.startsWith("/uri")) {
+      res.writeHead(200, { "content-type": "text/plain" }).end(`${version} ${req.url}\n`);
+      return;
+    }
     if (req.url === "/healthz") {
       if (process.env.FAIL_HEALTH === "1") throw new Error("FAIL_HEALTH=1: reporting unhealthy on purpose");
       await pool.query("SELECT 1");
@@ -42,12 +48,48 @@ const server = http.createServer(async (req, res) => {
   }
 });
 
+// A WebSocket echo on /ws (what a Hotwire or socket.io app keeps open): each text frame comes
+// back prefixed with the version that answered. Frames up to 125 bytes, enough for the tests.
+const webSockets = new Set();
+server.on("upgrade", (req, socket) => {
+  const key = req.headers["sec-websocket-key"];
+  if (!req.url.endsWith("/ws") || req.headers.upgrade?.toLowerCase() !== "websocket" || !key) {
+    socket.end("HTTP/1.1 400 Bad Request\r\n\r\n");
+    return;
+  }
+  const accept = crypto.createHash("sha1").update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest("base64");
+  socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+  webSockets.add(socket);
+  socket.on("close", () => webSockets.delete(socket));
+  socket.on("error", () => socket.destroy());
+  let pending = Buffer.alloc(0);
+  socket.on("data", (chunk) => {
+    pending = Buffer.concat([pending, chunk]);
+    while (pending.length >= 6) {
+      const opcode = pending[0] & 0x0f;
+      const length = pending[1] & 0x7f;
+      if (length > 125 || pending.length < 6 + length) break;
+      const mask = pending.subarray(2, 6);
+      const payload = Buffer.from(pending.subarray(6, 6 + length).map((byte, i) => byte ^ mask[i % 4]));
+      pending = pending.subarray(6 + length);
+      if (opcode === 0x8) {
+        socket.end(Buffer.from([0x88, 0]));
+        return;
+      }
+      const reply = Buffer.from(`${version} ${payload.toString()}`);
+      socket.write(Buffer.concat([Buffer.from([0x81, reply.length]), reply]));
+    }
+  });
+});
+
 ready()
   .catch((error) => console.error(`database not ready yet: ${error.message}`))
   .finally(() => server.listen(port, () => console.log(`reference app ${version} listening on ${port}`)));
 
 // Finish in-flight requests on docker stop, then exit.
 process.on("SIGTERM", () => {
+  // Open WebSockets get a close frame: their clients reconnect (to the new version).
+  for (const socket of webSockets) socket.end(Buffer.from([0x88, 0]));
   server.close(() => pool.end().finally(() => process.exit(0)));
   setTimeout(() => process.exit(0), 8000).unref();
 });

@@ -1,5 +1,9 @@
 import { ConfigError, parseStackConfig } from "../../../../components/config/load";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse as parseYaml } from "yaml";
 import { parse, rawConfig, validConfigInput } from "../../../support/mocks";
+import { PROJECT_DIR } from "../../../support/stackFiles";
 
 type Mutable = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -28,6 +32,19 @@ describe("config contract", () => {
     });
     expect(config.proxy.clientMaxBodySize).toBe("10m");
     expect(config.dns.ttl).toBe(300);
+  });
+
+  it("accepts Permacoop's three routes as docs/routes.md writes them (the kit client's prefix stripped)", () => {
+    const doc = readFileSync(join(PROJECT_DIR, "docs", "routes.md"), "utf8");
+    const example = parseYaml(/```yaml\n([\s\S]*?)```/.exec(doc)![1]!) as Record<string, unknown>;
+    const config = validConfigInput() as Mutable;
+    config.services = example["permacoop:services"];
+    const parsed = parse(config, { calendarToken: "s3cret", sessionSecret: "s3cret-too" });
+    expect(parsed.services.map((s) => [s.route, s.stripPrefix])).toEqual([
+      ["/", false],
+      ["/kit/", true],
+      ["/api/", false],
+    ]);
   });
 
   // Each malformed config: what is wrong, and the key the error must name.

@@ -1,0 +1,66 @@
+import { createTestStack, freePort, httpGet, httpStackConfig, TestStack, wipeEnvironments } from "./harness";
+import { APP_IMAGE, prepareImages } from "./lifecycle";
+import { openWebSocket } from "../support/webSocket";
+
+/**
+ * Permacoop's routes on the local engine: one service at `/`, another under `/kit/` with its
+ * prefix stripped; a WebSocket through the edge and the switch that a rollout of the other
+ * service leaves alone, and that a rollout of its own service closes once drained.
+ */
+const ENV = "e2eroutes";
+
+describe("routes: a stripped prefix, WebSockets through edge and switch", () => {
+  let test: TestStack;
+  let port: number;
+  const services = (web: string, kit: string) => [
+    { name: "web", image: APP_IMAGE, build: { context: "app" }, port: 3000, env: { APP_VERSION: web } },
+    { name: "kit", image: APP_IMAGE, build: { context: "app" }, port: 3000, route: "/kit/", stripPrefix: true, env: { APP_VERSION: kit } },
+  ];
+  const up = async (web: string, kit: string) => {
+    await test.stack.setConfig("permacoop:services", { value: JSON.stringify(services(web, kit)) });
+    expect((await test.stack.up({ color: "never" })).summary.result).toBe("succeeded");
+  };
+
+  beforeAll(async () => {
+    prepareImages();
+    wipeEnvironments(ENV);
+    port = await freePort();
+    test = await createTestStack(ENV, httpStackConfig({ kind: "local", httpPort: port }, services("w1", "k1")));
+  });
+
+  afterAll(async () => {
+    await test?.dispose();
+  });
+
+  it("sends /kit/… to kit without its prefix, and / to web with the URI unchanged", async () => {
+    expect((await test.stack.up({ color: "never" })).summary.result).toBe("succeeded");
+    expect((await httpGet(`http://127.0.0.1:${port}/kit/uri/page?x=1`)).body).toBe("k1 /uri/page?x=1\n");
+    expect((await httpGet(`http://127.0.0.1:${port}/uri/page?x=1`)).body).toBe("w1 /uri/page?x=1\n");
+  });
+
+  it("a WebSocket survives a rollout of another service; its own service's rollout closes it once drained", async () => {
+    const socket = await openWebSocket(`ws://127.0.0.1:${port}/kit/ws`);
+    expect(await socket.echo("first")).toBe("k1 first");
+
+    const otherStarted = Date.now();
+    await up("w2", "k1");
+    expect((await httpGet(`http://127.0.0.1:${port}/uri/`)).body).toBe("w2 /uri/\n");
+    expect(await socket.echo("after web's rollout")).toBe("k1 after web's rollout");
+    const otherSeconds = (Date.now() - otherStarted) / 1000;
+
+    const ownStarted = Date.now();
+    await up("w2", "k2");
+    expect((await httpGet(`http://127.0.0.1:${port}/kit/uri/`)).body).toBe("k2 /uri/\n");
+    // Still served by k1 while it drains (the rollout returned once k2 served new requests)...
+    expect(await socket.echo("while draining")).toBe("k1 while draining");
+    // ...then closed by the drain deadline (30 s) at the latest, and a new one reaches k2.
+    const closedAfter = await Promise.race([socket.closed, new Promise<number>((resolve) => setTimeout(() => resolve(-1), 60_000))]);
+    expect(closedAfter).toBeGreaterThan(0);
+    expect((Date.now() - ownStarted) / 1000).toBeLessThan(60);
+    const again = await openWebSocket(`ws://127.0.0.1:${port}/kit/ws`);
+    expect(await again.echo("again")).toBe("k2 again");
+    again.close();
+    // The other service's rollout did not wait for the socket (it was open for all of it).
+    expect(otherSeconds).toBeLessThan(30);
+  }, 180_000);
+});

@@ -54,7 +54,7 @@ describe("routes: a stripped prefix, WebSockets through edge and switch", () => 
     // Still served by k1 while it drains (the rollout returned once k2 served new requests)...
     expect(await socket.echo("while draining")).toBe("k1 while draining");
     // ...then closed by the drain deadline (30 s) at the latest, and a new one reaches k2.
-    const closedAfter = await Promise.race([socket.closed, new Promise<number>((resolve) => setTimeout(() => resolve(-1), 60_000))]);
+    const closedAfter = await Promise.race([socket.closed, new Promise<number>((resolve) => setTimeout(() => resolve(-1), 60_000).unref())]);
     expect(closedAfter).toBeGreaterThan(0);
     expect((Date.now() - ownStarted) / 1000).toBeLessThan(60);
     const again = await openWebSocket(`ws://127.0.0.1:${port}/kit/ws`);

@@ -701,6 +701,26 @@ export const serviceSchema = z
       description:
         "Remove the route's prefix before the request reaches the service: with `route` `/kit/`, `/kit/page?x=1` arrives as `/page?x=1` (Permacoop's second client). Needs a `route` other than `/`. Default false: the URI passes unchanged (Permacoop's `/api/`).",
     }),
+    /** Seconds the edge waits for the service's next bytes. Default 60. */
+    readTimeoutSeconds: z
+      .number({ error: "expected a number of seconds" })
+      .int({ error: "expected a whole number of seconds" })
+      .min(1, { error: "expected at least 1 second" })
+      .max(3600, { error: "expected at most 3600 seconds (an hour)" })
+      .default(60)
+      .meta({
+        description:
+          "Seconds the edge waits for the service's next bytes: a response, a stream's next event, a WebSocket's next message. Raise it for long reports or quiet streams (or have them send something more often). Default 60.",
+      }),
+    /** Largest request body this service accepts. Default `proxy.clientMaxBodySize`. */
+    clientMaxBodySize: z
+      .string()
+      .regex(/^[0-9]{1,9}[kKmMgG]?$/, { error: "expected an nginx size such as 50m: up to 9 digits and an optional k, m or g" })
+      .optional()
+      .meta({
+        description:
+          "Largest request body this service accepts (nginx `client_max_body_size` on its route), such as `50m` for uploads. Default `proxy.clientMaxBodySize`.",
+      }),
     /** Path answering 2xx when the service is healthy. Default `/healthz`. */
     healthPath: z
       .string()

@@ -10,6 +10,8 @@
  *   traffic there through its admin socket, without a reload, so the edge's pool survives it.
  */
 
+/** How long the edge waits for a service's next bytes, unless its route says otherwise. */
+export const DEFAULT_READ_TIMEOUT_SECONDS = 60;
 /** Where ACME HTTP-01 challenges are served from, in the edge container. */
 export const ACME_WEBROOT = "/var/www/acme";
 /** certbot's `--cert-name`: one certificate per environment, for all its hostnames. */
@@ -25,6 +27,10 @@ export interface EdgeRoute {
   readonly switchPort: number;
   /** Remove the prefix before passing the request on. Default false: the URI passes unchanged. */
   readonly stripPrefix?: boolean;
+  /** Seconds to wait for the service's next bytes. Default 60 (the server's). */
+  readonly readTimeoutSeconds?: number;
+  /** This route's largest request body. Default the server's (`EdgeConfigArgs.clientMaxBodySize`). */
+  readonly clientMaxBodySize?: string;
 }
 
 export interface EdgeConfigArgs {
@@ -101,6 +107,10 @@ function routeLocations(args: EdgeConfigArgs): string[] {
     `location ${route.prefix} {`,
     // A URI part (`/`) replaces the matched prefix; none passes the original URI unchanged.
     `    proxy_pass http://${upstreamName(route.service)}${route.stripPrefix ? "/" : ""};`,
+    ...(route.readTimeoutSeconds !== undefined && route.readTimeoutSeconds !== DEFAULT_READ_TIMEOUT_SECONDS
+      ? [`    proxy_read_timeout ${route.readTimeoutSeconds}s;`]
+      : []),
+    ...(route.clientMaxBodySize !== undefined ? [`    client_max_body_size ${route.clientMaxBodySize};`] : []),
     "}",
   ]);
 }
@@ -128,7 +138,7 @@ export function renderEdgeConfig(args: EdgeConfigArgs): string {
     "proxy_set_header X-Forwarded-Proto $scheme;",
     "proxy_set_header X-Forwarded-Host $host;",
     "proxy_connect_timeout 5s;",
-    "proxy_read_timeout 60s;",
+    `proxy_read_timeout ${DEFAULT_READ_TIMEOUT_SECONDS}s;`,
   ];
 
   const out: string[] = [

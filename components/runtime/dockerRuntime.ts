@@ -158,6 +158,8 @@ export class DockerRuntime extends pulumi.ComponentResource {
       prefix: service.route,
       switchPort: switchPort(service.name),
       stripPrefix: service.stripPrefix,
+      readTimeoutSeconds: service.readTimeoutSeconds,
+      clientMaxBodySize: service.clientMaxBodySize,
     }));
     // Both variants travel to the host: HTTPS becomes active once a certificate exists.
     const edgeConfigs = contract.apply((c) => {

@@ -10,6 +10,8 @@ const routes = [
   { service: "api", prefix: "/api/", switchPort: 8002 },
   // Permacoop's second client: its prefix stripped.
   { service: "kit", prefix: "/kit/", switchPort: 8003, stripPrefix: true },
+  // Uploads and a slow report: their own body size and read timeout.
+  { service: "files", prefix: "/files/", switchPort: 8004, clientMaxBodySize: "200m", readTimeoutSeconds: 300 },
 ];
 const plain: EdgeConfigArgs = { hostnames: ["permacoop.example.org"], tls: false, switchHost: "pc-prod-switch-haproxy", routes, clientMaxBodySize: "10m" };
 /** What nginx -t loads here: the switch's name resolves only on the environment's network. */
@@ -31,6 +33,14 @@ describe("edge nginx configuration", () => {
     // The switch keeps idle connections longer than the edge does.
     const switchKeepAlive = Number(/timeout http-keep-alive (\d+)s/.exec(renderSwitchGlobal())![1]);
     expect(switchKeepAlive).toBeGreaterThan(50);
+  });
+
+  it("gives a route its own read timeout and body size, and the others the server's", () => {
+    const conf = renderEdgeConfig(plain);
+    expect(conf).toMatch(/location \/files\/ \{\s+proxy_pass http:\/\/switch_files;\s+proxy_read_timeout 300s;\s+client_max_body_size 200m;\s+\}/);
+    expect(conf).toMatch(/location \/api\/ \{\s+proxy_pass http:\/\/switch_api;\s+\}/);
+    expect(conf).toContain("proxy_read_timeout 60s;");
+    expect(conf).toContain("client_max_body_size 10m;");
   });
 
   it("passes a WebSocket's upgrade on, and keeps every other request on the pool (no Connection header)", () => {

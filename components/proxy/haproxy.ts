@@ -44,6 +44,8 @@ export interface SwitchServiceArgs {
   readonly slot: SwitchSlot | string;
   /** The other slot. */
   readonly idle: SwitchSlot | string;
+  /** Seconds the switch waits for the service's next bytes: the service's read timeout (the edge's is the same). */
+  readonly serverTimeoutSeconds: number | string;
 }
 
 /**
@@ -96,6 +98,8 @@ export function renderSwitchService(args: SwitchServiceArgs): string {
     `# slot: ${args.slot}`,
     `listen ${args.service}`,
     ...args.listenPorts.map((port) => `    bind :${port}`),
+    // The service's read timeout (the edge has the same): a quiet stream lives as long at both hops.
+    `    timeout server ${args.serverTimeoutSeconds}s`,
     // By name, resolved at start and then by Docker's DNS: a restarted container is followed.
     `    server ${args.slot} ${args.container}:${args.containerPort} resolvers docker init-addr libc,none`,
     `    server ${args.idle} 127.0.0.1:${args.containerPort} resolvers docker disabled`,
@@ -105,7 +109,7 @@ export function renderSwitchService(args: SwitchServiceArgs): string {
 
 /**
  * A bash function for the host scripts, `render_switch_file SERVICE CONTAINER SLOT CONTAINER_PORT
- * PORT...`: renderSwitchService with the values known on the host.
+ * TIMEOUT PORT...`: renderSwitchService with the values known on the host.
  */
 export function switchFileFunction(): string {
   const template = renderSwitchService({
@@ -115,17 +119,18 @@ export function switchFileFunction(): string {
     containerPort: "__CONTAINER_PORT__",
     slot: "__SLOT__",
     idle: "__IDLE__",
+    serverTimeoutSeconds: "__TIMEOUT__",
   });
   return [
     "# The switch's file of a service (components/proxy/haproxy.ts, renderSwitchService).",
     "render_switch_file() {",
-    '  local service="$1" container="$2" slot="$3" container_port="$4" idle=blue',
-    "  shift 4",
+    '  local service="$1" container="$2" slot="$3" container_port="$4" timeout="$5" idle=blue',
+    "  shift 5",
     '  [[ "$slot" == blue ]] && idle=green',
     `  awk -v ports="$*" '/__PORT__/ { n = split(ports, p, " "); for (i = 1; i <= n; i++) { line = $0; sub(/__PORT__/, p[i], line); print line } next } { print }' <<'SWITCH_FILE' |`,
     template.trimEnd(),
     "SWITCH_FILE",
-    '    sed -e "s/__SERVICE__/${service}/g" -e "s/__LIVE__/${container}/g" -e "s/__SLOT__/${slot}/g" -e "s/__IDLE__/${idle}/g" -e "s/__CONTAINER_PORT__/${container_port}/g"',
+    '    sed -e "s/__SERVICE__/${service}/g" -e "s/__LIVE__/${container}/g" -e "s/__SLOT__/${slot}/g" -e "s/__IDLE__/${idle}/g" -e "s/__CONTAINER_PORT__/${container_port}/g" -e "s/__TIMEOUT__/${timeout}/g"',
     "}",
     "",
   ].join("\n");

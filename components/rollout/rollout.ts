@@ -20,6 +20,8 @@ export interface RolloutSpec {
   readonly healthInterval: number;
   readonly healthTimeout: number;
   readonly healthDeadline: number;
+  /** Seconds the switch waits for the service's next bytes (its route's read timeout at the edge too). */
+  readonly readTimeout: number;
   /** Docker network of the environment. */
   readonly network: string;
   /** App containers are named `<containerPrefix><time>-<spec>`. */
@@ -81,6 +83,7 @@ export function rolloutSpec(
     healthInterval: service.healthCheck.intervalSeconds,
     healthTimeout: service.healthCheck.timeoutSeconds,
     healthDeadline: service.healthCheck.deadlineSeconds,
+    readTimeout: service.readTimeoutSeconds,
     network: contract.network,
     containerPrefix: appContainerPrefix(contract, service.name),
     switch: contract.switchContainer,

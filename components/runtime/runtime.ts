@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { StackConfig } from "../config/schema";
 import { renderSwitchGlobal, SWITCH_ADMIN_PORT, SWITCH_CONF_DIR, SWITCH_GLOBAL_FILE, switchFileFunction } from "../proxy/haproxy";
+import { DEFAULT_READ_TIMEOUT_SECONDS } from "../proxy/nginx";
 import { CERT_NAME } from "../proxy/nginx";
 import { HostContract, LABELS } from "./contract";
 import { readHostSource, renderHostScript } from "./scripts";
@@ -39,6 +40,8 @@ export interface RuntimeSpec {
   readonly switchConfDir: string;
   readonly switchGlobalFile: string;
   readonly switchAdminPort: number;
+  /** Seconds the switch waits for a service's next bytes in a file it takes over from the legacy switch (the next rollout writes the service's own). */
+  readonly defaultReadTimeout: number;
   /** The switch's listen ports (`first-last`), reserved from its outgoing connections' ports. */
   readonly switchPorts: string;
   readonly switchConfVolume: string;
@@ -111,6 +114,7 @@ export function runtimeSpec(config: StackConfig, contract: HostContract, publish
     switchConfDir: SWITCH_CONF_DIR,
     switchGlobalFile: SWITCH_GLOBAL_FILE,
     switchAdminPort: SWITCH_ADMIN_PORT,
+    defaultReadTimeout: DEFAULT_READ_TIMEOUT_SECONDS,
     switchPorts: `${SWITCH_PORTS.first}-${SWITCH_PORTS.first + SWITCH_PORTS.count - 1}`,
     switchConfVolume: contract.volumes.switchConf,
     edgeConfVolume: contract.volumes.edgeConf,

@@ -165,7 +165,7 @@ carried_ports() {
 # This version's switch file of the service, container $1 live in slot $2.
 render_switch_config() {
   # shellcheck disable=SC2046 # one port per word
-  render_switch_file "$SERVICE" "$1" "$2" "$PORT" "$SWITCH_PORT" $(carried_ports)
+  render_switch_file "$SERVICE" "$1" "$2" "$PORT" "$READ_TIMEOUT" "$SWITCH_PORT" $(carried_ports)
 }
 
 # One service at a time changes the switch on a host (a lock): a reload then carries exactly the

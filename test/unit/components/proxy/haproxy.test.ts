@@ -3,13 +3,21 @@ import * as fc from "fast-check";
 import { idleSlot, renderSwitchGlobal, renderSwitchService, switchFileFunction } from "../../../../components/proxy/haproxy";
 import { haproxyCheck } from "../../../support/validators";
 
-const app = renderSwitchService({ service: "app", listenPorts: [15836], container: "pc-prod-app-1-abc", containerPort: 3000, slot: "blue", idle: "green" });
+const app = renderSwitchService({
+  service: "app",
+  listenPorts: [15836],
+  container: "pc-prod-app-1-abc",
+  containerPort: 3000,
+  slot: "blue",
+  idle: "green",
+  serverTimeoutSeconds: 60,
+});
 
 describe("switch HAProxy configuration", () => {
   it("records the live container and slot on the lines the rollout reads, and serves from that slot only", () => {
     expect(app).toMatch(/^# live: pc-prod-app-1-abc$/m);
     expect(app).toMatch(/^# slot: blue$/m);
-    expect(app).toMatch(/^listen app\n {4}bind :15836\n/m);
+    expect(app).toMatch(/^listen app\n {4}bind :15836\n {4}timeout server 60s\n/m);
     expect(app).toContain("server blue pc-prod-app-1-abc:3000 resolvers docker init-addr libc,none");
     expect(app).toMatch(/server green \S+ resolvers docker disabled/);
     expect(app).toMatchSnapshot();
@@ -32,6 +40,7 @@ describe("switch HAProxy configuration", () => {
       containerPort: 8080,
       slot: "green",
       idle: "blue",
+      serverTimeoutSeconds: 3600,
     });
     const result = haproxyCheck(renderSwitchGlobal(), { app, api });
     expect(result.output).toContain("Configuration file is valid");
@@ -51,10 +60,13 @@ describe("switch HAProxy configuration", () => {
         fc.constantFrom("blue", "green") as fc.Arbitrary<"blue" | "green">,
         fc.integer({ min: 1, max: 65535 }),
         fc.uniqueArray(fc.integer({ min: 1024, max: 65535 }), { minLength: 1, maxLength: 3 }),
-        (service, container, slot, containerPort, ports) => {
-          const script = `${switchFileFunction()}\nrender_switch_file ${service} ${container} ${slot} ${containerPort} ${ports.join(" ")}`;
+        fc.integer({ min: 1, max: 3600 }),
+        (service, container, slot, containerPort, ports, timeout) => {
+          const script = `${switchFileFunction()}\nrender_switch_file ${service} ${container} ${slot} ${containerPort} ${timeout} ${ports.join(" ")}`;
           const rendered = execFileSync("bash", ["-c", script], { encoding: "utf8" });
-          expect(rendered).toBe(renderSwitchService({ service, listenPorts: ports, container, containerPort, slot, idle: idleSlot(slot) }));
+          expect(rendered).toBe(
+            renderSwitchService({ service, listenPorts: ports, container, containerPort, slot, idle: idleSlot(slot), serverTimeoutSeconds: timeout }),
+          );
         },
       ),
       { numRuns: 25 },

@@ -25,8 +25,17 @@ const server = http.createServer(async (req, res) => {
       res.writeHead(200, { "content-type": "text/plain" }).end(`${version}\n`);
       return;
     }
+    // A slow answer (a long report): /slow?seconds=N answers after N seconds.
+    if (req.url.startsWith("/slow")) {
+      const seconds = Number(new URL(req.url, "http://app").searchParams.get("seconds") || 1);
+      await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+      res.writeHead(200, { "content-type": "text/plain" }).end(`${version} slow ${seconds}\n`);
+      return;
+    }
     // The request's URI as the app received it (a route that strips its prefix shows here).
     if (req.url.startsWith("/uri")) {
+      // An upload's body is read to its end before the answer.
+      await new Promise((resolve) => req.resume().on("end", resolve));
       res.writeHead(200, { "content-type": "text/plain" }).end(`${version} ${req.url}\n`);
       return;
     }

@@ -14,7 +14,18 @@ describe("routes: a stripped prefix, WebSockets through edge and switch", () => 
   let port: number;
   const services = (web: string, kit: string) => [
     { name: "web", image: APP_IMAGE, build: { context: "app" }, port: 3000, env: { APP_VERSION: web } },
-    { name: "kit", image: APP_IMAGE, build: { context: "app" }, port: 3000, route: "/kit/", stripPrefix: true, env: { APP_VERSION: kit } },
+    {
+      name: "kit",
+      image: APP_IMAGE,
+      build: { context: "app" },
+      port: 3000,
+      route: "/kit/",
+      stripPrefix: true,
+      // Its own limits: a short read timeout, large uploads.
+      readTimeoutSeconds: 2,
+      clientMaxBodySize: "30m",
+      env: { APP_VERSION: kit },
+    },
   ];
   const up = async (web: string, kit: string) => {
     await test.stack.setConfig("permacoop:services", { value: JSON.stringify(services(web, kit)) });
@@ -36,6 +47,16 @@ describe("routes: a stripped prefix, WebSockets through edge and switch", () => 
     expect((await test.stack.up({ color: "never" })).summary.result).toBe("succeeded");
     expect((await httpGet(`http://127.0.0.1:${port}/kit/uri/page?x=1`)).body).toBe("k1 /uri/page?x=1\n");
     expect((await httpGet(`http://127.0.0.1:${port}/uri/page?x=1`)).body).toBe("w1 /uri/page?x=1\n");
+  });
+
+  it("applies a route's own read timeout and body size, the others keeping the server's", async () => {
+    const slow = await httpGet(`http://127.0.0.1:${port}/kit/slow?seconds=4`);
+    expect(slow.status).toBe(504);
+    expect((await httpGet(`http://127.0.0.1:${port}/slow?seconds=4`)).body).toBe("w1 slow 4\n");
+    const body = Buffer.alloc(20 * 1024 * 1024, "x");
+    const post = async (path: string) => (await fetch(`http://127.0.0.1:${port}${path}`, { method: "POST", body })).status;
+    expect(await post("/kit/uri/upload")).toBe(200);
+    expect(await post("/uri/upload")).toBe(413);
   });
 
   it("a WebSocket survives a rollout of another service; its own service's rollout closes it once drained", async () => {

@@ -19,6 +19,7 @@ async function ready() {
   await pool.query("CREATE TABLE IF NOT EXISTS visits (id bigserial PRIMARY KEY, version text NOT NULL, at timestamptz NOT NULL DEFAULT now())");
 }
 
+const eventStreams = new Set();
 const server = http.createServer(async (req, res) => {
   try {
     if (req.url === "/version") {
@@ -37,6 +38,20 @@ const server = http.createServer(async (req, res) => {
       // An upload's body is read to its end before the answer.
       await new Promise((resolve) => req.resume().on("end", resolve));
       res.writeHead(200, { "content-type": "text/plain" }).end(`${version} ${req.url}\n`);
+      return;
+    }
+    // Server-sent events (a live feed): /events?every=MS sends "VERSION N" every MS milliseconds
+    // until the client leaves or the app stops.
+    if (req.url.startsWith("/events")) {
+      const every = Number(new URL(req.url, "http://app").searchParams.get("every") || 500);
+      res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+      let sent = 0;
+      const timer = setInterval(() => res.write(`data: ${version} ${++sent}\n\n`), every);
+      eventStreams.add(res);
+      res.on("close", () => {
+        clearInterval(timer);
+        eventStreams.delete(res);
+      });
       return;
     }
     if (req.url === "/healthz") {
@@ -99,6 +114,8 @@ ready()
 process.on("SIGTERM", () => {
   // Open WebSockets get a close frame: their clients reconnect (to the new version).
   for (const socket of webSockets) socket.end(Buffer.from([0x88, 0]));
+  // Event streams end: their clients reconnect too (EventSource does by itself).
+  for (const stream of eventStreams) stream.end();
   server.close(() => pool.end().finally(() => process.exit(0)));
   setTimeout(() => process.exit(0), 8000).unref();
 });

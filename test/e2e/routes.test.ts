@@ -1,15 +1,17 @@
 import { createTestStack, freePort, httpGet, httpStackConfig, TestStack, wipeEnvironments } from "./harness";
 import { APP_IMAGE, prepareImages } from "./lifecycle";
+import { openEventStream } from "../support/eventStream";
 import { openWebSocket } from "../support/webSocket";
 
 /**
  * Permacoop's routes on the local engine: one service at `/`, another under `/kit/` with its
- * prefix stripped; a WebSocket through the edge and the switch that a rollout of the other
- * service leaves alone, and that a rollout of its own service closes once drained.
+ * prefix stripped; a WebSocket and a server-sent event stream through the edge and the switch
+ * (unbuffered) that a rollout of the other service leaves alone, and that a rollout of their own
+ * service closes once drained.
  */
 const ENV = "e2eroutes";
 
-describe("routes: a stripped prefix, WebSockets through edge and switch", () => {
+describe("routes: a stripped prefix, WebSockets and event streams through edge and switch", () => {
   let test: TestStack;
   let port: number;
   const services = (web: string, kit: string) => [
@@ -57,14 +59,26 @@ describe("routes: a stripped prefix, WebSockets through edge and switch", () => 
     expect(await post("/kit/uri/upload")).toBe(413);
   });
 
-  it("a WebSocket survives a rollout of another service; its own service's rollout closes it once drained", async () => {
+  it("streams server-sent events as they are sent (the edge does not buffer them)", async () => {
+    // 20-byte events: a buffering edge would hold them until its 4 KiB buffer fills (40 s here).
+    const stream = await openEventStream(`http://127.0.0.1:${port}/kit/events?every=200`);
+    await stream.received(3);
+    stream.close();
+    expect(stream.events.slice(0, 3).map((event) => event.data)).toEqual(["k1 1", "k1 2", "k1 3"]);
+    expect(stream.events[2]!.at).toBeLessThan(3);
+  });
+
+  it("a WebSocket and an event stream survive a rollout of another service; their own service's rollout closes them once drained", async () => {
     const socket = await openWebSocket(`ws://127.0.0.1:${port}/kit/ws`);
     expect(await socket.echo("first")).toBe("k1 first");
+    const stream = await openEventStream(`http://127.0.0.1:${port}/kit/events?every=500`);
 
     const otherStarted = Date.now();
     await up("w2", "k1");
     expect((await httpGet(`http://127.0.0.1:${port}/uri/`)).body).toBe("w2 /uri/\n");
     expect(await socket.echo("after web's rollout")).toBe("k1 after web's rollout");
+    const eventsBefore = stream.events.length;
+    await stream.received(eventsBefore + 2);
     const otherSeconds = (Date.now() - otherStarted) / 1000;
 
     const ownStarted = Date.now();
@@ -75,6 +89,9 @@ describe("routes: a stripped prefix, WebSockets through edge and switch", () => 
     // ...then closed by the drain deadline (30 s) at the latest, and a new one reaches k2.
     const closedAfter = await Promise.race([socket.closed, new Promise<number>((resolve) => setTimeout(() => resolve(-1), 60_000).unref())]);
     expect(closedAfter).toBeGreaterThan(0);
+    await stream.ended;
+    // One stream from one version, no event lost or repeated: k1's events numbered 1, 2, 3, ...
+    expect(stream.events.map((event) => event.data)).toEqual(stream.events.map((_, i) => `k1 ${i + 1}`));
     expect((Date.now() - ownStarted) / 1000).toBeLessThan(60);
     const again = await openWebSocket(`ws://127.0.0.1:${port}/kit/ws`);
     expect(await again.echo("again")).toBe("k2 again");

@@ -10,18 +10,23 @@ other_owner() {
 }
 owner_refusal="${ENV_NAME} here belongs to another stack of that name: nothing changed (use another stack name, or destroy that one first; its id is in ~/${OWNER_FILE})"
 
+# Docker templates of a container's facts, each spelled once: its address on the environment's
+# network, and its environment (one NAME=value line per variable, then docker's empty line).
+address_template="{{(index .NetworkSettings.Networks \"${NETWORK}\").IPAddress}}"
+env_template='{{range .Config.Env}}{{println .}}{{end}}'
+
 # Address of container $1 on the environment's network.
-network_address() { docker inspect -f "{{(index .NetworkSettings.Networks \"${NETWORK}\").IPAddress}}" "$1"; }
+network_address() { docker inspect -f "$address_template" "$1"; }
 
 # A hash of container $1's environment (its NAME=value lines, sorted): a change by hand shows.
-env_hash() { docker inspect -f '{{range .Config.Env}}{{println .}}{{end}}' "$1" | hash_env_lines; }
+env_hash() { docker inspect -f "$env_template" "$1" | hash_env_lines; }
 hash_env_lines() { sort | sha256sum | cut -c1-16; }
 
 # What a rollout needs of the container $1 it started, in one inspect (each docker call costs
 # 50-100 ms): "ADDRESS IMAGE_ID ENV_HASH" (its address on the environment's network, env_hash's hash).
 container_facts() {
   local facts
-  facts="$(docker inspect -f "{{(index .NetworkSettings.Networks \"${NETWORK}\").IPAddress}} {{.Image}}{{println}}{{range .Config.Env}}{{println .}}{{end}}" "$1")" || return 1
+  facts="$(docker inspect -f "${address_template} {{.Image}}{{println}}${env_template}" "$1")" || return 1
   # env_hash hashes the lines as docker prints them: each variable's, then an empty one (the
   # command substitution above dropped it).
   printf '%s %s\n' "$(head -n 1 <<<"$facts")" "$( (tail -n +2 <<<"$facts" && echo) | hash_env_lines)"

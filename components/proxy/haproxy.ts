@@ -100,9 +100,6 @@ export function renderSwitchService(args: SwitchServiceArgs): string {
     ...args.listenPorts.map((port) => `    bind :${port}`),
     // The service's read timeout (the edge has the same): a quiet stream lives as long at both hops.
     `    timeout server ${args.serverTimeoutSeconds}s`,
-    // A server-sent event stream goes through the edge unbuffered (nginx honours this header and
-    // does not pass it on); every other answer keeps the edge's buffering.
-    "    http-response set-header X-Accel-Buffering no if { res.hdr(content-type) -m beg text/event-stream }",
     // By name, resolved at start and then by Docker's DNS: a restarted container is followed.
     `    server ${args.slot} ${args.container}:${args.containerPort} resolvers docker init-addr libc,none`,
     `    server ${args.idle} 127.0.0.1:${args.containerPort} resolvers docker disabled`,

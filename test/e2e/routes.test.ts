@@ -60,7 +60,7 @@ describe("routes: a stripped prefix, WebSockets and event streams through edge a
   });
 
   it("streams server-sent events as they are sent (the edge does not buffer them)", async () => {
-    // 20-byte events: a buffering edge would hold them until its 4 KiB buffer fills (40 s here).
+    // Small events: an edge that held them (compressing, or waiting for a buffer to fill) shows them late.
     const stream = await openEventStream(`http://127.0.0.1:${port}/kit/events?every=200`);
     await stream.received(3);
     stream.close();

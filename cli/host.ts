@@ -146,12 +146,20 @@ export function copyFromHost(stack: string, config: StackConfig, secrets: Record
 }
 
 /** Runs an action of the current runtime script on the host (the host contract's `paths.runtime`, which the last deployment set). */
-export function runtimeAction(stack: string, config: StackConfig, secrets: Record<string, string>, action: string): { status: number; stdout: string } {
+export function runtimeAction(
+  stack: string,
+  config: StackConfig,
+  secrets: Record<string, string>,
+  action: string,
+  input?: string,
+): { status: number; stdout: string } {
   const copy = homePath(stackContract(stack).paths.runtime);
   return onHost(
     stack,
     config,
     secrets,
     `if [ ! -f ${copy} ]; then echo "no runtime of ${stack} on this host: deploy it first (pulumi up -s ${stack})" >&2; exit 2; fi; bash ${copy} ${action}`,
+    false,
+    input,
   );
 }

@@ -1,6 +1,6 @@
 /**
  * Day-2 commands on an environment's host — the seeds' troubleshooting sections as commands:
- *   npm run ops -- status -s <stack>            containers, each service's live version and health, certificate expiry
+ *   npm run ops -- status -s <stack>            containers, each service's live version and health, maintenance mode, certificate expiry
  *   npm run ops -- logs   -s <stack> [service]  the last 200 lines of the live container (default: the first service)
  *   npm run ops -- exec   -s <stack> [service]  a shell in the live container
  *   npm run ops -- psql   -s <stack>            a psql session on the PostgreSQL container
@@ -10,6 +10,7 @@
  */
 import { X509Certificate } from "node:crypto";
 import { switchServiceFile } from "../components/proxy/haproxy";
+import { describeMaintenanceFlag, MAINTENANCE_FLAG_FILE } from "../components/proxy/maintenance";
 import { CERT_DIR } from "../components/proxy/nginx";
 import { HostContract, homePath } from "../components/runtime/contract";
 import { shellQuote } from "../components/runtime/shell";
@@ -68,6 +69,7 @@ function main(): void {
         const probe = live ? run(healthProbe(names.network, live, s.port, s.healthPath)).trim() : "";
         process.stdout.write(`service ${s.name}: live ${live || "none"}; ${s.healthPath} → ${probe || "no answer"}\n`);
       }
+      process.stdout.write(`${describeMaintenanceFlag(run(`docker exec ${names.edgeContainer} cat ${MAINTENANCE_FLAG_FILE} 2>/dev/null || true`))}\n`);
       if (config.tls.enabled) {
         const pem = run(`docker exec ${names.edgeContainer} cat ${CERT_DIR}/fullchain.pem 2>/dev/null || true`);
         if (!pem.includes("BEGIN CERTIFICATE")) process.stdout.write("certificate: none yet (HTTP only)\n");

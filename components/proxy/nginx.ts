@@ -9,6 +9,7 @@
  * - the **switch** (HAProxy, haproxy.ts) has one port per service; a rollout moves the service's
  *   traffic there through its admin socket, without a reload, so the edge's pool survives it.
  */
+import { MAINTENANCE_DIR, MAINTENANCE_PAGE_FILE, MAINTENANCE_PAGE_URI, MAINTENANCE_VARIABLES as M, publicHealthPath } from "./maintenance";
 
 /** How long the edge waits for a service's next bytes, unless its route says otherwise. */
 export const DEFAULT_READ_TIMEOUT_SECONDS = 60;
@@ -31,6 +32,8 @@ export interface EdgeRoute {
   readonly readTimeoutSeconds?: number;
   /** This route's largest request body. Default the server's (`EdgeConfigArgs.clientMaxBodySize`). */
   readonly clientMaxBodySize?: string;
+  /** The service's health path, as the service sees it: it stays open in maintenance. Default none. */
+  readonly healthPath?: string;
 }
 
 export interface EdgeConfigArgs {
@@ -99,12 +102,69 @@ function upstreams(args: EdgeConfigArgs): string[] {
     ]);
 }
 
+/** An nginx string in double quotes: `"` and `\\` escaped, nothing expanded. */
+function nginxQuote(text: string): string {
+  return `"${text.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+}
+
+/** The path of a URI as nginx's `$uri` holds it: without the query, percent-decoded. */
+function decodedPath(uri: string): string {
+  const path = uri.split("?")[0]!;
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
+}
+
+/**
+ * Maintenance (maintenance.ts): a route is closed while the flag file sets the variable, but for
+ * the services' health paths (monitors and load balancers keep seeing the app). Exact keys of a
+ * map, no regex: one hash lookup per request.
+ */
+function maintenanceMap(args: EdgeConfigArgs): string[] {
+  const open = [
+    ...new Set(
+      args.routes.flatMap((route) => {
+        const path = route.healthPath === undefined ? undefined : publicHealthPath(route, route.healthPath);
+        return path === undefined ? [] : [decodedPath(path)];
+      }),
+    ),
+  ].sort();
+  return [`map ${M.on}$uri ${M.closed} {`, `    default ${M.on};`, ...open.map((path) => `    ${nginxQuote(`1${path}`)} 0;`), "}", ""];
+}
+
+/** Server level: the flag file, when present, turns maintenance on; the page, served with the 503. */
+function maintenanceServer(tls: boolean): string[] {
+  return [
+    `set ${M.on} "";`,
+    `set ${M.retryAfter} "";`,
+    `include ${MAINTENANCE_DIR}/*.conf;`,
+    "",
+    `location = ${MAINTENANCE_PAGE_URI} {`,
+    "    internal;",
+    `    alias ${MAINTENANCE_PAGE_FILE};`,
+    "    default_type text/html;",
+    "    charset utf-8;",
+    // add_header here replaces the server's: all of them again.
+    `    add_header Retry-After ${M.retryAfter} always;`,
+    '    add_header Cache-Control "no-store" always;',
+    ...indent(securityHeaders(tls), 1),
+    "}",
+  ];
+}
+
 function routeLocations(args: EdgeConfigArgs): string[] {
   // Longest prefix first only for readability: nginx picks the longest match anyway.
   const routes = [...args.routes].sort((a, b) => b.prefix.length - a.prefix.length || a.prefix.localeCompare(b.prefix));
   return routes.flatMap((route) => [
     `# service ${route.service}`,
     `location ${route.prefix} {`,
+    // `return` is what is safe in an `if` in a location.
+    `    if (${M.closed}) {`,
+    `        error_page 503 ${MAINTENANCE_PAGE_URI};`,
+    "        return 503;",
+    "    }",
     // A URI part (`/`) replaces the matched prefix; none passes the original URI unchanged.
     `    proxy_pass http://${upstreamName(route.service)}${route.stripPrefix ? "/" : ""};`,
     ...(route.readTimeoutSeconds !== undefined && route.readTimeoutSeconds !== DEFAULT_READ_TIMEOUT_SECONDS
@@ -150,6 +210,7 @@ export function renderEdgeConfig(args: EdgeConfigArgs): string {
     "}",
     "",
     ...upstreams(args),
+    ...maintenanceMap(args),
   ];
   if (args.tls) {
     out.push(
@@ -190,6 +251,8 @@ export function renderEdgeConfig(args: EdgeConfigArgs): string {
           ...common,
           ...securityHeaders(true),
           "",
+          ...maintenanceServer(true),
+          "",
           ...acmeLocation(),
           "",
           ...routeLocations(args),
@@ -202,7 +265,20 @@ export function renderEdgeConfig(args: EdgeConfigArgs): string {
     out.push(
       "server {",
       ...indent(
-        ["listen 80;", "listen [::]:80;", serverNames, "", ...common, ...securityHeaders(false), "", ...acmeLocation(), "", ...routeLocations(args)],
+        [
+          "listen 80;",
+          "listen [::]:80;",
+          serverNames,
+          "",
+          ...common,
+          ...securityHeaders(false),
+          "",
+          ...maintenanceServer(false),
+          "",
+          ...acmeLocation(),
+          "",
+          ...routeLocations(args),
+        ],
         1,
       ),
       "}",

@@ -160,6 +160,7 @@ export class DockerRuntime extends pulumi.ComponentResource {
       stripPrefix: service.stripPrefix,
       readTimeoutSeconds: service.readTimeoutSeconds,
       clientMaxBodySize: service.clientMaxBodySize,
+      healthPath: service.healthPath,
     }));
     // Both variants travel to the host: HTTPS becomes active once a certificate exists.
     const edgeConfigs = contract.apply((c) => {

@@ -3,6 +3,7 @@ import { StackConfig } from "../config/schema";
 import { renderSwitchGlobal, SWITCH_ADMIN_PORT, SWITCH_CONF_DIR, SWITCH_GLOBAL_FILE, switchFileFunction } from "../proxy/haproxy";
 import { DEFAULT_READ_TIMEOUT_SECONDS } from "../proxy/nginx";
 import { CERT_NAME } from "../proxy/nginx";
+import { MAINTENANCE_DIR, MAINTENANCE_FLAG_FILE, MAINTENANCE_PAGE_FILE } from "../proxy/maintenance";
 import { HostContract, LABELS } from "./contract";
 import { readHostSource, renderHostScript } from "./scripts";
 import { shellVariables } from "./shell";
@@ -48,6 +49,10 @@ export interface RuntimeSpec {
   readonly edgeConfVolume: string;
   readonly acmeVolume: string;
   readonly certsVolume: string;
+  /** In the edge's container: maintenance mode's directory, flag file and page (maintenance.ts). */
+  readonly maintenanceDir: string;
+  readonly maintenanceFlagFile: string;
+  readonly maintenancePageFile: string;
   readonly bindAddress: string;
   readonly httpPort: number;
   /** 0 when TLS is off. */
@@ -66,6 +71,8 @@ export interface RuntimeSpec {
   readonly ownerFile: string;
   /** Marks a destroyed environment whose database volume was kept (envIdProbe adopts it). */
   readonly dataKeptFile: string;
+  /** The host's audit log: rollouts and maintenance mode leave a line there. */
+  readonly auditLog: string;
   readonly crontabTag: string;
   /** `container`: a PostgreSQL container with a named volume, backed up daily; `none`: a managed database elsewhere. */
   readonly dbMode: "container" | "none";
@@ -120,6 +127,9 @@ export function runtimeSpec(config: StackConfig, contract: HostContract, publish
     edgeConfVolume: contract.volumes.edgeConf,
     acmeVolume: contract.volumes.acme,
     certsVolume: contract.volumes.certs,
+    maintenanceDir: MAINTENANCE_DIR,
+    maintenanceFlagFile: MAINTENANCE_FLAG_FILE,
+    maintenancePageFile: MAINTENANCE_PAGE_FILE,
     bindAddress: publish.bindAddress,
     httpPort: publish.httpPort,
     httpsPort: tls ? publish.httpsPort : 0,
@@ -132,6 +142,7 @@ export function runtimeSpec(config: StackConfig, contract: HostContract, publish
     locksDir: contract.paths.locks,
     ownerFile: contract.paths.owner,
     dataKeptFile: contract.paths.dataKept,
+    auditLog: contract.paths.auditLog,
     crontabTag: contract.crontabTag,
     dbMode: db ? "container" : "none",
     dbImage: db?.image ?? "",
@@ -154,7 +165,7 @@ export function runtimeSpec(config: StackConfig, contract: HostContract, publish
 }
 
 /** The concerns of the runtime script, in the order they are rendered (components/runtime/host/). */
-const RUNTIME_SOURCES = ["lib.sh", "nginx.sh", "docker.sh", "proxy.sh", "tls.sh", "data.sh", "verify.sh", "runtime.sh"].map(readHostSource);
+const RUNTIME_SOURCES = ["lib.sh", "nginx.sh", "docker.sh", "proxy.sh", "tls.sh", "data.sh", "verify.sh", "maintenance.sh", "runtime.sh"].map(readHostSource);
 
 /** The host runtime script: its spec as variables, then the concerns. Pure. */
 export function renderRuntimeScript(spec: RuntimeSpec): string {

@@ -172,3 +172,13 @@ drain_slot() {
 }
 '
 
+
+# Who acts, for the audit log: the named actor, the sudoing user or this one, and from where over SSH.
+audit_actor() {
+  printf '%s' "${PERMACOOP_ACTOR:-${SUDO_USER:-$(id -un)}}${SSH_CLIENT:+ from ${SSH_CLIENT%% *}}"
+}
+
+# Splits stdin at its first line "---": what comes before into file $1, after into file $2.
+split_stdin() {
+  awk -v first="$1" -v second="$2" '$0 == "---" && !part { part = 1; next } { print > (part ? second : first) }' && touch "$1" "$2"
+}

@@ -114,7 +114,7 @@ proxy() {
   local http https
   http="$(mktemp)"
   https="$(mktemp)"
-  awk -v http="$http" -v https="$https" '$0 == "---" { part = 1; next } { print > (part ? https : http) }' && touch "$https"
+  split_stdin "$http" "$https"
   docker exec -i "$EDGE" sh -c "cat > ${edge_dir}/permacoop.http" <"$http"
   if [[ -s "$https" ]]; then
     docker exec -i "$EDGE" sh -c "cat > ${edge_dir}/permacoop.https" <"$https"

@@ -40,9 +40,8 @@ audit_outcome="failed"
 audit_log="${PERMACOOP_AUDIT_LOG:-${HOME}/${AUDIT_LOG}}"
 audit() {
   mkdir -p "$(dirname "$audit_log")"
-  local actor="${PERMACOOP_ACTOR:-${SUDO_USER:-$(id -un)}}${SSH_CLIENT:+ from ${SSH_CLIENT%% *}}"
   # owner: the stack that rolled out (the log outlives a destroy; a rollback reads its own lines only).
-  printf '%s\tservice=%s\tactor=%s\tfrom=%s\tto=%s\toutcome=%s\towner=%s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$SERVICE" "$actor" "$from_image" "$IMAGE" "$1" "${PERMACOOP_OWNER:-}" >>"$audit_log"
+  printf '%s\tservice=%s\tactor=%s\tfrom=%s\tto=%s\toutcome=%s\towner=%s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$SERVICE" "$(audit_actor)" "$from_image" "$IMAGE" "$1" "${PERMACOOP_OWNER:-}" >>"$audit_log"
 }
 cleanup() {
   local status=$?

@@ -1,5 +1,5 @@
 # The host runtime of an environment (entry point; components/runtime/runtime.ts renders it with
-# the typed spec and the concerns: docker.sh, proxy.sh, tls.sh, data.sh, verify.sh).
+# the typed spec and the concerns: docker.sh, proxy.sh, tls.sh, data.sh, verify.sh, maintenance.sh).
 # Installed under ~/.permacoop/<env>/scripts by content hash; ~/.permacoop/<env>/runtime.sh links
 # to the current one (schedules and the day-2 commands run it). Actions:
 #   data            idempotent: the database volume, the backup schedule (container database)
@@ -14,6 +14,7 @@
 #   backups         the backups on this host
 #   restore NAME    restore one (after a safety backup), in a single transaction
 #   verify          compare the containers with what the last deployment left (drift)
+#   maintenance on|off|status   the edge's maintenance mode (on: the flag file, ---, the page on stdin)
 
 up() {
   require_docker
@@ -93,5 +94,6 @@ case "${1:-}" in
   backups) backups ;;
   restore) restore "${2:?backup name}" ;;
   verify) verify ;;
-  *) fail "usage: runtime.sh up|down|proxy|certificate|renew|remove-service NAME|data [create|update]|drop-data|backup [TAG]|backups|restore NAME|verify" ;;
+  maintenance) maintenance "${2:-}" ;;
+  *) fail "usage: runtime.sh up|down|proxy|certificate|renew|remove-service NAME|data [create|update]|drop-data|backup [TAG]|backups|restore NAME|verify|maintenance on|off|status" ;;
 esac

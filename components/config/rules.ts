@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { DEFAULT_READ_TIMEOUT_SECONDS } from "../proxy/nginx";
 import { switchPort } from "../runtime/switchPort";
 import type { ConfigProblem } from "./load";
 import { isDataProtected } from "./protection";
@@ -34,7 +35,7 @@ export const CROSS_KEY_RULES: readonly string[] = [
   "Service names are unique, and so are their switch ports (a hash of the name: two names that meet are refused, about one stack in 2,000).",
   "Routes are unique (except on `scaleway-container`, where every route is `/`).",
   "A service with `build` on an `ssh` host needs `buildRegistry` (a `scaleway-vm` host pushes to a Scaleway registry namespace of its own unless `buildRegistry` says otherwise).",
-  "On `scaleway-container`: no `release`; a `scaleway-managed` database in the host's region; `dns.provider` `scaleway` with no hostname at the zone apex; TLS on; `minScale` at most `maxScale` (host and per service); `host.services` names real services and lists each hostname of `dns.hostnames` under one service at most; every route is `/`.",
+  "On `scaleway-container`: no `release`, `readTimeoutSeconds` or `clientMaxBodySize` (no edge of ours: the platform's limits apply); a `scaleway-managed` database in the host's region; `dns.provider` `scaleway` with no hostname at the zone apex; TLS on; `minScale` at most `maxScale` (host and per service); `host.services` names real services and lists each hostname of `dns.hostnames` under one service at most; every route is `/`.",
   "Per service: no secret-looking name or credential-looking value in `env` (use `secretEnv`); no `DATABASE_*` in `env` or `secretEnv` (the program provides them); no variable in both `env` and `secretEnv`; `stripPrefix` only with a `route` other than `/`; health-check `timeoutSeconds` and `intervalSeconds` at most `deadlineSeconds`.",
   "On a stack whose data is protected (`prod` by default, or `database.protect`), a `scaleway-vm` host takes a `scaleway-managed` database (a container database dies with the VM).",
   "Every secret a service's `secretEnv` or a registry's `passwordSecret` names is set, with `--secret`; a secret nothing uses is refused; `sshPrivateKey` is set on an `ssh` host only.",
@@ -267,6 +268,21 @@ function refineServerlessContainers(config: StackView, ctx: z.RefinementCtx): vo
   }
   if (host.kind !== "scaleway-container") return;
   services.forEach((service, i) => {
+    // The edge's limits per route: the platform has its own, and no edge of ours in front.
+    if (service.readTimeoutSeconds !== DEFAULT_READ_TIMEOUT_SECONDS)
+      issue(
+        ["services", i, "readTimeoutSeconds"],
+        `expected the default (${DEFAULT_READ_TIMEOUT_SECONDS}) on a scaleway-container host: requests reach the container through the platform, not through an edge of ours, so a read timeout per route cannot be honoured`,
+        service.readTimeoutSeconds,
+        `pulumi config rm --path 'permacoop:services[${i}].readTimeoutSeconds'`,
+      );
+    if (service.clientMaxBodySize !== undefined)
+      issue(
+        ["services", i, "clientMaxBodySize"],
+        "expected none on a scaleway-container host: requests reach the container through the platform, whose own body limit applies, not through an edge of ours",
+        service.clientMaxBodySize,
+        `pulumi config rm --path 'permacoop:services[${i}].clientMaxBodySize'`,
+      );
     if (service.release)
       issue(
         ["services", i, "release"],

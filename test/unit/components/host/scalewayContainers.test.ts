@@ -238,6 +238,18 @@ describe("scaleway-container config contract", () => {
       "permacoop:database.kind",
       /pulumi config set --path 'permacoop:database\.kind' scaleway-managed/,
     ],
+    [
+      "a read timeout per route (no edge of ours)",
+      (c) => (c.services[0].readTimeoutSeconds = 300),
+      "permacoop:services[0].readTimeoutSeconds",
+      /pulumi config rm --path 'permacoop:services\[0\]\.readTimeoutSeconds'/,
+    ],
+    [
+      "a body size per route (the platform's limit applies)",
+      (c) => (c.services[0].clientMaxBodySize = "50m"),
+      "permacoop:services[0].clientMaxBodySize",
+      /pulumi config rm --path 'permacoop:services\[0\]\.clientMaxBodySize'/,
+    ],
     ["a database in another region", (c) => (c.database.region = "nl-ams"), "permacoop:database.region", /database\.region' fr-par/],
     [
       "DNS kept at a registrar",

@@ -4,7 +4,7 @@ import { switchPort } from "../runtime/switchPort";
 import type { ConfigProblem } from "./load";
 import { isDataProtected } from "./protection";
 import { looksLikeCredential, SECRET_KEY_PATTERN } from "./secretLike";
-import type { databaseSchema, dnsSchema, HostConfig, hostSchema, serviceSchema, tlsSchema } from "./schema";
+import type { databaseSchema, dnsSchema, HostConfig, hostSchema, jobSchema, serviceSchema, tlsSchema } from "./schema";
 
 /**
  * The rules across keys of a stack's configuration, in one place: the schema runs them after
@@ -20,6 +20,7 @@ export interface StackView {
   readonly dns: z.output<typeof dnsSchema>;
   readonly tls: z.output<typeof tlsSchema>;
   readonly services: readonly z.output<typeof serviceSchema>[];
+  readonly jobs: readonly z.output<typeof jobSchema>[];
   readonly buildRegistry?: string;
 }
 
@@ -34,6 +35,7 @@ export const CROSS_KEY_RULES: readonly string[] = [
   "An `ssh` host whose records this stack creates (`dns.provider` `scaleway`) is given by IP address, not by name.",
   "Service names are unique, and so are their switch ports (a hash of the name: two names that meet are refused, about one stack in 2,000).",
   "Routes are unique (except on `scaleway-container`, where every route is `/`).",
+  "Job names are unique; each job's `service` is a service of the stack; no `jobs` on `scaleway-container`.",
   "A service with `build` on an `ssh` host needs `buildRegistry` (a `scaleway-vm` host pushes to a Scaleway registry namespace of its own unless `buildRegistry` says otherwise).",
   "On `scaleway-container`: no `release`, `readTimeoutSeconds` or `clientMaxBodySize` (no edge of ours: the platform's limits apply); a `scaleway-managed` database in the host's region; `dns.provider` `scaleway` with no hostname at the zone apex; TLS on; `minScale` at most `maxScale` (host and per service); `host.services` names real services and lists each hostname of `dns.hostnames` under one service at most; every route is `/`.",
   "Per service: no secret-looking name or credential-looking value in `env` (use `secretEnv`); no `DATABASE_*` in `env` or `secretEnv` (the program provides them); no variable in both `env` and `secretEnv`; `stripPrefix` only with a `route` other than `/`; health-check `timeoutSeconds` and `intervalSeconds` at most `deadlineSeconds`.",
@@ -186,7 +188,39 @@ export function checkCrossKeyRules(config: StackView, ctx: z.RefinementCtx): voi
     seen.set(service.name, i);
     routes.set(service.route, i);
   });
+  refineJobs(config, ctx);
   refineServerlessContainers(config, ctx);
+}
+
+/** Jobs: unique names, each naming a service of the stack; Docker hosts only (a host's crontab runs them). */
+function refineJobs(config: StackView, ctx: z.RefinementCtx): void {
+  const issue = (path: PropertyKey[], message: string, input: unknown, fix: string) => ctx.addIssue({ code: "custom", path, message, input, params: { fix } });
+  const services = config.services.map((s) => s.name);
+  const names = new Map<string, number>();
+  config.jobs.forEach((job, i) => {
+    if (config.host.kind === "scaleway-container")
+      issue(
+        ["jobs", i],
+        "expected no jobs on a scaleway-container host (no host of ours runs a schedule there); run it from a Scaleway VM stack, or as a Scaleway Serverless Job",
+        job.name,
+        "pulumi config rm permacoop:jobs",
+      );
+    if (!services.includes(job.service))
+      issue(
+        ["jobs", i, "service"],
+        `expected one of this stack's services (${services.join(", ")})`,
+        job.service,
+        `pulumi config set --path 'permacoop:jobs[${i}].service' ${services[0]}`,
+      );
+    if (names.has(job.name))
+      issue(
+        ["jobs", i, "name"],
+        `expected a unique job name (jobs[${names.get(job.name)}] is also "${job.name}")`,
+        job.name,
+        `pulumi config set --path 'permacoop:jobs[${i}].name' ${job.name.length < 29 ? `${job.name}-2` : "job-2"}`,
+      );
+    names.set(job.name, i);
+  });
 }
 
 /**

@@ -594,6 +594,13 @@ export const healthCheckSchema = z.strictObject({
     .meta({ description: "Whole seconds the new container has to become healthy; at least the interval and the timeout. Default 30." }),
 });
 
+/** A one-line shell command (`sh -c`), such as `example`. */
+const shellCommand = (example: string) =>
+  z
+    .string({ error: `expected a shell command such as ${example}` })
+    .regex(/^[^\n\r\0]*[^\s\0][^\n\r\0]*$/, { error: `expected a one-line shell command such as ${example}` })
+    .max(1000, { error: "expected a command of at most 1000 characters: put a longer one in a script of the image" });
+
 export const serviceSchema = z
   .strictObject({
     /** Service name (container name prefix). */
@@ -653,15 +660,11 @@ export const serviceSchema = z
      */
     release: z
       .strictObject({
-        command: z
-          .string({ error: "expected a shell command such as make database-migrate" })
-          .regex(/^[^\n\r\0]*[^\s\0][^\n\r\0]*$/, { error: "expected a one-line shell command such as make database-migrate" })
-          .max(1000, { error: "expected a command of at most 1000 characters: put a longer one in a script of the image" })
-          .meta({
-            description:
-              "Shell command (`sh -c`) run in a one-off container of the new image, on the environment's network, with the service's environment (secrets included). Required with `release`.",
-            examples: ["make database-migrate"],
-          }),
+        command: shellCommand("make database-migrate").meta({
+          description:
+            "Shell command (`sh -c`) run in a one-off container of the new image, on the environment's network, with the service's environment (secrets included). Required with `release`.",
+          examples: ["make database-migrate"],
+        }),
         timeoutSeconds: z
           .number({ error: "expected a number of seconds" })
           .int({ error: "expected a whole number of seconds" })
@@ -781,6 +784,48 @@ export const serviceSchema = z
 
 /** Structured keys of the contract; any other `permacoop:` key is a secret referenced by name. */
 /** A private registry the hosts log in to (and the program resolves tags against). */
+/** A cron schedule: five fields (minute hour day-of-month month day-of-week), or a macro such as @daily. */
+const CRON_FIELD = "[0-9A-Za-z*/,-]+";
+const cronSchedule = z
+  .string({ error: "expected a cron schedule such as 0 3 * * *" })
+  .regex(new RegExp(`^(@(hourly|daily|weekly|monthly|yearly|annually|midnight)|${CRON_FIELD}( ${CRON_FIELD}){4})$`), {
+    error:
+      "expected a cron schedule: five fields separated by one space (minute hour day-of-month month day-of-week) such as 0 3 * * *, or @hourly, @daily, @weekly, @monthly",
+  });
+
+export const jobSchema = z
+  .strictObject({
+    name: z
+      .string({ error: "expected a job name" })
+      .regex(/^[a-z][a-z0-9-]{0,30}$/, { error: "expected a lower-case name such as nightly-report" })
+      .meta({
+        description: "Job name: a lower-case letter, then up to 30 lower-case letters, digits and dashes; unique across jobs. Required.",
+        examples: ["nightly-report"],
+      }),
+    service: serviceName.meta({
+      description: "The service whose live image and environment (secrets included) the job runs with. Required.",
+      examples: ["app"],
+    }),
+    schedule: cronSchedule.meta({
+      description:
+        "When it runs, in the host's crontab syntax and time zone: five fields (minute hour day-of-month month day-of-week) or a macro (`@hourly`, `@daily`, ...). Required.",
+      examples: ["0 3 * * *", "*/15 * * * *"],
+    }),
+    command: shellCommand("make report").meta({
+      description:
+        "Shell command (`sh -c`) run in a one-off container of the service's live image, on the environment's network, with the service's environment. One run at a time: a run due while the previous one still runs is skipped (said in the job's log). Required.",
+      examples: ["make report"],
+    }),
+    timeoutSeconds: z
+      .number({ error: "expected a number of seconds" })
+      .int({ error: "expected a whole number of seconds" })
+      .min(10, { error: "expected at least 10 seconds" })
+      .max(86_400, { error: "expected at most 86400 seconds (a day)" })
+      .default(3600)
+      .meta({ description: "Deadline of a run: past it, its container is removed and the run counts as failed. Default 3600." }),
+  })
+  .meta({ title: "job", description: "A scheduled job: a command, its schedule, and the service whose live image and environment it runs with." });
+
 export const registrySchema = z
   .strictObject({
     address: z
@@ -842,6 +887,14 @@ export const stackConfigSchema = z
     services: z.array(serviceSchema, { error: "expected a list of services" }).min(1, { error: "expected at least one service" }).meta({
       description: "The application's services: a list of at least one, with unique names and (except on `scaleway-container`) unique routes. Required.",
     }),
+    jobs: z
+      .array(jobSchema, { error: "expected a list of jobs" })
+      .default([])
+      .meta({
+        description:
+          "Scheduled jobs (Heroku Scheduler, cron): commands run on a schedule in a one-off container of a service's live image with its environment; their output is kept on the host (`npm run ops -- jobs`). Docker hosts only. Default none.",
+        examples: [[{ name: "nightly-report", service: "app", schedule: "0 3 * * *", command: "make report" }]],
+      }),
     registries: z.array(registrySchema, { error: "expected a list of registries" }).default([]).meta({
       description:
         "Private registries: every host logs in to each (`docker login --password-stdin`) before a rollout pulls, and the program resolves tags against them with the same login. Default none (public images only).",
@@ -899,6 +952,7 @@ export type ManagedDatabaseConfig = z.output<typeof managedDatabaseSchema>;
 export type DnsConfig = StackConfig["dns"];
 export type TlsConfig = StackConfig["tls"];
 export type ServiceConfig = StackConfig["services"][number];
+export type JobConfig = StackConfig["jobs"][number];
 
 /** The structured keys, in the order they are documented. */
 export const STRUCTURED_KEYS = Object.keys(stackConfigSchema.shape) as (keyof StackConfig)[];

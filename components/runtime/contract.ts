@@ -20,7 +20,12 @@ export const LABELS = {
   spec: "permacoop.spec",
   /** The image reference an app container was started from (audit log, rollback). */
   image: "permacoop.image",
+  /** The scheduled job a one-off container runs. */
+  job: "permacoop.job",
 } as const;
+
+/** A job's schedule in the crontab is `<crontabTag><JOB_SCHEDULE_PREFIX><job>`; its log `<state>/<JOB_SCHEDULE_PREFIX><job>.log`. */
+export const JOB_SCHEDULE_PREFIX = "job-";
 
 /** Names and paths of one environment on its host. */
 export interface HostContract {
@@ -45,6 +50,8 @@ export interface HostContract {
   readonly legacySwitchContainer: string;
   readonly dbContainer: string;
   readonly dbVolume: string;
+  /** Prefix of the one-off containers of jobs and `npm run ops -- run` (not strays while they run). */
+  readonly jobContainerPrefix: string;
   /** The proxies' volumes: configurations, ACME challenges, certificates. */
   readonly volumes: { readonly switchConf: string; readonly edgeConf: string; readonly acme: string; readonly certs: string };
   /** Tags the environment's lines in the deploy user's crontab (`<tag><schedule name>`). */
@@ -91,6 +98,7 @@ export function hostContract(environment: string, id: string = environment): Hos
     legacySwitchContainer: `${prefix}-switch`,
     dbContainer: `${prefix}-db`,
     dbVolume: `${prefix}-pgdata`,
+    jobContainerPrefix: `${prefix}-job-`,
     volumes: { switchConf: `${prefix}-switch-conf`, edgeConf: `${prefix}-edge-conf`, acme: `${prefix}-acme`, certs: `${prefix}-certs` },
     paths: {
       root: HOST_ROOT,
@@ -106,6 +114,11 @@ export function hostContract(environment: string, id: string = environment): Hos
       dataKept: `${state}/data-kept`,
     },
   };
+}
+
+/** Where the output of job `job` is kept on the host (relative to the deploy user's home). */
+export function jobLogPath(contract: HostContract, job: string): string {
+  return `${contract.paths.state}/${JOB_SCHEDULE_PREFIX}${job}.log`;
 }
 
 /** The id of a new environment of stack `environment` on a host: the stack's name and its own id (`owner`, hex). */

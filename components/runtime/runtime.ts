@@ -4,7 +4,7 @@ import { renderSwitchGlobal, SWITCH_ADMIN_PORT, SWITCH_CONF_DIR, SWITCH_GLOBAL_F
 import { DEFAULT_READ_TIMEOUT_SECONDS } from "../proxy/nginx";
 import { CERT_NAME } from "../proxy/nginx";
 import { MAINTENANCE_DIR, MAINTENANCE_FLAG_FILE, MAINTENANCE_PAGE_FILE } from "../proxy/maintenance";
-import { HostContract, LABELS } from "./contract";
+import { HostContract, JOB_SCHEDULE_PREFIX, LABELS } from "./contract";
 import { readHostSource, renderHostScript } from "./scripts";
 import { shellVariables } from "./shell";
 import { SWITCH_PORTS } from "./switchPort";
@@ -98,6 +98,11 @@ export interface RuntimeSpec {
   readonly acmeDirectory: string;
   readonly certbotImage: string;
   readonly certDeadline: number;
+  /** One line per job: name, service, deadline, schedule and command, tab-separated (the command last: it may hold tabs). */
+  readonly jobs: string;
+  readonly jobSchedulePrefix: string;
+  readonly jobContainerPrefix: string;
+  readonly jobLabel: string;
 }
 
 /** The runtime spec of an environment from its configuration, host contract and publication. Pure. */
@@ -161,11 +166,17 @@ export function runtimeSpec(config: StackConfig, contract: HostContract, publish
     acmeDirectory: tls?.acmeDirectory ?? "",
     certbotImage: tls?.certbotImage ?? "",
     certDeadline: tls?.deadlineSeconds ?? 0,
+    jobs: config.jobs.map((job) => [job.name, job.service, job.timeoutSeconds, job.schedule, job.command].join("\t")).join("\n"),
+    jobSchedulePrefix: JOB_SCHEDULE_PREFIX,
+    jobContainerPrefix: contract.jobContainerPrefix,
+    jobLabel: LABELS.job,
   };
 }
 
 /** The concerns of the runtime script, in the order they are rendered (components/runtime/host/). */
-const RUNTIME_SOURCES = ["lib.sh", "nginx.sh", "docker.sh", "proxy.sh", "tls.sh", "data.sh", "verify.sh", "maintenance.sh", "runtime.sh"].map(readHostSource);
+const RUNTIME_SOURCES = ["lib.sh", "nginx.sh", "docker.sh", "proxy.sh", "tls.sh", "data.sh", "verify.sh", "maintenance.sh", "jobs.sh", "runtime.sh"].map(
+  readHostSource,
+);
 
 /** The host runtime script: its spec as variables, then the concerns. Pure. */
 export function renderRuntimeScript(spec: RuntimeSpec): string {

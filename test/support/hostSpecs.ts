@@ -17,6 +17,10 @@ export const config = parse(
       { name: "app", image: "ghcr.io/fairnesscoop/permacoop:main", port: 3000, healthPath: "/healthz", release: { command: "make database-migrate" } },
       { name: "api", image: "ghcr.io/fairnesscoop/permacoop-api:main", port: 4000, healthPath: "/health", route: "/api/" },
     ],
+    jobs: [
+      { name: "nightly-report", service: "app", schedule: "0 3 * * *", command: "make report\t&& echo 'done'" },
+      { name: "purge", service: "api", schedule: "@hourly", command: "node purge.js", timeoutSeconds: 60 },
+    ],
   },
   {},
 );

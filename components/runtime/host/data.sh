@@ -55,7 +55,7 @@ data() {
       fail "the database volume ${DB_VOLUME} is missing on this host (removed by hand?). To start again from a backup: docker volume create --label ${label} ${DB_VOLUME}, pulumi up, then npm run restore -- -s ${ENV_NAME} <backup> (backups: ${backup_dir})"
     fi
   fi
-  schedule backup "$BACKUP_MINUTE" "$BACKUP_HOUR" "backup daily"
+  schedule backup "${BACKUP_MINUTE} ${BACKUP_HOUR} * * *" "backup daily"
 }
 
 drop_data() {

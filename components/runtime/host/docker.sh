@@ -75,19 +75,20 @@ lock_crontab() {
   flock -w 60 8 || fail "the crontab lock is held by another deployment"
 }
 
-# schedule NAME MINUTE HOURS ACTION: one line in the deploy user's crontab, tagged per environment.
+# schedule NAME WHEN ACTION: one line in the deploy user's crontab (WHEN: its five time fields, or
+# a macro such as @daily), tagged per environment; the action's output goes to <state>/NAME.log.
 schedule() {
-  local name="$1" minute="$2" hours="$3" action="$4" tag="${CRONTAB_TAG}$1"
+  local name="$1" when="$2" action="$3" tag="${CRONTAB_TAG}$1"
   if ! command -v crontab >/dev/null 2>&1; then
     log "WARNING: no crontab on this host: ${name} is not scheduled (install cron)"
     return
   fi
   lock_crontab
   { crontab -l 2>/dev/null | grep -vF "$tag" || true
-    printf '%s %s * * * bash %q %s >>%q 2>&1 %s\n' "$minute" "$hours" "$runtime_link" "$action" "${state_dir}/${name}.log" "$tag"
+    printf '%s bash %q %s >>%q 2>&1 %s\n' "$when" "$runtime_link" "$action" "${state_dir}/${name}.log" "$tag"
   } | crontab -
   exec 8>&-
-  log "${name} scheduled (${minute} ${hours} * * *, crontab of $(id -un))"
+  log "${name} scheduled (${when}, crontab of $(id -un))"
 }
 
 unschedule() {

@@ -182,3 +182,23 @@ audit_actor() {
 split_stdin() {
   awk -v first="$1" -v second="$2" '$0 == "---" && !part { part = 1; next } { print > (part ? second : first) }' && touch "$1" "$2"
 }
+
+# run_one_off CONTAINER IMAGE ENV_FILE DEADLINE COMMAND [LABEL...]: COMMAND (sh -c) in a one-off
+# container of IMAGE with ENV_FILE's environment on the environment's network, its output as it
+# comes (indented); the container goes after. Sets one_off_status: the command's exit code,
+# "timeout" past DEADLINE seconds (the container is removed), or why it did not run.
+run_one_off() {
+  local container="$1" image="$2" env_file="$3" deadline="$4" command="$5" logs_pid wait_rc=0 labels=() label
+  shift 5
+  for label in "$@"; do labels+=(--label "$label"); done
+  one_off_status="not started (docker run failed, above)"
+  docker run --detach --name "$container" --network "$NETWORK" --env-file "$env_file" "${labels[@]}" \
+    --log-opt max-size=10m --entrypoint sh "$image" -c "$command" >/dev/null || return 0
+  docker logs --follow "$container" 2>&1 | sed -u 's/^/    /' &
+  logs_pid=$!
+  one_off_status="$(timeout "$deadline" docker wait "$container" 2>/dev/null)" || wait_rc=$?
+  if ((wait_rc == 124)); then one_off_status=timeout; elif ((wait_rc != 0)); then one_off_status="unknown (docker wait failed with ${wait_rc})"; fi
+  if [[ "$one_off_status" == timeout ]]; then docker rm -f "$container" >/dev/null 2>&1 || true; fi
+  wait "$logs_pid" 2>/dev/null || true
+  docker rm -f "$container" >/dev/null 2>&1 || true
+}

@@ -288,22 +288,9 @@ if [[ -n "$RELEASE_COMMAND" ]]; then
       bash "${HOME}/${RUNTIME_LINK}" backup "release-${SERVICE}" || fail "no dump of the database: the release did not run, ${SERVICE} stays on the live version"
     fi
     release_container="${CONTAINER_PREFIX}release-$(date +%s)"
-    docker run --detach --name "$release_container" \
-      --network "$NETWORK" \
-      --env-file "$envfile" \
-      --label "$label_env" --label "$label_service" --label "${IMAGE_LABEL}=${IMAGE}" \
-      --log-opt max-size=10m \
-      --entrypoint sh "$IMAGE" -c "$RELEASE_COMMAND" >/dev/null
     release_started="$EPOCHREALTIME"
-    # Its output in the rollout log as it comes.
-    docker logs --follow "$release_container" 2>&1 | sed -u 's/^/    /' &
-    logs_pid=$!
-    wait_rc=0
-    release_status="$(timeout "$RELEASE_TIMEOUT" docker wait "$release_container" 2>/dev/null)" || wait_rc=$?
-    if ((wait_rc == 124)); then release_status=timeout; elif ((wait_rc != 0)); then release_status="unknown (docker wait failed with ${wait_rc})"; fi
-    if [[ "$release_status" == timeout ]]; then docker rm -f "$release_container" >/dev/null 2>&1 || true; fi
-    wait "$logs_pid" 2>/dev/null || true
-    docker rm -f "$release_container" >/dev/null 2>&1 || true
+    run_one_off "$release_container" "$IMAGE" "$envfile" "$RELEASE_TIMEOUT" "$RELEASE_COMMAND" "$label_env" "$label_service" "${IMAGE_LABEL}=${IMAGE}"
+    release_status="$one_off_status"
     release_container=""
     if [[ "$release_status" == timeout ]]; then
       fail "the release command ran past its ${RELEASE_TIMEOUT}s deadline and was stopped: ${SERVICE} stays on the live version"

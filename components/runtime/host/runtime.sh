@@ -1,5 +1,6 @@
 # The host runtime of an environment (entry point; components/runtime/runtime.ts renders it with
-# the typed spec and the concerns: docker.sh, proxy.sh, tls.sh, data.sh, verify.sh, maintenance.sh).
+# the typed spec and the concerns: docker.sh, proxy.sh, tls.sh, data.sh, verify.sh, maintenance.sh,
+# jobs.sh).
 # Installed under ~/.permacoop/<env>/scripts by content hash; ~/.permacoop/<env>/runtime.sh links
 # to the current one (schedules and the day-2 commands run it). Actions:
 #   data            idempotent: the database volume, the backup schedule (container database)
@@ -15,6 +16,8 @@
 #   restore NAME    restore one (after a safety backup), in a single transaction
 #   verify          compare the containers with what the last deployment left (drift)
 #   maintenance on|off|status   the edge's maintenance mode (on: the flag file, ---, the page on stdin)
+#   job NAME        one run of a scheduled job (what its crontab line runs)
+#   run SERVICE COMMAND   a one-off container of the service's live image (npm run ops -- run)
 
 up() {
   require_docker
@@ -22,6 +25,7 @@ up() {
   ensure_network
   up_database
   up_proxy
+  schedule_jobs
   log "runtime is up"
 }
 
@@ -60,6 +64,7 @@ down() {
     docker volume rm "$volume" >/dev/null
   done
   unschedule renew
+  unschedule_jobs
   rm -rf "$deployments_dir"
   # With a container database the runtime serves backups until the data goes (drop-data); a
   # managed database goes with the stack, and the records of its releases with it.
@@ -95,5 +100,7 @@ case "${1:-}" in
   restore) restore "${2:?backup name}" ;;
   verify) verify ;;
   maintenance) maintenance "${2:-}" ;;
-  *) fail "usage: runtime.sh up|down|proxy|certificate|renew|remove-service NAME|data [create|update]|drop-data|backup [TAG]|backups|restore NAME|verify|maintenance on|off|status" ;;
+  job) require_docker && run_job "${2:?job name}" ;;
+  run) require_docker && run_command "${2:?service name}" "${3:?command}" ;;
+  *) fail "usage: runtime.sh up|down|proxy|certificate|renew|remove-service NAME|data [create|update]|drop-data|backup [TAG]|backups|restore NAME|verify|maintenance on|off|status|job NAME|run SERVICE COMMAND" ;;
 esac

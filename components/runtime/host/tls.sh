@@ -44,4 +44,4 @@ renew() {
 }
 
 # Twice a day, as certbot recommends.
-schedule_renewal() { schedule renew "$((RANDOM % 60))" "$((RANDOM % 12)),$((RANDOM % 12 + 12))" renew; }
+schedule_renewal() { schedule renew "$((RANDOM % 60)) $((RANDOM % 12)),$((RANDOM % 12 + 12)) * * *" renew; }

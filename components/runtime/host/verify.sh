@@ -48,6 +48,11 @@ verify() {
       drift "the newest daily backup is older than 26 hours (see ${state_dir}/backup.log)"
     fi
   fi
+  local name schedule
+  while IFS=$'\t' read -r name _ _ schedule _; do
+    [[ -z "$name" ]] || crontab -l 2>/dev/null | grep -qF "${CRONTAB_TAG}${JOB_SCHEDULE_PREFIX}${name}" ||
+      drift "job ${name} (${schedule}) is not scheduled in $(id -un)'s crontab (install cron, then pulumi up)"
+  done <<<"$JOBS"
   local expected=(-e "$SWITCH" -e "$EDGE") stray
   [[ "$DB_MODE" != "container" ]] || expected+=(-e "$DB_CONTAINER")
   for service in $SERVICES; do
@@ -55,7 +60,8 @@ verify() {
     # The previous version, while the rollout's background part drains and stops it.
     [[ ! -s "${deployments_dir}/${service}.draining" ]] || expected+=(-e "$(cat "${deployments_dir}/${service}.draining")")
   done
-  for stray in $(docker ps -a --filter "label=${label}" --format '{{.Names}}' | grep -vxF "${expected[@]}" || true); do
+  # A job's or a one-off command's container runs for a while: not a stray.
+  for stray in $(docker ps -a --filter "label=${label}" --format '{{.Names}}' | grep -vxF "${expected[@]}" | grep -v "^${JOB_CONTAINER_PREFIX}" || true); do
     drift "container ${stray} is not part of the deployment"
   done
   if ((drift_count > 0)); then

@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { healthProbe, parseOpsArgs } from "../../../cli/ops";
+import { commandLine, healthProbe, parseOpsArgs } from "../../../cli/ops";
 
 describe("npm run ops arguments", () => {
   it("reads an action, a stack and an optional service", () => {
@@ -17,8 +17,41 @@ describe("npm run ops arguments", () => {
     [["status"], /missing -s <stack>/],
     [["logs", "-s", "prod", "app", "extra"], /unexpected: extra/],
   ])("refuses %j with the usage", (argv, reason) => {
-    expect(() => parseOpsArgs(argv as string[])).toThrow(/usage: npm run ops -- <status\|logs\|exec\|psql\|audit> -s <stack> \[service\]/);
+    expect(() => parseOpsArgs(argv as string[])).toThrow(/usage: npm run ops -- <status\|logs\|exec\|psql\|audit\|jobs\|run> -s <stack> \[service\]/);
     expect(() => parseOpsArgs(argv as string[])).toThrow(reason);
+  });
+});
+
+describe("npm run ops -- run and jobs", () => {
+  it("takes the command after --, whatever it holds", () => {
+    expect(parseOpsArgs(["run", "-s", "prod", "app", "--", "make", "report"])).toEqual({
+      action: "run",
+      stack: "prod",
+      service: "app",
+      command: "'make' 'report'",
+    });
+    expect(parseOpsArgs(["run", "app", "-s", "prod", "--", "sh", "-c", "echo $DATABASE_HOST", "-s"])).toMatchObject({
+      stack: "prod",
+      command: "'sh' '-c' 'echo $DATABASE_HOST' '-s'",
+    });
+    expect(parseOpsArgs(["run", "-s", "prod", "app", "--", "make report && echo done"])).toMatchObject({ command: "make report && echo done" });
+    expect(parseOpsArgs(["jobs", "-s", "prod"])).toEqual({ action: "jobs", stack: "prod", service: undefined });
+    expect(parseOpsArgs(["jobs", "-s", "prod", "nightly"])).toEqual({ action: "jobs", stack: "prod", service: "nightly" });
+  });
+
+  it.each([
+    [["run", "-s", "prod", "--", "sh"], /run: which service\? e\.g\. npm run ops -- run -s prod app -- sh/],
+    [["run", "-s", "prod", "app"], /run: the command after --, e\.g\. npm run ops -- run -s prod app -- sh/],
+    [["run", "-s", "prod", "app", "--", " "], /run: the command after --/],
+    [["logs", "-s", "prod", "--", "x"], /-- <command> goes with run only/],
+  ])("refuses %j with the fix", (argv, reason) => {
+    expect(() => parseOpsArgs(argv as string[])).toThrow(reason);
+  });
+
+  it("quotes each word so that sh -c runs exactly them", () => {
+    const words = ["printf", "%s|", "a b", "$HOME", "'q'", "`x`"];
+    const out = execFileSync("sh", ["-c", commandLine(words)], { encoding: "utf8" });
+    expect(out).toBe("a b|$HOME|'q'|`x`|");
   });
 });
 

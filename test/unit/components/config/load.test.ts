@@ -97,6 +97,36 @@ describe("config contract", () => {
     ["service body size nginx overflows", (c) => (c.services[0].clientMaxBodySize = "99999999999g"), "permacoop:services[0].clientMaxBodySize"],
     ["stripPrefix on route /", (c) => (c.services[0].stripPrefix = true), "permacoop:services[0].stripPrefix"],
     ["stripPrefix not a boolean", (c) => ((c.services[0].route = "/kit/"), (c.services[0].stripPrefix = "yes")), "permacoop:services[0].stripPrefix"],
+    [
+      "job with a 4-field schedule",
+      (c) => (c.jobs = [{ name: "report", service: c.services[0].name, schedule: "0 3 * *", command: "make report" }]),
+      "permacoop:jobs[0].schedule",
+    ],
+    [
+      "job with @reboot",
+      (c) => (c.jobs = [{ name: "report", service: c.services[0].name, schedule: "@reboot", command: "make report" }]),
+      "permacoop:jobs[0].schedule",
+    ],
+    [
+      "job of an unknown service",
+      (c) => (c.jobs = [{ name: "report", service: "worker", schedule: "0 3 * * *", command: "make report" }]),
+      "permacoop:jobs[0].service",
+    ],
+    [
+      "two jobs of one name",
+      (c) => (c.jobs = [0, 1].map(() => ({ name: "report", service: c.services[0].name, schedule: "@daily", command: "make report" }))),
+      "permacoop:jobs[1].name",
+    ],
+    [
+      "job command on two lines",
+      (c) => (c.jobs = [{ name: "report", service: c.services[0].name, schedule: "@daily", command: "make\nreport" }]),
+      "permacoop:jobs[0].command",
+    ],
+    [
+      "job deadline under 10 s",
+      (c) => (c.jobs = [{ name: "report", service: c.services[0].name, schedule: "@daily", command: "x", timeoutSeconds: 1 }]),
+      "permacoop:jobs[0].timeoutSeconds",
+    ],
     ["health timeout above the deadline", (c) => (c.services[0].healthCheck = { timeoutSeconds: 40 }), "permacoop:services[0].healthCheck.timeoutSeconds"],
     [
       "health interval above the deadline",

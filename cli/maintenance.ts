@@ -8,13 +8,12 @@
  * restarts and `pulumi up` until `off`. `on` again replaces the message. Docker hosts only.
  */
 import { readFileSync, statSync } from "node:fs";
-import { userInfo, hostname } from "node:os";
 import {
   DEFAULT_RETRY_AFTER_SECONDS,
   describeMaintenanceFlag,
   MESSAGE_MAX_LENGTH,
   PAGE_MAX_BYTES,
-  renderMaintenanceFlag,
+  renderMaintenanceSettings,
   renderMaintenancePage,
   RETRY_AFTER_RANGE,
 } from "../components/proxy/maintenance";
@@ -90,10 +89,8 @@ function main(): void {
   };
   switch (args.action) {
     case "on": {
-      const page = maintenancePage(args);
-      const flag = renderMaintenanceFlag({ retryAfterSeconds: args.retryAfterSeconds, since: new Date(), by: `${userInfo().username}@${hostname()}` });
-      run("maintenance on", `${flag}---\n${page}`);
-      process.stdout.write(`${args.stack}: ${describeMaintenanceFlag(flag)}\n`);
+      run("maintenance on", `${renderMaintenanceSettings(args.retryAfterSeconds)}---\n${maintenancePage(args)}`);
+      process.stdout.write(`${args.stack}: ${describeMaintenanceFlag(run("maintenance status"))}\n`);
       break;
     }
     case "off":

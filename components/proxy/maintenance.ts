@@ -2,25 +2,28 @@
  * Maintenance mode (`npm run maintenance`): the edge answers 503 with a page, and `Retry-After`,
  * for every route but the services' health paths and ACME challenges.
  *
- * Its two files live in the edge's configuration volume, in a directory of their own, apart from
- * the configuration `up` renders: a rollout (which never touches the edge), an edge restart or
- * recreation and an `up` that re-renders the routes all leave them as they are. The rendered
- * configuration always includes the flag file by a glob (nothing when it is absent), so turning
- * maintenance on or off is a file and a graceful reload, never a rollout.
+ * Its files live in the edge's configuration volume, in a directory of their own, apart from the
+ * configuration `up` renders: a rollout (which never touches the edge), an edge restart or
+ * recreation and an `up` that re-renders the routes all leave them as they are. Turning it on or
+ * off creates or removes a flag file the edge tests at each request (through its open file cache:
+ * within a second): no reload, so no keep-alive connection is closed under the clients' feet. Only
+ * a `Retry-After` other than the one in force changes the settings file, which takes a reload.
  */
 
 /** The maintenance directory, in the edge container (inside the configuration volume, not read by `conf.d/*.conf`). */
 export const MAINTENANCE_DIR = "/etc/nginx/conf.d/maintenance";
-/** Present while maintenance is on: the server-level settings below. */
-export const MAINTENANCE_FLAG_FILE = `${MAINTENANCE_DIR}/on.conf`;
+/** Present while maintenance is on; one line says since when, by whom, and the Retry-After (`ops status`). */
+export const MAINTENANCE_FLAG_FILE = `${MAINTENANCE_DIR}/on`;
+/** The settings nginx loads at its (re)load: the Retry-After. */
+export const MAINTENANCE_SETTINGS_FILE = `${MAINTENANCE_DIR}/settings.conf`;
 /** The page answered with the 503. */
 export const MAINTENANCE_PAGE_FILE = `${MAINTENANCE_DIR}/page.html`;
 /** The internal URI the edge serves the page under (never reachable from outside). */
 export const MAINTENANCE_PAGE_URI = "/.permacoop/maintenance.html";
-/** nginx variables: set in the flag file, empty otherwise. */
-export const MAINTENANCE_VARIABLES = { on: "$permacoop_maintenance", retryAfter: "$permacoop_retry_after", closed: "$permacoop_closed" } as const;
+/** nginx variables: whether maintenance applies to the request's URI (not a health path), whether it is closed, the Retry-After. */
+export const MAINTENANCE_VARIABLES = { applies: "$permacoop_maintenance_applies", closed: "$permacoop_closed", retryAfter: "$permacoop_retry_after" } as const;
 
-/** Default `Retry-After`, in seconds. */
+/** Default `Retry-After`, in seconds (the rendered configuration's: no reload). */
 export const DEFAULT_RETRY_AFTER_SECONDS = 600;
 /** Bounds of `--retry-after` (one day: a client told more than that forgets it). */
 export const RETRY_AFTER_RANGE = { min: 1, max: 86_400 } as const;
@@ -29,35 +32,17 @@ export const MESSAGE_MAX_LENGTH = 2000;
 /** Bound of a page given with `--page`. */
 export const PAGE_MAX_BYTES = 512 * 1024;
 
-export interface MaintenanceFlagArgs {
-  /** Seconds sent in `Retry-After`. */
-  readonly retryAfterSeconds: number;
-  /** When maintenance started (the status shows it). */
-  readonly since: Date;
-  /** Who started it (the status shows it). */
-  readonly by: string;
+/** The settings file: the Retry-After sent with the page. */
+export function renderMaintenanceSettings(retryAfterSeconds: number): string {
+  if (!Number.isInteger(retryAfterSeconds) || retryAfterSeconds < RETRY_AFTER_RANGE.min || retryAfterSeconds > RETRY_AFTER_RANGE.max)
+    throw new Error(`renderMaintenanceSettings: retryAfterSeconds must be an integer from ${RETRY_AFTER_RANGE.min} to ${RETRY_AFTER_RANGE.max}`);
+  return `set ${MAINTENANCE_VARIABLES.retryAfter} ${retryAfterSeconds};\n`;
 }
 
-/** The flag file: who and since when (a comment `ops status` reads), and the two settings. */
-export function renderMaintenanceFlag(args: MaintenanceFlagArgs): string {
-  const seconds = args.retryAfterSeconds;
-  if (!Number.isInteger(seconds) || seconds < RETRY_AFTER_RANGE.min || seconds > RETRY_AFTER_RANGE.max)
-    throw new Error(`renderMaintenanceFlag: retryAfterSeconds must be an integer from ${RETRY_AFTER_RANGE.min} to ${RETRY_AFTER_RANGE.max}`);
-  // The comment is one line of printable text: nothing in it can end it.
-  const by = args.by.replace(/[^\x20-\x7e]/g, "?");
-  return [
-    `# maintenance on since ${args.since.toISOString()} by ${by}; Retry-After ${seconds}`,
-    `set ${MAINTENANCE_VARIABLES.on} 1;`,
-    `set ${MAINTENANCE_VARIABLES.retryAfter} ${seconds};`,
-    "",
-  ].join("\n");
-}
-
-/** What `ops status` says of a flag file's content (empty: maintenance is off). */
+/** What `ops status` says of the flag file's content (the host writes "since <time> by <actor>; Retry-After <n>"; empty: off). */
 export function describeMaintenanceFlag(flag: string): string {
-  const header = /^# maintenance (on since \S+ by .*); Retry-After (\d+)$/m.exec(flag);
-  if (header) return `maintenance: ${header[1]} (Retry-After ${header[2]} s)`;
-  return flag.trim() === "" ? "maintenance: off" : "maintenance: on";
+  const line = flag.trim();
+  return line === "" ? "maintenance: off" : `maintenance: on ${line.replace(/; Retry-After (\d+)$/, " (Retry-After $1 s)")}`;
 }
 
 function escapeHtml(text: string): string {

@@ -9,7 +9,15 @@
  * - the **switch** (HAProxy, haproxy.ts) has one port per service; a rollout moves the service's
  *   traffic there through its admin socket, without a reload, so the edge's pool survives it.
  */
-import { MAINTENANCE_DIR, MAINTENANCE_PAGE_FILE, MAINTENANCE_PAGE_URI, MAINTENANCE_VARIABLES as M, publicHealthPath } from "./maintenance";
+import {
+  DEFAULT_RETRY_AFTER_SECONDS,
+  MAINTENANCE_DIR,
+  MAINTENANCE_FLAG_FILE,
+  MAINTENANCE_PAGE_FILE,
+  MAINTENANCE_PAGE_URI,
+  MAINTENANCE_VARIABLES as M,
+  publicHealthPath,
+} from "./maintenance";
 
 /** How long the edge waits for a service's next bytes, unless its route says otherwise. */
 export const DEFAULT_READ_TIMEOUT_SECONDS = 60;
@@ -118,9 +126,8 @@ function decodedPath(uri: string): string {
 }
 
 /**
- * Maintenance (maintenance.ts): a route is closed while the flag file sets the variable, but for
- * the services' health paths (monitors and load balancers keep seeing the app). Exact keys of a
- * map, no regex: one hash lookup per request.
+ * Maintenance (maintenance.ts) applies to every URI but the services' health paths (monitors and
+ * load balancers keep seeing the app): exact keys of a map, one hash lookup per request.
  */
 function maintenanceMap(args: EdgeConfigArgs): string[] {
   const open = [
@@ -131,15 +138,24 @@ function maintenanceMap(args: EdgeConfigArgs): string[] {
       }),
     ),
   ].sort();
-  return [`map ${M.on}$uri ${M.closed} {`, `    default ${M.on};`, ...open.map((path) => `    ${nginxQuote(`1${path}`)} 0;`), "}", ""];
+  return [`map $uri ${M.applies} {`, "    default 1;", ...open.map((path) => `    ${nginxQuote(path)} 0;`), "}", ""];
 }
 
-/** Server level: the flag file, when present, turns maintenance on; the page, served with the 503. */
+/**
+ * Server level: closed while the flag file exists (tested at each request, through the open file
+ * cache: a second at most), the Retry-After from the settings file, and the page served with the 503.
+ */
 function maintenanceServer(tls: boolean): string[] {
   return [
-    `set ${M.on} "";`,
-    `set ${M.retryAfter} "";`,
+    `set ${M.retryAfter} ${DEFAULT_RETRY_AFTER_SECONDS};`,
     `include ${MAINTENANCE_DIR}/*.conf;`,
+    `set ${M.closed} 0;`,
+    `if (-f ${MAINTENANCE_FLAG_FILE}) {`,
+    `    set ${M.closed} ${M.applies};`,
+    "}",
+    "open_file_cache max=64 inactive=20s;",
+    "open_file_cache_valid 1s;",
+    "open_file_cache_errors on;",
     "",
     `location = ${MAINTENANCE_PAGE_URI} {`,
     "    internal;",

@@ -3,7 +3,14 @@ import { StackConfig } from "../config/schema";
 import { renderSwitchGlobal, SWITCH_ADMIN_PORT, SWITCH_CONF_DIR, SWITCH_GLOBAL_FILE, switchFileFunction } from "../proxy/haproxy";
 import { DEFAULT_READ_TIMEOUT_SECONDS } from "../proxy/nginx";
 import { CERT_NAME } from "../proxy/nginx";
-import { MAINTENANCE_DIR, MAINTENANCE_FLAG_FILE, MAINTENANCE_PAGE_FILE } from "../proxy/maintenance";
+import {
+  DEFAULT_RETRY_AFTER_SECONDS,
+  MAINTENANCE_DIR,
+  MAINTENANCE_FLAG_FILE,
+  MAINTENANCE_PAGE_FILE,
+  MAINTENANCE_SETTINGS_FILE,
+  renderMaintenanceSettings,
+} from "../proxy/maintenance";
 import { HostContract, JOB_SCHEDULE_PREFIX, LABELS } from "./contract";
 import { readHostSource, renderHostScript } from "./scripts";
 import { shellVariables } from "./shell";
@@ -49,9 +56,12 @@ export interface RuntimeSpec {
   readonly edgeConfVolume: string;
   readonly acmeVolume: string;
   readonly certsVolume: string;
-  /** In the edge's container: maintenance mode's directory, flag file and page (maintenance.ts). */
+  /** In the edge's container: maintenance mode's directory, flag file, settings and page (maintenance.ts). */
   readonly maintenanceDir: string;
   readonly maintenanceFlagFile: string;
+  readonly maintenanceSettingsFile: string;
+  /** The settings the rendered configuration starts from (the default Retry-After): no reload to keep them. */
+  readonly maintenanceDefaultSettings: string;
   readonly maintenancePageFile: string;
   readonly bindAddress: string;
   readonly httpPort: number;
@@ -134,6 +144,8 @@ export function runtimeSpec(config: StackConfig, contract: HostContract, publish
     certsVolume: contract.volumes.certs,
     maintenanceDir: MAINTENANCE_DIR,
     maintenanceFlagFile: MAINTENANCE_FLAG_FILE,
+    maintenanceSettingsFile: MAINTENANCE_SETTINGS_FILE,
+    maintenanceDefaultSettings: renderMaintenanceSettings(DEFAULT_RETRY_AFTER_SECONDS),
     maintenancePageFile: MAINTENANCE_PAGE_FILE,
     bindAddress: publish.bindAddress,
     httpPort: publish.httpPort,

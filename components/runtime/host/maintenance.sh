@@ -1,46 +1,46 @@
-# Maintenance mode (components/proxy/maintenance.ts; npm run maintenance): a flag file and a page in
-# the edge's configuration volume, apart from the configuration `up` renders. Each change is
-# checked by nginx -t and confirmed by a graceful reload; one that fails puts the previous state
-# back, serving.
+# Maintenance mode (components/proxy/maintenance.ts; npm run maintenance): a flag file the edge
+# tests at each request, its settings and its page, in the edge's configuration volume apart from
+# the configuration `up` renders. On and off touch the flag only: no reload. A new Retry-After
+# changes the settings, checked by nginx -t and confirmed by a graceful reload; one that fails
+# puts the previous settings back, serving.
 
-# `maintenance on`: reads the flag file, a line "---", then the page, on stdin.
+# `maintenance on`: reads the settings file, a line "---", then the page, on stdin.
 maintenance_on() {
-  local flag page
-  flag="$(mktemp)"
+  local settings page retry_after
+  settings="$(mktemp)"
   page="$(mktemp)"
-  split_stdin "$flag" "$page"
-  if ! grep -q "^set " "$flag" || [[ ! -s "$page" ]]; then
-    rm -f "$flag" "$page"
-    fail "maintenance on: expected the flag file, a line ---, then the page on stdin"
+  split_stdin "$settings" "$page"
+  retry_after="$(sed -n 's/^set [$][a-z_]* \([0-9]*\);$/\1/p' "$settings")"
+  if [[ -z "$retry_after" || ! -s "$page" ]]; then
+    rm -f "$settings" "$page"
+    fail "maintenance on: expected the settings, a line ---, then the page on stdin"
   fi
   docker exec "$EDGE" mkdir -p "$MAINTENANCE_DIR"
   # The page first: nginx reads it at each answer, so a new message shows without a reload.
   docker exec -i "$EDGE" sh -c "cat > ${MAINTENANCE_PAGE_FILE}.next && mv ${MAINTENANCE_PAGE_FILE}.next ${MAINTENANCE_PAGE_FILE}" <"$page"
-  docker exec -i "$EDGE" sh -c "cat > ${MAINTENANCE_FLAG_FILE}.next" <"$flag"
-  rm -f "$flag" "$page"
+  docker exec -i "$EDGE" sh -c "cat > ${MAINTENANCE_SETTINGS_FILE}.next" <"$settings"
+  rm -f "$settings" "$page"
+  # Settings that change what nginx loaded take a reload; none loaded yet means the default's.
+  printf '%s' "$MAINTENANCE_DEFAULT_SETTINGS" | docker exec -i "$EDGE" sh -c "[ -f ${MAINTENANCE_SETTINGS_FILE} ] || cat > ${MAINTENANCE_SETTINGS_FILE}"
   docker exec "$EDGE" sh -c "${nginx_reload_sh}
-    install_confirmed ${MAINTENANCE_FLAG_FILE} ${NGINX_RELOAD_SECONDS}
-  " || fail "the edge did not take maintenance mode (nginx -t, or no reload: see docker logs ${EDGE}); it serves as before"
+    if [ -f ${MAINTENANCE_SETTINGS_FILE} ] && cmp -s ${MAINTENANCE_SETTINGS_FILE} ${MAINTENANCE_SETTINGS_FILE}.next; then rm -f ${MAINTENANCE_SETTINGS_FILE}.next; exit 0; fi
+    install_confirmed ${MAINTENANCE_SETTINGS_FILE} ${NGINX_RELOAD_SECONDS}
+  " || fail "the edge did not take the new Retry-After (nginx -t, or no reload: see docker logs ${EDGE}); it serves as before"
+  printf 'since %s by %s; Retry-After %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(audit_actor)" "$retry_after" |
+    docker exec -i "$EDGE" sh -c "cat > ${MAINTENANCE_FLAG_FILE}.next && mv ${MAINTENANCE_FLAG_FILE}.next ${MAINTENANCE_FLAG_FILE}"
   maintenance_audit on
-  log "maintenance on: the edge answers 503 but for the health paths and ACME"
+  log "maintenance on: the edge answers 503 but for the health paths and ACME (within a second)"
 }
 
-# `maintenance off`: the flag file goes; the page stays for the next time.
+# `maintenance off`: the flag goes; the page and settings stay for the next time.
 maintenance_off() {
-  local status=0
-  docker exec "$EDGE" sh -c "${nginx_reload_sh}
-    [ -f ${MAINTENANCE_FLAG_FILE} ] || exit 3
-    mv ${MAINTENANCE_FLAG_FILE} ${MAINTENANCE_FLAG_FILE}.off
-    if reload_confirmed ${edge_dir}/permacoop.conf ${NGINX_RELOAD_SECONDS}; then rm -f ${MAINTENANCE_FLAG_FILE}.off; exit 0; fi
-    mv ${MAINTENANCE_FLAG_FILE}.off ${MAINTENANCE_FLAG_FILE}
-    reload_confirmed ${edge_dir}/permacoop.conf 10 || true
-    exit 2
-  " || status=$?
-  case $status in
-    0) maintenance_audit off && log "maintenance off: the edge serves every route" ;;
-    3) log "maintenance was off: nothing to do" ;;
-    *) fail "the edge did not leave maintenance mode (no reload: see docker logs ${EDGE}); it still answers 503" ;;
-  esac
+  if ! docker exec "$EDGE" test -f "$MAINTENANCE_FLAG_FILE"; then
+    log "maintenance was off: nothing to do"
+    return 0
+  fi
+  docker exec "$EDGE" rm -f "$MAINTENANCE_FLAG_FILE"
+  maintenance_audit off
+  log "maintenance off: the edge serves every route (within a second)"
 }
 
 # `maintenance status`: the flag file (empty when off).

@@ -4,7 +4,7 @@ import {
   MAINTENANCE_DIR,
   MAINTENANCE_PAGE_URI,
   publicHealthPath,
-  renderMaintenanceFlag,
+  renderMaintenanceSettings,
   renderMaintenancePage,
 } from "../../../../components/proxy/maintenance";
 import { EdgeConfigArgs, renderEdgeConfig } from "../../../../components/proxy/nginx";
@@ -18,7 +18,7 @@ const routes = [
   { service: "odd", prefix: "/odd/", switchPort: 8004, stripPrefix: true, healthPath: "/h$x;'%41\"" },
 ];
 const args: EdgeConfigArgs = { hostnames: ["permacoop.example.org"], tls: false, switchHost: "127.0.0.1", routes, clientMaxBodySize: "10m" };
-const flag = renderMaintenanceFlag({ retryAfterSeconds: 300, since: new Date("2026-12-03T01:00:00Z"), by: "ops@laptop" });
+const settings = renderMaintenanceSettings(300);
 
 /** nginx -t with the maintenance directory inside the validator's prefix (relative include). */
 function nginxWithMaintenance(conf: string, files: Record<string, string>) {
@@ -26,19 +26,25 @@ function nginxWithMaintenance(conf: string, files: Record<string, string>) {
 }
 
 describe("maintenance mode", () => {
-  it("closes every route of the edge but the health paths and ACME, through one map", () => {
+  it("closes every route of the edge while the flag file exists, but the health paths and ACME", () => {
     const conf = renderEdgeConfig(args);
-    const map = /map \$permacoop_maintenance\$uri \$permacoop_closed \{([^}]*)\}/.exec(conf)![1]!;
+    const map = /map \$uri \$permacoop_maintenance_applies \{([^}]*)\}/.exec(conf)![1]!;
     // Health paths as $uri holds them: the prefix kept or stripped, no query, percent-decoded.
     expect(
       map
         .trim()
         .split("\n")
         .map((l) => l.trim()),
-    ).toEqual(["default $permacoop_maintenance;", '"1/api/health" 0;', '"1/healthz" 0;', '"1/kit/up" 0;', '"1/odd/h$x;\'A\\"" 0;']);
+    ).toEqual(["default 1;", '"/api/health" 0;', '"/healthz" 0;', '"/kit/up" 0;', '"/odd/h$x;\'A\\"" 0;']);
+    // Tested at each request (no reload to turn it on or off), through the open file cache.
+    expect(conf).toMatch(
+      /set \$permacoop_closed 0;\s+if \(-f \/etc\/nginx\/conf\.d\/maintenance\/on\) \{\s+set \$permacoop_closed \$permacoop_maintenance_applies;\s+\}/,
+    );
+    expect(conf).toContain("open_file_cache_valid 1s;");
     expect(conf.match(/if \(\$permacoop_closed\) \{\s+error_page 503 \/\.permacoop\/maintenance\.html;\s+return 503;\s+\}/g)).toHaveLength(routes.length);
     expect(/location \^~ \/\.well-known\/acme-challenge\/ \{[^}]*\}/.exec(conf)![0]).not.toContain("permacoop_closed");
-    expect(conf).toContain(`include ${MAINTENANCE_DIR}/*.conf;`);
+    // The default Retry-After first, the settings file's after.
+    expect(conf).toMatch(/set \$permacoop_retry_after 600;\s+include \/etc\/nginx\/conf\.d\/maintenance\/\*\.conf;/);
   });
 
   it("serves the page internally, with Retry-After, no-store and the security headers (TLS too)", () => {
@@ -52,32 +58,33 @@ describe("maintenance mode", () => {
     }
   });
 
-  it("passes nginx -t off (no flag file) and on (the flag file and page in place)", () => {
+  it("passes nginx -t off (no files) and on (the flag, settings and page in place)", () => {
     const conf = renderEdgeConfig(args);
     const off = nginxWithMaintenance(conf, {});
     expect(off.output).toContain("syntax is ok");
     expect(off.ok).toBe(true);
-    const on = nginxWithMaintenance(conf, { "maintenance/on.conf": flag, "maintenance/page.html": renderMaintenancePage("back at 3") });
+    const on = nginxWithMaintenance(conf, {
+      "maintenance/on": "since 2026-12-03T01:00:00Z by ops; Retry-After 300\n",
+      "maintenance/settings.conf": settings,
+      "maintenance/page.html": renderMaintenancePage("back at 3"),
+    });
     expect(on.output).toContain("syntax is ok");
     expect(on.ok).toBe(true);
-    // The validator can fail: a flag file nginx cannot read.
-    expect(nginxWithMaintenance(conf, { "maintenance/on.conf": "set $permacoop_maintenance" }).ok).toBe(false);
+    // The validator can fail: settings nginx cannot read.
+    expect(nginxWithMaintenance(conf, { "maintenance/settings.conf": "set $permacoop_retry_after" }).ok).toBe(false);
   });
 
-  it("records who and since when, and reads it back for ops status", () => {
-    expect(flag).toBe(
-      "# maintenance on since 2026-12-03T01:00:00.000Z by ops@laptop; Retry-After 300\nset $permacoop_maintenance 1;\nset $permacoop_retry_after 300;\n",
+  it("sets the Retry-After in the settings, and tells ops status what the flag says", () => {
+    expect(settings).toBe("set $permacoop_retry_after 300;\n");
+    expect(describeMaintenanceFlag("since 2026-12-03T01:00:00Z by ops from 10.0.0.1; Retry-After 300\n")).toBe(
+      "maintenance: on since 2026-12-03T01:00:00Z by ops from 10.0.0.1 (Retry-After 300 s)",
     );
-    expect(describeMaintenanceFlag(flag)).toBe("maintenance: on since 2026-12-03T01:00:00.000Z by ops@laptop (Retry-After 300 s)");
     expect(describeMaintenanceFlag("")).toBe("maintenance: off");
-    // A name that tries to end the comment stays in it.
-    const sneaky = renderMaintenanceFlag({ retryAfterSeconds: 1, since: new Date(0), by: "x\nset $permacoop_maintenance 0;" });
-    expect(sneaky.split("\n").filter((l) => l.startsWith("set "))).toEqual(["set $permacoop_maintenance 1;", "set $permacoop_retry_after 1;"]);
   });
 
   it("refuses a Retry-After out of range", () => {
     for (const retryAfterSeconds of [0, -5, 1.5, 86_401, Number.NaN])
-      expect(() => renderMaintenanceFlag({ retryAfterSeconds, since: new Date(), by: "x" })).toThrow(/retryAfterSeconds must be an integer from 1 to 86400/);
+      expect(() => renderMaintenanceSettings(retryAfterSeconds)).toThrow(/retryAfterSeconds must be an integer from 1 to 86400/);
   });
 
   it("escapes the message: any text stays text on the page", () => {

@@ -37,8 +37,8 @@ export interface SwitchServiceArgs {
   readonly service: string;
   /** Ports the service listens on: its switch port, and any the edge still routes to (an upgrade that moved it). */
   readonly listenPorts: readonly (number | string)[];
-  /** Container name of the live version, resolvable on the environment's network. */
-  readonly container: string;
+  /** Container names of the live version, one per replica, resolvable on the environment's network. */
+  readonly containers: readonly string[];
   readonly containerPort: number | string;
   /** The slot the live version is in. */
   readonly slot: SwitchSlot | string;
@@ -46,7 +46,24 @@ export interface SwitchServiceArgs {
   readonly idle: SwitchSlot | string;
   /** Seconds the switch waits for the service's next bytes: the service's read timeout (the edge's is the same). */
   readonly serverTimeoutSeconds: number | string;
+  /** Servers per slot: the replicas of the version rolling out (at least the live containers). */
+  readonly serversPerSlot: number;
 }
+
+/** The server of replica `replica` (from 1) in `slot`: the slot's own name for the first (one replica: the names before replicas). */
+export function slotServer(slot: string, replica: number | string): string {
+  return String(replica) === "1" ? slot : `${slot}-${replica}`;
+}
+
+/** Whether `server` (a name in the service's section) is one of `slot`'s. */
+export function isSlotServer(slot: string, server: string): boolean {
+  return server === slot || new RegExp(`^${slot}-[0-9]+$`).test(server);
+}
+
+// The two forms of a server line, spelled once: the host scripts' renderer prints them with these as formats.
+const liveServerLine = (server: string, container: string, port: number | string) =>
+  `    server ${server} ${container}:${port} resolvers docker init-addr libc,none`;
+const idleServerLine = (server: string, port: number | string) => `    server ${server} 127.0.0.1:${port} resolvers docker disabled`;
 
 /**
  * The global and default sections, shared by every service: the admin socket, Docker's DNS
@@ -90,47 +107,80 @@ export function renderSwitchGlobal(): string {
   ].join("\n");
 }
 
-/** The switch's file for one service: its ports, the live slot pointing at the live container, the idle slot disabled. */
+/** The switch's file for one service: its ports, the live slot pointing at the live containers, the idle slot disabled. */
 export function renderSwitchService(args: SwitchServiceArgs): string {
+  const servers = Math.max(args.serversPerSlot, args.containers.length);
+  const replicas = Array.from({ length: servers }, (_, i) => i + 1);
+  return renderSwitchFile(args, [
+    ...replicas.map((r) =>
+      r <= args.containers.length ? liveServerLine(slotServer(args.slot, r), args.containers[r - 1]!, args.containerPort) : idleServerLine(slotServer(args.slot, r), args.containerPort),
+    ),
+    ...replicas.map((r) => idleServerLine(slotServer(args.idle, r), args.containerPort)),
+  ]);
+}
+
+/** The file around its server lines. */
+function renderSwitchFile(args: Omit<SwitchServiceArgs, "serversPerSlot">, serverLines: readonly string[]): string {
   return [
     `# Rendered by permacoop-infra for service ${args.service}; the rollout reads the next two lines.`,
-    `# live: ${args.container}`,
+    `# live: ${args.containers.join(" ")}`,
     `# slot: ${args.slot}`,
     `listen ${args.service}`,
     ...args.listenPorts.map((port) => `    bind :${port}`),
     // The service's read timeout (the edge has the same): a quiet stream lives as long at both hops.
     `    timeout server ${args.serverTimeoutSeconds}s`,
+    // Passive health: a replica a connection fails to reach is out at once (the request goes to
+    // another: retry-on in the defaults), and a connect check every 2 s brings it back once it
+    // accepts again (a crashed container Docker restarted).
+    "    default-server check inter 2s fall 1 rise 2 observe layer4 error-limit 1 on-error mark-down",
+    // A request a replica dropped unanswered (it crashed) goes to another when it is idempotent;
+    // any other never goes twice (the defaults retry only what never reached an app).
+    "    retry-on conn-failure empty-response",
+    "    http-request disable-l7-retry if !METH_GET !METH_HEAD !METH_OPTIONS",
     // By name, resolved at start and then by Docker's DNS: a restarted container is followed.
-    `    server ${args.slot} ${args.container}:${args.containerPort} resolvers docker init-addr libc,none`,
-    `    server ${args.idle} 127.0.0.1:${args.containerPort} resolvers docker disabled`,
+    ...serverLines,
     "",
   ].join("\n");
 }
 
 /**
- * A bash function for the host scripts, `render_switch_file SERVICE CONTAINER SLOT CONTAINER_PORT
- * TIMEOUT PORT...`: renderSwitchService with the values known on the host.
+ * A bash function for the host scripts, `render_switch_file SERVICE CONTAINERS SLOT CONTAINER_PORT
+ * TIMEOUT SERVERS PORT...` (CONTAINERS: the live containers, space-separated, one word):
+ * renderSwitchService with the values known on the host.
  */
 export function switchFileFunction(): string {
-  const template = renderSwitchService({
-    service: "__SERVICE__",
-    listenPorts: ["__PORT__"],
-    container: "__LIVE__",
-    containerPort: "__CONTAINER_PORT__",
-    slot: "__SLOT__",
-    idle: "__IDLE__",
-    serverTimeoutSeconds: "__TIMEOUT__",
-  });
+  const template = renderSwitchFile(
+    { service: "__SERVICE__", listenPorts: ["__PORT__"], containers: ["__LIVE__"], containerPort: "__CONTAINER_PORT__", slot: "__SLOT__", idle: "__IDLE__", serverTimeoutSeconds: "__TIMEOUT__" },
+    ["__SERVERS__"],
+  );
   return [
     "# The switch's file of a service (components/proxy/haproxy.ts, renderSwitchService).",
     "render_switch_file() {",
-    '  local service="$1" container="$2" slot="$3" container_port="$4" timeout="$5" idle=blue',
-    "  shift 5",
+    '  local service="$1" containers="$2" slot="$3" container_port="$4" timeout="$5" servers="$6" idle=blue live i name',
+    "  shift 6",
     '  [[ "$slot" == blue ]] && idle=green',
-    `  awk -v ports="$*" '/__PORT__/ { n = split(ports, p, " "); for (i = 1; i <= n; i++) { line = $0; sub(/__PORT__/, p[i], line); print line } next } { print }' <<'SWITCH_FILE' |`,
+    '  read -ra live <<<"$containers"',
+    '  ((servers >= ${#live[@]})) || servers=${#live[@]}',
+    "  # One line per replica in each slot (the live slot's first ones point at the live containers).",
+    "  local lines=()",
+    "  for ((i = 1; i <= servers; i++)); do",
+    '    name="$slot"',
+    '    ((i == 1)) || name="${slot}-${i}"',
+    "    if ((i <= ${#live[@]})); then",
+    `      lines+=("$(printf '${liveServerLine("%s", "%s", "%s")}' "$name" "\${live[i - 1]}" "$container_port")")`,
+    "    else",
+    `      lines+=("$(printf '${idleServerLine("%s", "%s")}' "$name" "$container_port")")`,
+    "    fi",
+    "  done",
+    "  for ((i = 1; i <= servers; i++)); do",
+    '    name="$idle"',
+    '    ((i == 1)) || name="${idle}-${i}"',
+    `    lines+=("$(printf '${idleServerLine("%s", "%s")}' "$name" "$container_port")")`,
+    "  done",
+    `  awk -v ports="$*" -v servers="$(printf '%s\n' "\${lines[@]}")" '/__PORT__/ { n = split(ports, p, " "); for (i = 1; i <= n; i++) { line = $0; sub(/__PORT__/, p[i], line); print line } next } /__SERVERS__/ { print servers; next } { print }' <<'SWITCH_FILE' |`,
     template.trimEnd(),
     "SWITCH_FILE",
-    '    sed -e "s/__SERVICE__/${service}/g" -e "s/__LIVE__/${container}/g" -e "s/__SLOT__/${slot}/g" -e "s/__IDLE__/${idle}/g" -e "s/__CONTAINER_PORT__/${container_port}/g" -e "s/__TIMEOUT__/${timeout}/g"',
+    '    sed -e "s/__SERVICE__/${service}/g" -e "s/__LIVE__/${containers}/g" -e "s/__SLOT__/${slot}/g" -e "s/__IDLE__/${idle}/g" -e "s/__CONTAINER_PORT__/${container_port}/g" -e "s/__TIMEOUT__/${timeout}/g"',
     "}",
     "",
   ].join("\n");

@@ -62,8 +62,14 @@ export function parseOpsArgs(argv: readonly string[]): OpsArgs {
   return { action: action as Action, stack, service: rest[0] };
 }
 
-function liveContainer(names: HostContract, service: string): string {
+/** The host command printing the service's live containers, one per replica, space-separated. */
+function liveContainers(names: HostContract, service: string): string {
   return `docker exec ${names.switchContainer} sed -n 's/^# live: //p' ${switchServiceFile(service)}`;
+}
+
+/** The host command printing the first of them (logs, exec). */
+function liveContainer(names: HostContract, service: string): string {
+  return `${liveContainers(names, service)} | cut -d' ' -f1`;
 }
 
 /**
@@ -102,9 +108,12 @@ function main(): void {
     case "status": {
       process.stdout.write(run(`docker ps -a --filter label=${shellQuote(names.envLabel)} --format 'table {{.Names}}\\t{{.Status}}\\t{{.Image}}'`));
       for (const s of config.services) {
-        const live = run(liveContainer(names, s.name)).trim();
-        const probe = live ? run(healthProbe(names.network, live, s.port, s.healthPath)).trim() : "";
-        process.stdout.write(`service ${s.name}: live ${live || "none"}; ${s.healthPath} → ${probe || "no answer"}\n`);
+        const live = run(liveContainers(names, s.name)).trim().split(" ").filter(Boolean);
+        if (live.length === 0) process.stdout.write(`service ${s.name}: live none\n`);
+        for (const container of live) {
+          const probe = run(healthProbe(names.network, container, s.port, s.healthPath)).trim();
+          process.stdout.write(`service ${s.name}: live ${container}; ${s.healthPath} → ${probe || "no answer"}\n`);
+        }
       }
       process.stdout.write(`${describeMaintenanceFlag(run(`docker exec ${names.edgeContainer} cat ${MAINTENANCE_FLAG_FILE} 2>/dev/null || true`))}\n`);
       if (config.tls.enabled) {

@@ -37,7 +37,7 @@ export const CROSS_KEY_RULES: readonly string[] = [
   "Routes are unique (except on `scaleway-container`, where every route is `/`).",
   "Job names are unique; each job's `service` is a service of the stack; no `jobs` on `scaleway-container`.",
   "A service with `build` on an `ssh` host needs `buildRegistry` (a `scaleway-vm` host pushes to a Scaleway registry namespace of its own unless `buildRegistry` says otherwise).",
-  "On `scaleway-container`: no `release`, `readTimeoutSeconds` or `clientMaxBodySize` (no edge of ours: the platform's limits apply); a `scaleway-managed` database in the host's region; `dns.provider` `scaleway` with no hostname at the zone apex; TLS on; `minScale` at most `maxScale` (host and per service); `host.services` names real services and lists each hostname of `dns.hostnames` under one service at most; every route is `/`.",
+  "On `scaleway-container`: no `release`, `readTimeoutSeconds` or `clientMaxBodySize` (no edge of ours: the platform's limits apply), `replicas` 1 (the platform scales: `minScale`); a `scaleway-managed` database in the host's region; `dns.provider` `scaleway` with no hostname at the zone apex; TLS on; `minScale` at most `maxScale` (host and per service); `host.services` names real services and lists each hostname of `dns.hostnames` under one service at most; every route is `/`.",
   "Per service: no secret-looking name or credential-looking value in `env` (use `secretEnv`); no `DATABASE_*` in `env` or `secretEnv` (the program provides them); no variable in both `env` and `secretEnv`; `stripPrefix` only with a `route` other than `/`; health-check `timeoutSeconds` and `intervalSeconds` at most `deadlineSeconds`.",
   "On a stack whose data is protected (`prod` by default, or `database.protect`), a `scaleway-vm` host takes a `scaleway-managed` database (a container database dies with the VM).",
   "Every secret a service's `secretEnv` or a registry's `passwordSecret` names is set, with `--secret`; a secret nothing uses is refused; `sshPrivateKey` is set on an `ssh` host only.",
@@ -309,6 +309,13 @@ function refineServerlessContainers(config: StackView, ctx: z.RefinementCtx): vo
         `expected the default (${DEFAULT_READ_TIMEOUT_SECONDS}) on a scaleway-container host: requests reach the container through the platform, not through an edge of ours, so a read timeout per route cannot be honoured`,
         service.readTimeoutSeconds,
         `pulumi config rm --path 'permacoop:services[${i}].readTimeoutSeconds'`,
+      );
+    if (service.replicas !== 1)
+      issue(
+        ["services", i, "replicas"],
+        "expected 1 on a scaleway-container host: the platform scales the containers itself",
+        service.replicas,
+        `pulumi config rm --path 'permacoop:services[${i}].replicas' && pulumi config set --path 'permacoop:host.services.${service.name}.minScale' ${service.replicas}`,
       );
     if (service.clientMaxBodySize !== undefined)
       issue(

@@ -724,6 +724,17 @@ export const serviceSchema = z
         description:
           "Largest request body this service accepts (nginx `client_max_body_size` on its route), such as `50m` for uploads. Default `proxy.clientMaxBodySize`.",
       }),
+    /** Containers of the service on its host. Default 1. */
+    replicas: z
+      .number({ error: "expected a number of containers" })
+      .int({ error: "expected a whole number of containers" })
+      .min(1, { error: "expected at least 1 container" })
+      .max(20, { error: "expected at most 20 containers per host" })
+      .default(1)
+      .meta({
+        description:
+          "Containers of the service on its host, behind the switch (round robin; a replica that stops accepting connections is skipped until it accepts again, and an idempotent request it dropped goes to another). A rollout starts them all, health-checks each and switches them together. Not on `scaleway-container` (use `host.services.<name>.minScale`/`maxScale`). Default 1.",
+      }),
     /** Path answering 2xx when the service is healthy. Default `/healthz`. */
     healthPath: z
       .string()

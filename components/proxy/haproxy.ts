@@ -113,7 +113,9 @@ export function renderSwitchService(args: SwitchServiceArgs): string {
   const replicas = Array.from({ length: servers }, (_, i) => i + 1);
   return renderSwitchFile(args, [
     ...replicas.map((r) =>
-      r <= args.containers.length ? liveServerLine(slotServer(args.slot, r), args.containers[r - 1]!, args.containerPort) : idleServerLine(slotServer(args.slot, r), args.containerPort),
+      r <= args.containers.length
+        ? liveServerLine(slotServer(args.slot, r), args.containers[r - 1]!, args.containerPort)
+        : idleServerLine(slotServer(args.slot, r), args.containerPort),
     ),
     ...replicas.map((r) => idleServerLine(slotServer(args.idle, r), args.containerPort)),
   ]);
@@ -150,24 +152,32 @@ function renderSwitchFile(args: Omit<SwitchServiceArgs, "serversPerSlot">, serve
  */
 export function switchFileFunction(): string {
   const template = renderSwitchFile(
-    { service: "__SERVICE__", listenPorts: ["__PORT__"], containers: ["__LIVE__"], containerPort: "__CONTAINER_PORT__", slot: "__SLOT__", idle: "__IDLE__", serverTimeoutSeconds: "__TIMEOUT__" },
+    {
+      service: "__SERVICE__",
+      listenPorts: ["__PORT__"],
+      containers: ["__LIVE__"],
+      containerPort: "__CONTAINER_PORT__",
+      slot: "__SLOT__",
+      idle: "__IDLE__",
+      serverTimeoutSeconds: "__TIMEOUT__",
+    },
     ["__SERVERS__"],
   );
   return [
     "# The switch's file of a service (components/proxy/haproxy.ts, renderSwitchService).",
     "render_switch_file() {",
-    '  local service="$1" containers="$2" slot="$3" container_port="$4" timeout="$5" servers="$6" idle=blue live i name',
+    '  local service="$1" containers="$2" slot="$3" container_port="$4" timeout="$5" servers="$6" idle=blue replicas i name',
     "  shift 6",
     '  [[ "$slot" == blue ]] && idle=green',
-    '  read -ra live <<<"$containers"',
-    '  ((servers >= ${#live[@]})) || servers=${#live[@]}',
+    '  read -ra replicas <<<"$containers"',
+    "  ((servers >= ${#replicas[@]})) || servers=${#replicas[@]}",
     "  # One line per replica in each slot (the live slot's first ones point at the live containers).",
     "  local lines=()",
     "  for ((i = 1; i <= servers; i++)); do",
     '    name="$slot"',
     '    ((i == 1)) || name="${slot}-${i}"',
-    "    if ((i <= ${#live[@]})); then",
-    `      lines+=("$(printf '${liveServerLine("%s", "%s", "%s")}' "$name" "\${live[i - 1]}" "$container_port")")`,
+    "    if ((i <= ${#replicas[@]})); then",
+    `      lines+=("$(printf '${liveServerLine("%s", "%s", "%s")}' "$name" "\${replicas[i - 1]}" "$container_port")")`,
     "    else",
     `      lines+=("$(printf '${idleServerLine("%s", "%s")}' "$name" "$container_port")")`,
     "    fi",

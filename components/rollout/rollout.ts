@@ -22,6 +22,8 @@ export interface RolloutSpec {
   readonly healthDeadline: number;
   /** Seconds the switch waits for the service's next bytes (its route's read timeout at the edge too). */
   readonly readTimeout: number;
+  /** Containers of the service behind the switch (round robin). */
+  readonly replicas: number;
   /** Docker network of the environment. */
   readonly network: string;
   /** App containers are named `<containerPrefix><time>-<spec>`. */
@@ -84,6 +86,7 @@ export function rolloutSpec(
     healthTimeout: service.healthCheck.timeoutSeconds,
     healthDeadline: service.healthCheck.deadlineSeconds,
     readTimeout: service.readTimeoutSeconds,
+    replicas: service.replicas,
     network: contract.network,
     containerPrefix: appContainerPrefix(contract, service.name),
     switch: contract.switchContainer,

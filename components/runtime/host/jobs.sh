@@ -3,13 +3,17 @@
 # image, with its live container's environment (copied to a private file, never argv), on the
 # environment's network. $JOBS: one line per job, "name<TAB>service<TAB>deadline<TAB>schedule<TAB>command".
 
-# The live container of service $1; fails when it has none.
+# A running live container of service $1 (the first of its replicas that runs); fails when it has none.
 live_container_of() {
-  local live
+  local live container
   live="$(switch_live "$1")" || fail "cannot read the switch's configuration (is ${SWITCH} running?)"
-  [[ -n "$live" && "$(docker inspect -f '{{.State.Running}}' "$live" 2>/dev/null || true)" == true ]] ||
-    fail "service $1 has no running live container: deploy it first (pulumi up -s ${ENV_NAME})"
-  printf '%s' "$live"
+  for container in $live; do
+    if [[ "$(docker inspect -f '{{.State.Running}}' "$container" 2>/dev/null || true)" == true ]]; then
+      printf '%s' "$container"
+      return 0
+    fi
+  done
+  fail "service $1 has no running live container: deploy it first (pulumi up -s ${ENV_NAME})"
 }
 
 # The environment of container $1, in a new file only this user reads; prints its path.

@@ -133,32 +133,58 @@ install_switch_file() {
   fi
   rm -f "$1.prev"
 }
-# switch_to SERVICE SLOT CONTAINER ADDRESS PORT [LIVE_SLOT]: points SLOT at the container and makes
-# it ready; once it serves (its name resolved: up to 5 s), LIVE_SLOT drains. Until then both serve,
-# never neither. Fails, LIVE_SLOT untouched, if SLOT never serves.
+# slot_servers SLOT COUNT: the servers of replicas 1..COUNT in SLOT (haproxy.ts, slotServer).
+slot_servers() {
+  local i
+  for ((i = 1; i <= $2; i++)); do if ((i == 1)); then echo "$1"; else echo "$1-$i"; fi; done
+}
+# switch_to SERVICE SLOT "CONTAINER..." "ADDRESS..." PORT [LIVE_SLOT LIVE_COUNT]: points the servers of
+# SLOT at the containers (one per replica) and makes them ready; once they all serve (their names
+# resolved: up to 5 s), the LIVE_COUNT servers of LIVE_SLOT drain. Until then both serve, never
+# neither. Fails, LIVE_SLOT untouched, if SLOT never serves.
 switch_to() {
-  local deadline=$(($(date +%s) + 5))
-  cli "set server $1/$2 addr $4 port $5; set server $1/$2 fqdn $3; set server $1/$2 state ready" >/dev/null
+  local deadline=$(($(date +%s) + 5)) containers addresses servers commands="" i
+  read -ra containers <<<"$3"
+  read -ra addresses <<<"$4"
+  mapfile -t servers < <(slot_servers "$2" "${#containers[@]}")
+  for i in "${!containers[@]}"; do
+    commands+="set server $1/${servers[i]} addr ${addresses[i]} port $5; set server $1/${servers[i]} fqdn ${containers[i]}; set server $1/${servers[i]} state ready; "
+  done
+  cli "${commands%; }" >/dev/null
   # Fields: be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state ... srv_port (19).
   # A maintenance flag (forced 0x01, inherited 0x02, resolution 0x20) means it does not serve.
-  until cli "show servers state $1" | awk -v slot="$2" -v addr="$4" -v port="$5" '"'"'
-    $4 == slot && $5 == addr && $19 == port && $6 == 2 && int($7) % 4 == 0 && int($7 / 32) % 2 == 0 { ok = 1 }
-    END { exit !ok }'"'"'; do
+  until cli "show servers state $1" | awk -v servers="${servers[*]}" -v addrs="${addresses[*]}" -v port="$5" '"'"'
+    BEGIN { n = split(servers, s, " "); split(addrs, a, " "); for (i = 1; i <= n; i++) want[s[i]] = a[i] }
+    ($4 in want) && $5 == want[$4] && $19 == port && $6 == 2 && int($7) % 4 == 0 && int($7 / 32) % 2 == 0 { ok++ }
+    END { exit ok != n }'"'"'; do
     if (($(date +%s) >= deadline)); then return 1; fi
     sleep 0.02
   done
-  if [[ -n "${6:-}" ]]; then cli "set server $1/$6 state drain" >/dev/null; fi
+  if [[ -n "${6:-}" ]]; then
+    commands=""
+    for i in $(slot_servers "$6" "${7:-1}"); do commands+="set server $1/$i state drain; "; done
+    cli "${commands%; }" >/dev/null
+  fi
 }
-# drain_slot SERVICE SLOT SECONDS [PID...]: waits until SLOT carries no request and the PIDs (old
-# processes of a reload) are gone, up to SECONDS; then puts SLOT in maintenance and shuts what it
-# still carries. 1 when the deadline came first.
+# switch_back SERVICE SLOT COUNT LIVE_SLOT LIVE_COUNT: undoes a switch_to that failed: the servers
+# of SLOT back in maintenance, those of LIVE_SLOT ready.
+switch_back() {
+  local commands="" i
+  for i in $(slot_servers "$2" "$3"); do commands+="set server $1/$i state maint; "; done
+  for i in $(slot_servers "$4" "$5"); do commands+="set server $1/$i state ready; "; done
+  cli "${commands%; }" >/dev/null
+}
+# drain_slot SERVICE SLOT SECONDS [PID...]: waits until the servers of SLOT (every replica) carry no
+# request and the PIDs (old processes of a reload) are gone, up to SECONDS; then puts them in
+# maintenance and shuts what they still carry. 1 when the deadline came first.
 drain_slot() {
-  local service="$1" slot="$2" deadline=$(($(date +%s) + $3)) pid busy current status=0
+  local service="$1" slot="$2" deadline=$(($(date +%s) + $3)) pid busy current status=0 servers commands="" server
   shift 3
+  slot_of() { awk -F, -v slot="$slot" '"'"'$2 == slot || $2 ~ ("^" slot "-[0-9]+$") { print $2, $5 }'"'"'; }
   while :; do
     busy=0
-    current="$(cli "show stat $service 4 -1" | awk -F, -v slot="$slot" '"'"'$2 == slot { print $5 }'"'"')"
-    if [[ -n "$current" && "$current" != 0 ]]; then busy=1; fi
+    current="$(cli "show stat $service 4 -1" | slot_of | awk '"'"'{ sum += $2 } END { print sum + 0 }'"'"')"
+    if [[ "$current" != 0 ]]; then busy=1; fi
     for pid in "$@"; do if [[ -d "/proc/$pid" ]]; then busy=1; fi; done
     if ((!busy)); then break; fi
     if (($(date +%s) >= deadline)); then
@@ -167,7 +193,9 @@ drain_slot() {
     fi
     sleep 0.05
   done
-  cli "set server $service/$slot state maint; shutdown sessions server $service/$slot" >/dev/null
+  servers="$(cli "show stat $service 4 -1" | slot_of | awk '"'"'{ print $1 }'"'"')"
+  for server in $servers; do commands+="set server $service/$server state maint; shutdown sessions server $service/$server; "; done
+  [[ -z "$commands" ]] || cli "${commands%; }" >/dev/null
   return "$status"
 }
 '

@@ -59,7 +59,7 @@ convert_legacy_switch_files() {
       fail "cannot take over ${file} from ${LEGACY_SWITCH} (no live container, upstream or port in it): ${LEGACY_SWITCH} still serves; fix or remove that file, then pulumi up"
     log "switch file of ${service} taken over from ${LEGACY_SWITCH}: ${live} on ports ${ports//$'\n'/ }"
     # shellcheck disable=SC2086 # one port per word
-    render_switch_file "$service" "$live" blue "${target##*:}" "$DEFAULT_READ_TIMEOUT" $ports | docker exec -i "$LEGACY_SWITCH" sh -c "cat > /etc/nginx/conf.d/${service}.cfg"
+    render_switch_file "$service" "$live" blue "${target##*:}" "$DEFAULT_READ_TIMEOUT" 1 $ports | docker exec -i "$LEGACY_SWITCH" sh -c "cat > /etc/nginx/conf.d/${service}.cfg"
   done
 }
 

@@ -1,6 +1,6 @@
 # The rollout of one service (entry point; components/rollout/rollout.ts renders it with the typed
 # spec, the switch file template and lib.sh). Installed under ~/.permacoop/<env>/scripts by content hash.
-# Zero-downtime, health-gated rollout of one service, read as a runbook:
+# Zero-downtime, health-gated rollout of one service (its REPLICAS containers), read as a runbook:
 #   lock -> pull -> release -> start -> clean up -> health-check -> switch -> drain -> stop -> prune
 # The service's environment (NAME=value lines, secrets included) arrives on stdin and only
 # ever touches a private temporary file: never argv, never the log.
@@ -26,7 +26,7 @@ switch_file="${SWITCH_CONF_DIR}/${SERVICE}.cfg"
 
 workdir="$(mktemp -d)"
 chmod 700 "$workdir"
-new_container=""
+new_containers=""
 release_container=""
 switch_pid=""
 switch_read_pid=""
@@ -48,9 +48,10 @@ cleanup() {
   if [[ -n "$release_container" ]]; then docker rm -f "$release_container" >/dev/null 2>&1 || true; fi
   drop_switch
   if [[ -n "$switch_read_pid" ]]; then wait "$switch_read_pid" 2>/dev/null || true; fi
-  if [[ $status -ne 0 && -n "$new_container" ]]; then
-    log "removing ${new_container}: traffic stays on the live version"
-    docker rm -f "$new_container" >/dev/null 2>&1 || true
+  if [[ $status -ne 0 && -n "$new_containers" ]]; then
+    log "removing ${new_containers}: traffic stays on the live version"
+    # shellcheck disable=SC2086 # one name per word
+    docker rm -f $new_containers >/dev/null 2>&1 || true
   fi
   if [[ -n "${audit_started:-}" ]]; then
     [[ $status -eq 0 ]] || audit_outcome="failed"
@@ -115,9 +116,9 @@ start_host_reads() {
   wait "$containers_pid" || fail "cannot list the containers of ${SERVICE} (docker ps, above)"
   containers="$(cat "${seen}/containers")"
 }
-# The container the switch sends the service's traffic to ($live, "" before the first rollout),
-# its slot, its state and labels. Not knowing is fatal: the cleanup would take the live version
-# for a leftover.
+# The containers the switch sends the service's traffic to ($live: one per replica, space-separated;
+# "" before the first rollout), their slot, and whether they all run this spec ($live_state). Not
+# knowing is fatal: the cleanup would take the live version for a leftover.
 read_switch_file() {
   [[ -n "$switch_read_pid" ]] || return 0
   local status=0
@@ -130,22 +131,25 @@ read_switch_file() {
   live_slot="${live_slot:-blue}"
   live_state=""
   if [[ -n "$live" ]]; then
-    live_state="$(awk -v live="$live" '$1 == live { print $2, $3, $4 }' <<<"$containers")"
-    from_image="$(cut -d' ' -f3 <<<"$live_state")"
-    from_image="${from_image:-unknown}"
+    # "current" when every live container runs this spec, one per replica.
+    live_state="$(awk -v live="$live" -v spec="$spec_hash" -v replicas="$REPLICAS" '
+      BEGIN { n = split(live, l, " "); for (i = 1; i <= n; i++) want[l[i]] = 1 }
+      ($1 in want) { seen++; if ($2 != "running" || $3 != spec) stale = 1; if (!image) image = $4 }
+      END { print (seen == n && n == replicas && !stale ? "current" : "changed"), (image ? image : "unknown") }' <<<"$containers")"
+    from_image="${live_state#* }"
   fi
 }
 container_running() {
   [[ "$(docker inspect -f '{{.State.Running}}' "$1" 2>/dev/null || true)" == "true" ]]
 }
 
-# What `runtime.sh verify` (npm run drift) compares the host with: the live container, the image
-# it was started from, and a hash of its environment.
+# What `runtime.sh verify` (npm run drift) compares the host with: the live containers (one per
+# replica, comma-separated), the image they were started from, and a hash of their environment.
 record_file="${HOME}/${DEPLOYMENTS_DIR}/${SERVICE}"
-# record_deployment CONTAINER IMAGE_ID ENV_HASH
+# record_deployment "CONTAINER..." IMAGE_ID ENV_HASH
 record_deployment() {
   mkdir -p "${record_file%/*}"
-  printf '%s %s %s %s\n' "$1" "$2" "$3" "$spec_hash" >"${record_file}.next"
+  printf '%s %s %s %s\n' "${1// /,}" "$2" "$3" "$spec_hash" >"${record_file}.next"
   mv "${record_file}.next" "$record_file"
 }
 
@@ -161,10 +165,10 @@ carried_ports() {
   done
 }
 
-# This version's switch file of the service, container $1 live in slot $2.
+# This version's switch file of the service, containers $1 (space-separated) live in slot $2.
 render_switch_config() {
   # shellcheck disable=SC2046 # one port per word
-  render_switch_file "$SERVICE" "$1" "$2" "$PORT" "$READ_TIMEOUT" "$SWITCH_PORT" $(carried_ports)
+  render_switch_file "$SERVICE" "$1" "$2" "$PORT" "$READ_TIMEOUT" "$REPLICAS" "$SWITCH_PORT" $(carried_ports)
 }
 
 # One service at a time changes the switch on a host (a lock): a reload then carries exactly the
@@ -174,7 +178,7 @@ lock_switch() {
   flock -w 600 8 || fail "another rollout held the switch's lock for 10 minutes"
 }
 
-# The switch file of the service with container $1 live in slot $2, applied by a reload (the
+# The switch file of the service with containers $1 live in slot $2, applied by a reload (the
 # service is new, or its ports or file changed). Prints the switch's processes from before, which
 # may still carry requests to what the file replaced.
 install_switch_config() {
@@ -195,8 +199,8 @@ install_switch_config() {
   esac
 }
 
-# The switch's side of moving the service's traffic to container $1 (address $2) in slot $3, the
-# live slot $4 draining, through the admin socket (no reload): started while the app boots, so
+# The switch's side of moving the service's traffic to containers $1 (addresses $2, space-separated)
+# in slot $3, the $5 servers of the live slot $4 draining, through the admin socket (no reload): started while the app boots, so
 # that the docker exec (50-150 ms) is not paid after the health check. It waits for "go" and the
 # service's new file (the record for the switch's next start) on a pipe; without "go" (the
 # health check failed) it changes nothing.
@@ -205,8 +209,8 @@ prepare_switch() {
   in_switch -i "
     read -r go && [[ \"\$go\" == go ]] || exit 3
     cat > ${switch_file}.next
-    if ! switch_to ${SERVICE} $3 $1 $2 ${PORT} $4; then
-      cli \"set server ${SERVICE}/$3 state maint; set server ${SERVICE}/$4 state ready\" >/dev/null
+    if ! switch_to ${SERVICE} $3 '$1' '$2' ${PORT} $4 $5; then
+      switch_back ${SERVICE} $3 ${REPLICAS} $4 $5
       rm -f ${switch_file}.next
       exit 1
     fi
@@ -223,7 +227,7 @@ drop_switch() {
   switch_pid=""
 }
 
-# Moves the traffic as prepared (container $1 in slot $2), under the switch's lock.
+# Moves the traffic as prepared (containers $1 in slot $2), under the switch's lock.
 switch_traffic() {
   lock_switch
   local status=0
@@ -253,14 +257,14 @@ start_host_reads
 if awk -v spec="$spec_hash" '$2 == "running" && $3 == spec { found = 1 } END { exit !found }' <<<"$containers"; then
   read_switch_file
 fi
-if [[ -n "$live" && "$live_state" == "running ${spec_hash} "* ]]; then
-  log "${live} already runs this image and environment: nothing to do"
+if [[ -n "$live" && "$live_state" == "current "* ]]; then
+  log "${live} already run this image and environment: nothing to do"
   # The switch file as this version renders it (an upgrade of the program may change it).
   if [[ "$(render_switch_config "$live" "$live_slot")" != "$switch_file_now" ]]; then
     log "updating the switch's configuration of ${SERVICE} (same container)"
     install_switch_config "$live" "$live_slot" >/dev/null
   fi
-  read -r _ live_image_id live_env_hash < <(container_facts "$live") || fail "cannot inspect ${live}"
+  read -r _ live_image_id live_env_hash < <(container_facts "${live%% *}") || fail "cannot inspect ${live%% *}"
   record_deployment "$live" "$live_image_id" "$live_env_hash"
   exit 0
 fi
@@ -305,16 +309,22 @@ if [[ -n "$RELEASE_COMMAND" ]]; then
 fi
 
 # --- start --------------------------------------------------------------------------------
-new_container="${CONTAINER_PREFIX}$(date +%s)-${spec_hash:0:6}"
-step start "$new_container"
-docker run --detach --name "$new_container" \
-  --network "$NETWORK" \
-  --env-file "$envfile" \
-  --label "$label_env" --label "$label_service" --label "${SPEC_LABEL}=${spec_hash}" \
-  --label "${IMAGE_LABEL}=${IMAGE}" \
-  --restart unless-stopped \
-  --log-opt max-size=10m --log-opt max-file=3 \
-  "$IMAGE" >/dev/null
+# One container per replica, started at once: they boot side by side.
+new_base="${CONTAINER_PREFIX}$(date +%s)-${spec_hash:0:6}"
+for ((replica = 1; replica <= REPLICAS; replica++)); do
+  if ((REPLICAS == 1)); then new_containers="$new_base"; else new_containers+="${new_containers:+ }${new_base}-${replica}"; fi
+done
+step start "$new_containers"
+for container in $new_containers; do
+  docker run --detach --name "$container" \
+    --network "$NETWORK" \
+    --env-file "$envfile" \
+    --label "$label_env" --label "$label_service" --label "${SPEC_LABEL}=${spec_hash}" \
+    --label "${IMAGE_LABEL}=${IMAGE}" \
+    --restart unless-stopped \
+    --log-opt max-size=10m --log-opt max-file=3 \
+    "$IMAGE" >/dev/null
+done
 rm -f "$envfile"
 # What the switch serves (its file, read since the rollout began).
 read_switch_file
@@ -322,58 +332,69 @@ read_switch_file
 # --- clean up what an interrupted rollout left behind --------------------------------------
 step cleanup "removing containers of ${SERVICE} that are neither live nor new"
 while read -r container _; do
-  if [[ -n "$container" && "$container" != "$live" && "$container" != "$new_container" ]]; then
+  if [[ -n "$container" && " ${live} ${new_containers} " != *" ${container} "* ]]; then
     log "removing leftover ${container}"
     docker rm -f "$container" >/dev/null </dev/null
   fi
 done <<<"$containers"
 
 # --- health-check -------------------------------------------------------------------------
-# While the app boots: its address, and what the deployment record keeps of it.
-read -r address new_image_id new_env_hash < <(container_facts "$new_container") || fail "cannot inspect ${new_container}"
+# While the apps boot: their addresses, and what the deployment record keeps of them (every
+# replica runs the same image and environment).
+addresses=""
+for container in $new_containers; do
+  read -r address new_image_id new_env_hash < <(container_facts "$container") || fail "cannot inspect ${container}"
+  addresses+="${addresses:+ }${address}"
+done
+live_count="$(wc -w <<<"$live")"
 if [[ -n "$live" ]]; then
   new_slot=green
   [[ "$live_slot" == green ]] && new_slot=blue
-  prepare_switch "$new_container" "$address" "$new_slot" "$live_slot"
+  prepare_switch "$new_containers" "$addresses" "$new_slot" "$live_slot" "$live_count"
 fi
-url="http://${address}:${PORT}${HEALTH_PATH}"
-step health-check "GET ${url} every ${HEALTH_INTERVAL}s, ${HEALTH_TIMEOUT}s timeout, ${HEALTH_DEADLINE}s deadline"
+step health-check "GET http://<address>:${PORT}${HEALTH_PATH} of each of ${REPLICAS} container(s) (${addresses}) every ${HEALTH_INTERVAL}s, ${HEALTH_TIMEOUT}s timeout, ${HEALTH_DEADLINE}s deadline"
 started=$SECONDS
 started_at="$EPOCHREALTIME"
-last_probe=""
-healthy=false
-# Until the port opens, poll it cheaply (20 ms, whether the container still runs every 0.5 s:
-# an inspect costs more than a poll): the first HTTP probe then comes as soon as the app
-# listens, and later probes keep the configured interval.
-polls=0
-until (exec 3<>"/dev/tcp/${address}/${PORT}") 2>/dev/null; do
-  polls=$((polls + 1))
-  if ((polls % 25 == 0)); then container_running "$new_container" || break; fi
-  ((SECONDS - started < HEALTH_DEADLINE)) || break
-  sleep 0.02
-done
-while ((SECONDS - started < HEALTH_DEADLINE)); do
-  if ! container_running "$new_container"; then
-    last_probe="the container exited ($(docker inspect -f '{{.State.Status}} code {{.State.ExitCode}}' "$new_container"))"
-    break
-  fi
-  if code="$(curl --globoff --silent --show-error --output /dev/null --write-out '%{http_code}' --max-time "$HEALTH_TIMEOUT" "$url" 2>&1)"; then
-    if [[ "$code" =~ ^[23] ]]; then
-      healthy=true
-      break
+# health_check CONTAINER ADDRESS: until the container answers 2xx/3xx on the health path, within
+# the deadline (shared: the replicas boot side by side). Sets last_probe.
+health_check() {
+  local container="$1" url="http://$2:${PORT}${HEALTH_PATH}" polls=0 code
+  last_probe=""
+  # Until the port opens, poll it cheaply (20 ms, whether the container still runs every 0.5 s:
+  # an inspect costs more than a poll): the first HTTP probe then comes as soon as the app
+  # listens, and later probes keep the configured interval.
+  until (exec 3<>"/dev/tcp/$2/${PORT}") 2>/dev/null; do
+    polls=$((polls + 1))
+    if ((polls % 25 == 0)); then container_running "$container" || break; fi
+    ((SECONDS - started < HEALTH_DEADLINE)) || break
+    sleep 0.02
+  done
+  while ((SECONDS - started < HEALTH_DEADLINE)); do
+    if ! container_running "$container"; then
+      last_probe="the container exited ($(docker inspect -f '{{.State.Status}} code {{.State.ExitCode}}' "$container"))"
+      return 1
     fi
-    last_probe="HTTP ${code}"
-  else
-    last_probe="${code}"
+    if code="$(curl --globoff --silent --show-error --output /dev/null --write-out '%{http_code}' --max-time "$HEALTH_TIMEOUT" "$url" 2>&1)"; then
+      [[ ! "$code" =~ ^[23] ]] || return 0
+      last_probe="HTTP ${code}"
+    else
+      last_probe="${code}"
+    fi
+    sleep "$HEALTH_INTERVAL"
+  done
+  return 1
+}
+read -ra new_addresses <<<"$addresses"
+replica=0
+for container in $new_containers; do
+  if ! health_check "$container" "${new_addresses[replica]}"; then
+    log "health check of ${container} failed after $((SECONDS - started))s; last probe: ${last_probe:-none}"
+    log "last lines of ${container}'s log:"
+    docker logs --tail 30 "$container" 2>&1 | sed 's/^/    /'
+    fail "${container} never became healthy"
   fi
-  sleep "$HEALTH_INTERVAL"
+  replica=$((replica + 1))
 done
-if [[ "$healthy" != true ]]; then
-  log "health check failed after $((SECONDS - started))s; last probe: ${last_probe:-none}"
-  log "last lines of ${new_container}'s log:"
-  docker logs --tail 30 "$new_container" 2>&1 | sed 's/^/    /'
-  fail "${new_container} never became healthy"
-fi
 log "healthy after $(since "$started_at")s"
 
 # --- switch -------------------------------------------------------------------------------
@@ -383,9 +404,9 @@ if [[ -z "$live" ]]; then
 else
   switch_how="slot ${new_slot}; ${live} drains"
 fi
-step switch "${SERVICE} -> ${new_container} (switch port ${SWITCH_PORT}, ${switch_how})"
+step switch "${SERVICE} -> ${new_containers} (switch port ${SWITCH_PORT}, ${switch_how})"
 if [[ -z "$live" ]]; then
-  install_switch_config "$new_container" blue >/dev/null || exit 1
+  install_switch_config "$new_containers" blue >/dev/null || exit 1
 else
   # The file's shape first (ports moved, or this program writes it otherwise): a reload, with
   # the live version still live. Its previous processes may still carry requests to it.
@@ -393,11 +414,11 @@ else
     log "the switch's file of ${SERVICE} changes shape: reloading it first, ${live} still live"
     old_workers="$(install_switch_config "$live" "$live_slot")" || exit 1
   fi
-  switch_traffic "$new_container" "$new_slot"
+  switch_traffic "$new_containers" "$new_slot"
 fi
-new_container_live="$new_container"
-new_container="" # from here on, the new version is live: never remove it on failure
-record_deployment "$new_container_live" "$new_image_id" "$new_env_hash"
+new_containers_live="$new_containers"
+new_containers="" # from here on, the new version is live: never remove it on failure
+record_deployment "$new_containers_live" "$new_image_id" "$new_env_hash"
 
 # Time to traffic first: the new version serves now, and what follows (drain, stop, prune) runs
 # in the background, so that `pulumi up` goes on. It keeps this service's lock until it is done:
@@ -406,7 +427,8 @@ record_deployment "$new_container_live" "$new_image_id" "$new_env_hash"
 # drains (<service>.draining).
 audit_outcome="succeeded"
 finish_log="${record_file}.finish.log"
-[[ -z "$live" ]] || printf '%s\n' "$live" >"${record_file}.draining"
+# shellcheck disable=SC2086 # one name per line
+[[ -z "$live" ]] || printf '%s\n' $live >"${record_file}.draining"
 # Its own process group (job control on for that one job): the engine ends a local command's
 # provider by signalling its whole group (SIGINT, then SIGKILL) when `pulumi up` is done, which
 # would interrupt a drain or a stop half-way.
@@ -424,11 +446,13 @@ set -m
   fi
 
   # --- stop ---------------------------------------------------------------------------------
-  if [[ -n "$live" && "$live" != "$new_container_live" ]]; then
+  if [[ -n "$live" && "$live" != "$new_containers_live" ]]; then
     step stop "$live"
-    # SIGTERM first (the app finishes and exits cleanly); whatever came of it, the container goes.
-    docker stop --time "$STOP_TIMEOUT" "$live" >/dev/null || log "docker stop ${live} exited with $?: removing it anyway"
-    docker rm -f "$live" >/dev/null || log "WARNING: docker rm -f ${live} failed (above): the next rollout of ${SERVICE} removes it"
+    # SIGTERM first (the app finishes and exits cleanly); whatever came of it, the containers go.
+    # shellcheck disable=SC2086 # one name per word
+    docker stop --time "$STOP_TIMEOUT" $live >/dev/null || log "docker stop ${live} exited with $?: removing them anyway"
+    # shellcheck disable=SC2086 # one name per word
+    docker rm -f $live >/dev/null || log "WARNING: docker rm -f ${live} failed (above): the next rollout of ${SERVICE} removes them"
   else
     step stop "no previous version"
   fi
@@ -445,4 +469,4 @@ set -m
   log "finished in $(since "$rollout_started")s"
 ) &
 set +m
-log "done in $(since "$rollout_started")s: ${SERVICE} is served by ${new_container_live} (drain, stop and prune go on in the background: ~/${DEPLOYMENTS_DIR}/${SERVICE}.finish.log)"
+log "done in $(since "$rollout_started")s: ${SERVICE} is served by ${new_containers_live} (drain, stop and prune go on in the background: ~/${DEPLOYMENTS_DIR}/${SERVICE}.finish.log)"

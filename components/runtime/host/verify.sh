@@ -21,24 +21,28 @@ verify() {
   [[ "$DB_MODE" != "container" ]] || check_runtime_container "$DB_CONTAINER" "$DB_IMAGE" "$DB_SPEC"
   check_runtime_container "$SWITCH" "$SWITCH_IMAGE" "$SWITCH_SPEC"
   check_runtime_container "$EDGE" "$NGINX_IMAGE" "$EDGE_SPEC"
-  local service record live container image_id env status
+  local service record live containers container image_id env status
   for service in $SERVICES; do
     record="${deployments_dir}/${service}"
     if [[ ! -f "$record" ]]; then
       drift "service ${service}: no deployment recorded on this host (${record})"
       continue
     fi
-    read -r container image_id env _ <"$record"
+    # The live containers, one per replica (comma-separated in the record, spaces in the switch's file).
+    read -r containers image_id env _ <"$record"
+    containers="${containers//,/ }"
     live="$(switch_live "$service" 2>/dev/null || true)"
-    [[ "$live" == "$container" ]] || drift "service ${service}: the switch sends traffic to \"${live:-nothing}\", the deployment left ${container}"
-    status="$(docker inspect -f '{{.State.Status}} {{.Image}}' "$container" 2>/dev/null || true)"
-    if [[ -z "$status" ]]; then
-      drift "service ${service}: container ${container} is missing"
-      continue
-    fi
-    [[ "${status%% *}" == "running" ]] || drift "service ${service}: ${container} is ${status%% *}, expected running"
-    [[ "${status#* }" == "$image_id" ]] || drift "service ${service}: ${container} runs image ${status#* }, the deployment started ${image_id}"
-    [[ "$(env_hash "$container")" == "$env" ]] || drift "service ${service}: ${container}'s environment differs from the deployed one"
+    [[ "$live" == "$containers" ]] || drift "service ${service}: the switch sends traffic to \"${live:-nothing}\", the deployment left ${containers}"
+    for container in $containers; do
+      status="$(docker inspect -f '{{.State.Status}} {{.Image}}' "$container" 2>/dev/null || true)"
+      if [[ -z "$status" ]]; then
+        drift "service ${service}: container ${container} is missing"
+        continue
+      fi
+      [[ "${status%% *}" == "running" ]] || drift "service ${service}: ${container} is ${status%% *}, expected running"
+      [[ "${status#* }" == "$image_id" ]] || drift "service ${service}: ${container} runs image ${status#* }, the deployment started ${image_id}"
+      [[ "$(env_hash "$container")" == "$env" ]] || drift "service ${service}: ${container}'s environment differs from the deployed one"
+    done
   done
   if [[ "$DB_MODE" == "container" ]]; then
     crontab -l 2>/dev/null | grep -qF "${CRONTAB_TAG}backup" || drift "no daily backup scheduled in $(id -un)'s crontab (install cron, then pulumi up)"
@@ -56,7 +60,7 @@ verify() {
   local expected=(-e "$SWITCH" -e "$EDGE") stray
   [[ "$DB_MODE" != "container" ]] || expected+=(-e "$DB_CONTAINER")
   for service in $SERVICES; do
-    [[ ! -f "${deployments_dir}/${service}" ]] || expected+=(-e "$(cut -d' ' -f1 "${deployments_dir}/${service}")")
+    [[ ! -f "${deployments_dir}/${service}" ]] || expected+=(-e "$(cut -d' ' -f1 "${deployments_dir}/${service}" | tr , '\n')")
     # The previous version, while the rollout's background part drains and stops it.
     [[ ! -s "${deployments_dir}/${service}.draining" ]] || expected+=(-e "$(cat "${deployments_dir}/${service}.draining")")
   done

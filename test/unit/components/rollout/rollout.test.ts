@@ -35,7 +35,7 @@ describe("rollout script", () => {
 
   it("renders the switch file for the container and slot it is given", () => {
     const header = script.slice(0, script.indexOf("\n}\n", script.indexOf("\nSWITCH_FILE\n")) + 3);
-    const rendered = execFileSync("bash", ["-c", `${header}\nrender_switch_file app pc-prod-app-123-abcdef green 3000 60 8001`], { encoding: "utf8" });
+    const rendered = execFileSync("bash", ["-c", `${header}\nrender_switch_file app pc-prod-app-123-abcdef green 3000 60 1 8001`], { encoding: "utf8" });
     expect(rendered).toContain("# live: pc-prod-app-123-abcdef\n# slot: green\n");
     expect(rendered).toContain("bind :8001\n");
     expect(rendered).toContain("server green pc-prod-app-123-abcdef:3000 ");

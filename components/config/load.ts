@@ -102,6 +102,15 @@ const EXAMPLES: Record<string, string> = {
   "services[].healthCheck.deadlineSeconds": "30",
   "services[].env.*": "production",
   "services[].secretEnv.*": "calendarToken",
+  "services[].stripPrefix": "false",
+  "services[].readTimeoutSeconds": "60",
+  "services[].clientMaxBodySize": "50m",
+  "services[].replicas": "2",
+  jobs: "'[]'",
+  "jobs[].name": "nightly-report",
+  "jobs[].schedule": "'0 3 * * *'",
+  "jobs[].command": "'make report'",
+  "jobs[].timeoutSeconds": "3600",
 };
 
 /** The fix of a secret in plain env: out of env, into secretEnv, its value typed at the prompt. */
@@ -134,6 +143,9 @@ function exampleFor(path: readonly PropertyKey[], input: Readonly<Record<string,
     if (normalized === "dns.hostnames[]") return `app.${zone}`;
     if (normalized === "dns.hostnames") return `'["app.${zone}"]'`;
   }
+  // A job runs with one of the stack's services: its first, when its name is valid.
+  const firstService = (input.services as { name?: unknown }[] | undefined)?.[0]?.name;
+  if (normalized === "jobs[].service") return typeof firstService === "string" && /^[a-z][a-z0-9-]{0,30}$/.test(firstService) ? firstService : "app";
   return EXAMPLES[normalized] ?? "<value>";
 }
 

@@ -205,12 +205,14 @@ function refineJobs(config: StackView, ctx: z.RefinementCtx): void {
         job.name,
         "pulumi config rm permacoop:jobs",
       );
+    // The fix names a service whose name is valid (a service with a bad name has its own problem).
+    const named = services.find((name) => /^[a-z][a-z0-9-]{0,30}$/.test(name));
     if (!services.includes(job.service))
       issue(
         ["jobs", i, "service"],
         `expected one of this stack's services (${services.join(", ")})`,
         job.service,
-        `pulumi config set --path 'permacoop:jobs[${i}].service' ${services[0]}`,
+        named ? `pulumi config set --path 'permacoop:jobs[${i}].service' ${named}` : `pulumi config rm --path 'permacoop:jobs[${i}]'`,
       );
     if (names.has(job.name))
       issue(

@@ -48,6 +48,7 @@ const service = (name: string, i: number) =>
       hostileText.filter((command) => /\S/.test(command)).map((command) => ({ command })),
       { nil: undefined },
     ),
+    replicas: fc.integer({ min: 1, max: 4 }),
   });
 
 const services = fc
@@ -62,9 +63,21 @@ const host = fc.oneof(
   fc.record({ kind: fc.constant("scaleway-vm"), adminCidrs: fc.constant(["198.51.100.0/24"]), sshPublicKeys: fc.constant([KEY]) }),
 );
 
+const jobCommands = fc.array(
+  hostileText.filter((command) => /\S/.test(command)),
+  { maxLength: 2 },
+);
+
 const validConfig = fc
-  .record({ host, services, tls: fc.boolean(), bodySize: fc.constantFrom("10m", "1g", "0", "512k"), zone: fc.constantFrom("example.org", "fairness.coop") })
-  .map(({ host, services, tls, bodySize, zone }) => ({
+  .record({
+    host,
+    services,
+    tls: fc.boolean(),
+    bodySize: fc.constantFrom("10m", "1g", "0", "512k"),
+    zone: fc.constantFrom("example.org", "fairness.coop"),
+    jobCommands,
+  })
+  .map(({ host, services, tls, bodySize, zone, jobCommands }) => ({
     host,
     database: host.kind === "scaleway-vm" ? { kind: "scaleway-managed" } : { kind: "container" },
     dns:
@@ -74,6 +87,7 @@ const validConfig = fc
     tls: tls ? { enabled: true, email: "ops@example.org" } : { enabled: false },
     proxy: { clientMaxBodySize: bodySize },
     services,
+    jobs: jobCommands.map((command, i) => ({ name: `job-${i}`, service: services[0]!.name, schedule: i ? "@daily" : "*/5 * * * *", command })),
   }));
 
 /** Every host artefact of a loaded configuration. */
@@ -106,7 +120,9 @@ function expectValuesAsData(config: StackConfig, scripts: string[]): void {
       const script = scripts[i + 1]!;
       expect(variable(script, "HEALTH_PATH")).toBe(s.healthPath);
       expect(variable(script, "RELEASE_COMMAND")).toBe(s.release?.command ?? "");
+      expect(variable(script, "REPLICAS")).toBe(String(s.replicas));
     });
+    expect(variable(scripts[0]!, "JOBS")).toBe(config.jobs.map((j) => [j.name, j.service, j.timeoutSeconds, j.schedule, j.command].join("\t")).join("\n"));
     expect(variable(scripts[0]!, "SERVICE_PROBES")).toBe(config.services.map((s) => `${s.name}=${s.port}${s.healthPath}`).join(" "));
     expect(existsSync(join(dir, PWNED))).toBe(false);
   } finally {
@@ -151,6 +167,9 @@ describe("the config contract, property by property", () => {
     ["services", 0, "healthCheck", "deadlineSeconds"],
     ["services", 0, "release", "command"],
     ["services", 0, "build", "context"],
+    ["services", 0, "replicas"],
+    ["jobs", 0, "schedule"],
+    ["jobs", 0, "command"],
   ];
   const mutant = fc.oneof(
     hostileText,
@@ -190,7 +209,7 @@ describe("the config contract, property by property", () => {
   it("random mutations are refused naming the mutated key (or the key its cross-key rule names), or render valid artefacts", () => {
     // Cross-key rules a mutation can trip elsewhere: the key each names.
     const crossKey =
-      /^permacoop:(tls\.(enabled|email)|dns\.(zone|provider|hostnames\[\d+\])|database\.kind|host\.(address|httpsPort)|services\[\d+\]\.(name|route|secretEnv\.\w+|healthCheck\.\w+|build)|calendarToken)$/;
+      /^permacoop:(tls\.(enabled|email)|dns\.(zone|provider|hostnames\[\d+\])|database\.kind|host\.(address|httpsPort)|services\[\d+\]\.(name|route|secretEnv\.\w+|healthCheck\.\w+|build)|jobs\[\d+\]\.service|calendarToken)$/;
     fc.assert(
       fc.property(validConfig, fc.constantFrom(...LEAVES), mutant, (input, path, value) => {
         const mutated = structuredClone(input) as Record<string, unknown>;

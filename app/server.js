@@ -2,6 +2,7 @@
 "use strict";
 const crypto = require("node:crypto");
 const http = require("node:http");
+const os = require("node:os");
 const { Pool } = require("pg");
 const { databaseSettings } = require("./db");
 
@@ -24,6 +25,11 @@ const server = http.createServer(async (req, res) => {
   try {
     if (req.url === "/version") {
       res.writeHead(200, { "content-type": "text/plain" }).end(`${version}\n`);
+      return;
+    }
+    // Which container answered (its host name): replicas show round robin.
+    if (req.url === "/host") {
+      res.writeHead(200, { "content-type": "text/plain" }).end(`${version} ${os.hostname()}\n`);
       return;
     }
     // A slow answer (a long report): /slow?seconds=N answers after N seconds.

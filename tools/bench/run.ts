@@ -311,6 +311,28 @@ async function rollouts(emptyUp: number): Promise<void> {
     report("release_rollout_seconds", rolloutTimings(output).rollout, "s");
 
     await frontDoor(url, names);
+
+    // Two replicas, one killed under keep-alive load (a crash: its process killed from outside):
+    // requests it dropped go to the other one, new ones skip it until it accepts again.
+    version += 1;
+    await test.stack.setConfig("permacoop:services", { value: JSON.stringify(services(String(version), { replicas: 2 }).value) });
+    await test.stack.up({ color: "never" });
+    const replicas = () =>
+      execFileSync("docker", ["ps", "--filter", `label=${names.envLabel}`, "--filter", `label=${LABELS.service}=app`, "--format", "{{.Names}}"], { encoding: "utf8" })
+        .split("\n")
+        .filter(Boolean);
+    for (let tries = 0; replicas().length !== 2; tries++) {
+      if (tries > 120) throw new Error(`expected 2 replicas, found ${replicas().join(", ")}`);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    const crashLoad = startLoad(url, { keepAlive: true, connections: 64 });
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    process.kill(Number(execFileSync("docker", ["inspect", "-f", "{{.State.Pid}}", replicas()[0]!], { encoding: "utf8" }).trim()), "SIGKILL");
+    await new Promise((resolve) => setTimeout(resolve, 6000));
+    const crash = await crashLoad.stop();
+    if (crash.failed > 0) process.stderr.write(`failed requests while a replica was killed:\n${crash.detail}\n`);
+    report("replica_killed_failed_requests", crash.failed, "requests");
+    report("replica_killed_total_requests", crash.total, "requests");
   } finally {
     await test.dispose();
   }

@@ -700,10 +700,14 @@ export const serviceSchema = z
         examples: ["/api/"],
       }),
     /** Remove the route's prefix before the request reaches the service. Default false. */
-    stripPrefix: z.boolean({ error: "expected true or false" }).default(false).meta({
-      description:
-        "Remove the route's prefix before the request reaches the service: with `route` `/kit/`, `/kit/page?x=1` arrives as `/page?x=1` (Permacoop's second client). Needs a `route` other than `/`. Default false: the URI passes unchanged (Permacoop's `/api/`).",
-    }),
+    stripPrefix: z
+      .boolean({ error: "expected true or false" })
+      .default(false)
+      .meta({
+        description:
+          "Remove the route's prefix before the request reaches the service: with `route` `/kit/`, `/kit/page?x=1` arrives as `/page?x=1` (Permacoop's second client). Needs a `route` other than `/`. Default false: the URI passes unchanged (Permacoop's `/api/`).",
+        examples: [true],
+      }),
     /** Seconds the edge waits for the service's next bytes. Default 60. */
     readTimeoutSeconds: z
       .number({ error: "expected a number of seconds" })
@@ -714,6 +718,7 @@ export const serviceSchema = z
       .meta({
         description:
           "Seconds the edge waits for the service's next bytes: a response, a stream's next event, a WebSocket's next message. Raise it for long reports or quiet streams (or have them send something more often). Default 60.",
+        examples: [300],
       }),
     /** Largest request body this service accepts. Default `proxy.clientMaxBodySize`. */
     clientMaxBodySize: z
@@ -723,6 +728,7 @@ export const serviceSchema = z
       .meta({
         description:
           "Largest request body this service accepts (nginx `client_max_body_size` on its route), such as `50m` for uploads. Default `proxy.clientMaxBodySize`.",
+        examples: ["50m"],
       }),
     /** Containers of the service on its host. Default 1. */
     replicas: z
@@ -734,6 +740,7 @@ export const serviceSchema = z
       .meta({
         description:
           "Containers of the service on its host, behind the switch (round robin; a replica that stops accepting connections is skipped until it accepts again, and an idempotent request it dropped goes to another). A rollout starts them all, health-checks each and switches them together. Not on `scaleway-container` (use `host.services.<name>.minScale`/`maxScale`). Default 1.",
+        examples: [3],
       }),
     /** Path answering 2xx when the service is healthy. Default `/healthz`. */
     healthPath: z

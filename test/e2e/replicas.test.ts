@@ -1,4 +1,6 @@
 import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HostContract, LABELS } from "../../components/runtime/contract";
 import { startLoad } from "../support/load";
@@ -19,11 +21,12 @@ describe("replicas: several containers of a service behind the switch", () => {
   let port: number;
   let names: HostContract;
   let psql: (sql: string) => string;
+  /** Another image than v1's (the release runs once per image): APP_VERSION aside, the same app. */
+  const NEXT_IMAGE = `${APP_IMAGE}:replicas-next`;
   const web = (version: string, replicas: number) => [
     {
       name: "web",
-      image: APP_IMAGE,
-      build: { context: "app" },
+      ...(version === "v1" ? { image: APP_IMAGE, build: { context: "app" } } : { image: NEXT_IMAGE, pullPolicy: "never" }),
       port: 3000,
       replicas,
       release: { command: "node migrate.js", timeoutSeconds: 60 },
@@ -60,6 +63,10 @@ describe("replicas: several containers of a service behind the switch", () => {
 
   beforeAll(async () => {
     prepareImages();
+    const dir = mkdtempSync(join(tmpdir(), "permacoop-e2e-replicas-"));
+    writeFileSync(join(dir, "Dockerfile"), `FROM ${APP_IMAGE}:v2\nLABEL permacoop.e2e=replicas-next\n`);
+    execFileSync("docker", ["build", "--quiet", "--tag", NEXT_IMAGE, dir], { stdio: "ignore" });
+    rmSync(dir, { recursive: true, force: true });
     wipeEnvironments(ENV);
     port = await freePort();
     test = await createTestStack(ENV, httpStackConfig({ kind: "local", httpPort: port }, web("v1", 3)));

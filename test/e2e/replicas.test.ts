@@ -112,7 +112,8 @@ describe("replicas: several containers of a service behind the switch", () => {
       await new Promise((r) => setTimeout(r, 500));
     }
     const victim = running()[0]!;
-    const load = startLoad(`http://127.0.0.1:${port}/uri/load`, { keepAlive: true, connections: 16, maxSeconds: 120 });
+    // Half-second answers: the victim holds requests in flight when it dies (they go to another replica).
+    const load = startLoad(`http://127.0.0.1:${port}/slow?seconds=0.5`, { keepAlive: true, connections: 24, maxSeconds: 120 });
     await new Promise((r) => setTimeout(r, 1500));
     // A crash: its process killed from outside (Docker restarts it: restart unless-stopped).
     const pid = Number(execFileSync("docker", ["inspect", "-f", "{{.State.Pid}}", victim], { encoding: "utf8" }).trim());

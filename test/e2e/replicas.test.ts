@@ -123,6 +123,8 @@ describe("replicas: several containers of a service behind the switch", () => {
     expect(result.detail).not.toMatch(/Socket errors|Non-2xx/);
     expect(result.failed).toBe(0);
     expect(result.total).toBeGreaterThan(0);
+    // It did crash, and Docker started it again.
+    expect(Number(execFileSync("docker", ["inspect", "-f", "{{.RestartCount}}", victim], { encoding: "utf8" }).trim())).toBeGreaterThanOrEqual(1);
     // Back in turn once it accepts again.
     for (let tries = 0; (await answerers(12)).length !== 3; tries++) {
       expect(tries).toBeLessThan(30);

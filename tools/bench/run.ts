@@ -318,7 +318,9 @@ async function rollouts(emptyUp: number): Promise<void> {
     await test.stack.setConfig("permacoop:services", { value: JSON.stringify(services(String(version), { replicas: 2 }).value) });
     await test.stack.up({ color: "never" });
     const replicas = () =>
-      execFileSync("docker", ["ps", "--filter", `label=${names.envLabel}`, "--filter", `label=${LABELS.service}=app`, "--format", "{{.Names}}"], { encoding: "utf8" })
+      execFileSync("docker", ["ps", "--filter", `label=${names.envLabel}`, "--filter", `label=${LABELS.service}=app`, "--format", "{{.Names}}"], {
+        encoding: "utf8",
+      })
         .split("\n")
         .filter(Boolean);
     for (let tries = 0; replicas().length !== 2; tries++) {

@@ -196,6 +196,8 @@ export function checkCrossKeyRules(config: StackView, ctx: z.RefinementCtx): voi
 function refineJobs(config: StackView, ctx: z.RefinementCtx): void {
   const issue = (path: PropertyKey[], message: string, input: unknown, fix: string) => ctx.addIssue({ code: "custom", path, message, input, params: { fix } });
   const services = config.services.map((s) => s.name);
+  // Only valid names are ever shown: a bad one may be a secret pasted in the wrong key.
+  const valid = services.filter((name) => /^[a-z][a-z0-9-]{0,30}$/.test(name));
   const names = new Map<string, number>();
   config.jobs.forEach((job, i) => {
     if (config.host.kind === "scaleway-container")
@@ -206,13 +208,14 @@ function refineJobs(config: StackView, ctx: z.RefinementCtx): void {
         "pulumi config rm permacoop:jobs",
       );
     // The fix names a service whose name is valid (a service with a bad name has its own problem).
-    const named = services.find((name) => /^[a-z][a-z0-9-]{0,30}$/.test(name));
+    const named = valid[0];
     if (!services.includes(job.service))
       issue(
         ["jobs", i, "service"],
-        `expected one of this stack's services (${services.join(", ")})`,
+        valid.length ? `expected one of this stack's services (${valid.join(", ")})` : "expected one of this stack's services",
         job.service,
-        named ? `pulumi config set --path 'permacoop:jobs[${i}].service' ${named}` : `pulumi config rm --path 'permacoop:jobs[${i}]'`,
+        // No service of a valid name yet: the jobs wait until the services are fixed.
+        named ? `pulumi config set --path 'permacoop:jobs[${i}].service' ${named}` : "pulumi config rm permacoop:jobs",
       );
     if (names.has(job.name))
       issue(

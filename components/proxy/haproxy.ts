@@ -10,6 +10,8 @@
  * restart or a reload (a service added or removed) starts from what serves.
  */
 
+import { shellQuote } from "../runtime/shell";
+
 /** Where the switch reads its service files (the switch's configuration volume). */
 export const SWITCH_CONF_DIR = "/usr/local/etc/haproxy/conf.d";
 /** Where the switch's container writes its global section at start (from its environment). */
@@ -59,6 +61,21 @@ export function slotServer(slot: string, replica: number | string): string {
 export function isSlotServer(slot: string, server: string): boolean {
   return server === slot || new RegExp(`^${slot}-[0-9]+$`).test(server);
 }
+
+/**
+ * What several replicas add to a service's section. Passive health: a replica a connection fails
+ * to reach is out at once, and a connect check every 2 s brings it back once it accepts again (a
+ * crashed container Docker restarted). A request a replica dropped unanswered goes to one other
+ * replica when it is idempotent (HAProxy already does so on a reused connection), once: a request
+ * that crashes the app never takes down more than two. One replica keeps none of it: its only
+ * server is never marked down, and a restarted container serves the next request at once.
+ */
+const REPLICA_OPTIONS = [
+  "    default-server check inter 2s fall 1 rise 2 observe layer4 error-limit 1 on-error mark-down",
+  "    retry-on conn-failure empty-response",
+  "    retries 1",
+  "    http-request disable-l7-retry if !METH_GET !METH_HEAD !METH_OPTIONS",
+];
 
 // The two forms of a server line, spelled once: the host scripts' renderer prints them with these as formats.
 const liveServerLine = (server: string, container: string, port: number | string) =>
@@ -111,7 +128,7 @@ export function renderSwitchGlobal(): string {
 export function renderSwitchService(args: SwitchServiceArgs): string {
   const servers = Math.max(args.serversPerSlot, args.containers.length);
   const replicas = Array.from({ length: servers }, (_, i) => i + 1);
-  return renderSwitchFile(args, [
+  return renderSwitchFile(args, servers > 1 ? REPLICA_OPTIONS : [], [
     ...replicas.map((r) =>
       r <= args.containers.length
         ? liveServerLine(slotServer(args.slot, r), args.containers[r - 1]!, args.containerPort)
@@ -121,8 +138,8 @@ export function renderSwitchService(args: SwitchServiceArgs): string {
   ]);
 }
 
-/** The file around its server lines. */
-function renderSwitchFile(args: Omit<SwitchServiceArgs, "serversPerSlot">, serverLines: readonly string[]): string {
+/** The file around its options and server lines. */
+function renderSwitchFile(args: Omit<SwitchServiceArgs, "serversPerSlot">, options: readonly string[], serverLines: readonly string[]): string {
   return [
     `# Rendered by permacoop-infra for service ${args.service}; the rollout reads the next two lines.`,
     `# live: ${args.containers.join(" ")}`,
@@ -131,14 +148,7 @@ function renderSwitchFile(args: Omit<SwitchServiceArgs, "serversPerSlot">, serve
     ...args.listenPorts.map((port) => `    bind :${port}`),
     // The service's read timeout (the edge has the same): a quiet stream lives as long at both hops.
     `    timeout server ${args.serverTimeoutSeconds}s`,
-    // Passive health: a replica a connection fails to reach is out at once (the request goes to
-    // another: retry-on in the defaults), and a connect check every 2 s brings it back once it
-    // accepts again (a crashed container Docker restarted).
-    "    default-server check inter 2s fall 1 rise 2 observe layer4 error-limit 1 on-error mark-down",
-    // A request a replica dropped unanswered (it crashed) goes to another when it is idempotent;
-    // any other never goes twice (the defaults retry only what never reached an app).
-    "    retry-on conn-failure empty-response",
-    "    http-request disable-l7-retry if !METH_GET !METH_HEAD !METH_OPTIONS",
+    ...options,
     // By name, resolved at start and then by Docker's DNS: a restarted container is followed.
     ...serverLines,
     "",
@@ -161,6 +171,7 @@ export function switchFileFunction(): string {
       idle: "__IDLE__",
       serverTimeoutSeconds: "__TIMEOUT__",
     },
+    ["__REPLICA_OPTIONS__"],
     ["__SERVERS__"],
   );
   return [
@@ -187,7 +198,10 @@ export function switchFileFunction(): string {
     '    ((i == 1)) || name="${idle}-${i}"',
     `    lines+=("$(printf '${idleServerLine("%s", "%s")}' "$name" "$container_port")")`,
     "  done",
-    `  awk -v ports="$*" -v servers="$(printf '%s\n' "\${lines[@]}")" '/__PORT__/ { n = split(ports, p, " "); for (i = 1; i <= n; i++) { line = $0; sub(/__PORT__/, p[i], line); print line } next } /__SERVERS__/ { print servers; next } { print }' <<'SWITCH_FILE' |`,
+    "  # Several replicas: their options (haproxy.ts, REPLICA_OPTIONS).",
+    "  local options=''",
+    `  ((servers == 1)) || options=${shellQuote(REPLICA_OPTIONS.join("\n"))}`,
+    `  awk -v ports="$*" -v options="$options" -v servers="$(printf '%s\n' "\${lines[@]}")" '/__PORT__/ { n = split(ports, p, " "); for (i = 1; i <= n; i++) { line = $0; sub(/__PORT__/, p[i], line); print line } next } /__SERVERS__/ { print servers; next } /__REPLICA_OPTIONS__/ { if (options != "") print options; next } { print }' <<'SWITCH_FILE' |`,
     template.trimEnd(),
     "SWITCH_FILE",
     '    sed -e "s/__SERVICE__/${service}/g" -e "s/__LIVE__/${containers}/g" -e "s/__SLOT__/${slot}/g" -e "s/__IDLE__/${idle}/g" -e "s/__CONTAINER_PORT__/${container_port}/g" -e "s/__TIMEOUT__/${timeout}/g"',

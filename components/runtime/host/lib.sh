@@ -23,13 +23,18 @@ env_hash() { docker inspect -f "$env_template" "$1" | hash_env_lines; }
 hash_env_lines() { sort | sha256sum | cut -c1-16; }
 
 # What a rollout needs of the container $1 it started, in one inspect (each docker call costs
-# 50-100 ms): "ADDRESS IMAGE_ID ENV_HASH" (its address on the environment's network, env_hash's hash).
+# 50-100 ms): "ADDRESS IMAGE_ID ENV_HASH" (its address on the environment's network, or "-" when it
+# has none; env_hash's hash).
 container_facts() {
   local facts
   facts="$(docker inspect -f "${address_template} {{.Image}}{{println}}${env_template}" "$1")" || return 1
   # env_hash hashes the lines as docker prints them: each variable's, then an empty one (the
   # command substitution above dropped it).
-  printf '%s %s\n' "$(head -n 1 <<<"$facts")" "$( (tail -n +2 <<<"$facts" && echo) | hash_env_lines)"
+  local first
+  first="$(head -n 1 <<<"$facts")"
+  # No address (the container is not running): "-", so that the words keep their places.
+  [[ "$first" != " "* ]] || first="-${first}"
+  printf '%s %s\n' "$first" "$( (tail -n +2 <<<"$facts" && echo) | hash_env_lines)"
 }
 
 # The container the switch sends service $1's traffic to (empty before its first rollout).

@@ -261,7 +261,7 @@ if [[ -n "$live" && "$live_state" == "current "* ]]; then
   log "${live} already run this image and environment: nothing to do"
   # The switch file as this version renders it (an upgrade of the program may change it).
   if [[ "$(render_switch_config "$live" "$live_slot")" != "$switch_file_now" ]]; then
-    log "updating the switch's configuration of ${SERVICE} (same container)"
+    log "updating the switch's configuration of ${SERVICE} (same containers)"
     install_switch_config "$live" "$live_slot" >/dev/null
   fi
   read -r _ live_image_id live_env_hash < <(container_facts "${live%% *}") || fail "cannot inspect ${live%% *}"
@@ -341,11 +341,13 @@ done <<<"$containers"
 # --- health-check -------------------------------------------------------------------------
 # While the apps boot: their addresses, and what the deployment record keeps of them (every
 # replica runs the same image and environment).
-addresses=""
+new_addresses=()
 for container in $new_containers; do
   read -r address new_image_id new_env_hash < <(container_facts "$container") || fail "cannot inspect ${container}"
-  addresses+="${addresses:+ }${address}"
+  [[ "$address" != "-" ]] || fail "${container} has no address on ${NETWORK} (did it exit at once? docker logs ${container})"
+  new_addresses+=("$address")
 done
+addresses="${new_addresses[*]}"
 live_count="$(wc -w <<<"$live")"
 if [[ -n "$live" ]]; then
   new_slot=green
@@ -384,7 +386,6 @@ health_check() {
   done
   return 1
 }
-read -ra new_addresses <<<"$addresses"
 replica=0
 for container in $new_containers; do
   if ! health_check "$container" "${new_addresses[replica]}"; then

@@ -61,10 +61,23 @@ describe("switch HAProxy configuration", () => {
     expect(["blue", "blue-2", "blue-12", "green", "blue-x", "blueish"].filter((s) => isSlotServer("blue", s))).toEqual(["blue", "blue-2", "blue-12"]);
   });
 
-  it("checks each replica passively (out on a failed connection, back once it accepts) and retries only idempotent requests it dropped", () => {
-    expect(app).toContain("default-server check inter 2s fall 1 rise 2 observe layer4 error-limit 1 on-error mark-down");
-    expect(app).toContain("retry-on conn-failure empty-response");
-    expect(app).toContain("http-request disable-l7-retry if !METH_GET !METH_HEAD !METH_OPTIONS");
+  it("checks replicas passively (out on a failed connection, back once they accept) and retries an idempotent request one dropped, once", () => {
+    const two = renderSwitchService({
+      service: "web",
+      listenPorts: [8001],
+      containers: ["c1", "c2"],
+      containerPort: 3000,
+      slot: "blue",
+      idle: "green",
+      serverTimeoutSeconds: 60,
+      serversPerSlot: 2,
+    });
+    expect(two).toContain("default-server check inter 2s fall 1 rise 2 observe layer4 error-limit 1 on-error mark-down");
+    expect(two).toContain("retry-on conn-failure empty-response");
+    expect(two).toContain("    retries 1\n");
+    expect(two).toContain("http-request disable-l7-retry if !METH_GET !METH_HEAD !METH_OPTIONS");
+    // One replica: its only server is never marked down; the file is what it was before replicas.
+    expect(app).not.toMatch(/default-server|retry-on|retries|disable-l7-retry/);
   });
 
   it("keeps the admin socket on loopback and retries only what never reached an app", () => {

@@ -1,4 +1,4 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,6 +7,23 @@ import { stringify } from "yaml";
 import { HOST_ROOT, HostContract, hostContract, LABELS } from "../../components/runtime/contract";
 import { toolchainEnv } from "../../tools/toolchainEnv";
 import { PROJECT_DIR, stackConfig } from "../support/stackFiles";
+
+/**
+ * Runs a user command (`cli/<name>.ts`, what `npm run <name>` runs) against a test stack, from its
+ * project directory and with its Pulumi CLI environment: its exit status and output (stdout, then stderr).
+ */
+export function runCli(
+  test: { readonly workDir: string; readonly pulumiCliEnv: Record<string, string> },
+  name: string,
+  ...args: string[]
+): { status: number; output: string } {
+  const result = spawnSync("npx", ["ts-node", "--transpile-only", join(PROJECT_DIR, "cli", `${name}.ts`), ...args], {
+    cwd: test.workDir,
+    env: { ...process.env, ...test.pulumiCliEnv },
+    encoding: "utf8",
+  });
+  return { status: result.status ?? 1, output: `${result.stdout}${result.stderr}` };
+}
 
 /** Passphrase of the throwaway stacks the e2e suite creates (never a real stack's). */
 export const TEST_PASSPHRASE = "permacoop-e2e-throwaway";

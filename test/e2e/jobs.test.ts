@@ -1,8 +1,6 @@
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { join } from "node:path";
 import { HostContract } from "../../components/runtime/contract";
-import { PROJECT_DIR } from "../support/stackFiles";
-import { containerPsql, createTestStack, deployedContract, freePort, httpStackConfig, TestStack, wipeEnvironments } from "./harness";
+import { containerPsql, createTestStack, runCli, deployedContract, freePort, httpStackConfig, TestStack, wipeEnvironments } from "./harness";
 import { APP_IMAGE, prepareImages } from "./lifecycle";
 
 /**
@@ -19,14 +17,7 @@ describe("jobs: scheduled and one-off commands in the live image", () => {
   let psql: (sql: string) => string;
   const web = (version: string) => ({ name: "web", image: APP_IMAGE, build: { context: "app" }, port: 3000, env: { APP_VERSION: version } });
   const report = { name: "report", service: "web", schedule: "*/5 * * * *", command: "node job.js 2" };
-  const cli = (name: string, ...args: string[]) => {
-    const result = spawnSync("npx", ["ts-node", "--transpile-only", join(PROJECT_DIR, "cli", `${name}.ts`), ...args], {
-      cwd: test.workDir,
-      env: { ...process.env, ...test.pulumiCliEnv },
-      encoding: "utf8",
-    });
-    return { status: result.status ?? 1, output: `${result.stdout}${result.stderr}` };
-  };
+  const cli = (name: string, ...args: string[]) => runCli(test, name, ...args);
   const crontab = () => spawnSync("crontab", ["-l"], { encoding: "utf8" }).stdout ?? "";
   /** The job's crontab line's command, as cron runs it: `sh -c` with cron's minimal environment. */
   const cronCommand = (job: string) => {

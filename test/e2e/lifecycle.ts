@@ -17,6 +17,7 @@ import {
   freePort,
   httpGet,
   plaintextSecretsInState,
+  runCli,
   TestStack,
   wipeEnvironments,
 } from "./harness";
@@ -272,14 +273,7 @@ export function environmentLifecycle(options: LifecycleOptions): void {
     expect(await settled(appContainers)).toHaveLength(1);
   });
 
-  const script = (name: string, ...args: string[]) => {
-    const result = spawnSync("npx", ["ts-node", "--transpile-only", join(PROJECT_DIR, "cli", `${name}.ts`), ...args], {
-      cwd: test.workDir,
-      env: { ...process.env, ...test.pulumiCliEnv },
-      encoding: "utf8",
-    });
-    return { status: result.status ?? 1, output: `${result.stdout}${result.stderr}` };
-  };
+  const script = (name: string, ...args: string[]) => runCli(test, name, ...args);
 
   it("backup → wipe → restore gives back identical rows (real pg_dump / pg_restore)", async () => {
     psql("CREATE TABLE e2e_rows (id int PRIMARY KEY, payload text); INSERT INTO e2e_rows SELECT g, md5(g::text) FROM generate_series(1, 5000) g");

@@ -1,10 +1,8 @@
-import { execFileSync, spawnSync } from "node:child_process";
-import { join } from "node:path";
+import { execFileSync } from "node:child_process";
 import { ACME_WEBROOT } from "../../components/proxy/nginx";
 import { HostContract } from "../../components/runtime/contract";
 import { LoadResult, startLoad } from "../support/load";
-import { PROJECT_DIR } from "../support/stackFiles";
-import { createTestStack, deployedContract, freePort, httpGet, httpStackConfig, TestStack, wipeEnvironments } from "./harness";
+import { createTestStack, runCli, deployedContract, freePort, httpGet, httpStackConfig, TestStack, wipeEnvironments } from "./harness";
 import { APP_IMAGE, prepareImages } from "./lifecycle";
 
 /**
@@ -26,14 +24,7 @@ describe("maintenance mode: on and off under load, kept through rollouts, restar
     await test.stack.setConfig("permacoop:services", { value: JSON.stringify(services(version, clientMaxBodySize)) });
     expect((await test.stack.up({ color: "never" })).summary.result).toBe("succeeded");
   };
-  const cli = (name: string, ...args: string[]) => {
-    const result = spawnSync("npx", ["ts-node", "--transpile-only", join(PROJECT_DIR, "cli", `${name}.ts`), ...args, "-s", ENV], {
-      cwd: test.workDir,
-      env: { ...process.env, ...test.pulumiCliEnv },
-      encoding: "utf8",
-    });
-    return { status: result.status ?? 1, output: `${result.stdout}${result.stderr}` };
-  };
+  const cli = (name: string, ...args: string[]) => runCli(test, name, ...args, "-s", ENV);
   const get = (path: string) => httpGet(`http://127.0.0.1:${port}${path}`);
   /** What maintenance answers on a closed route, and lets through on the open paths. */
   const expectInMaintenance = async (message: string, retryAfter = "120") => {

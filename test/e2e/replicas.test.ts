@@ -1,11 +1,10 @@
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HostContract, LABELS } from "../../components/runtime/contract";
 import { startLoad } from "../support/load";
-import { PROJECT_DIR } from "../support/stackFiles";
-import { containerPsql, createTestStack, deployedContract, freePort, httpGet, httpStackConfig, TestStack, wipeEnvironments } from "./harness";
+import { containerPsql, createTestStack, runCli, deployedContract, freePort, httpGet, httpStackConfig, TestStack, wipeEnvironments } from "./harness";
 import { APP_IMAGE, prepareImages } from "./lifecycle";
 
 /**
@@ -37,14 +36,7 @@ describe("replicas: several containers of a service behind the switch", () => {
     await test.stack.setConfig("permacoop:services", { value: JSON.stringify(web(version, replicas)) });
     expect((await test.stack.up({ color: "never" })).summary.result).toBe("succeeded");
   };
-  const cli = (name: string, ...args: string[]) => {
-    const result = spawnSync("npx", ["ts-node", "--transpile-only", join(PROJECT_DIR, "cli", `${name}.ts`), ...args, "-s", ENV], {
-      cwd: test.workDir,
-      env: { ...process.env, ...test.pulumiCliEnv },
-      encoding: "utf8",
-    });
-    return { status: result.status ?? 1, output: `${result.stdout}${result.stderr}` };
-  };
+  const cli = (name: string, ...args: string[]) => runCli(test, name, ...args, "-s", ENV);
   /** The running containers of the service. */
   const running = () =>
     execFileSync("docker", ["ps", "--filter", `label=${names.envLabel}`, "--filter", `label=${LABELS.service}=web`, "--format", "{{.Names}}"], {

@@ -27,6 +27,16 @@ live_env_file() {
   printf '%s' "$file"
 }
 
+# What a one-off command of service $1 runs with: its live container ($live), that container's
+# image ($image) and environment ($env_file, removed on exit).
+one_off_inputs() {
+  live="$(live_container_of "$1")"
+  image="$(docker inspect -f '{{.Image}}' "$live")"
+  env_file="$(live_env_file "$live")"
+  # shellcheck disable=SC2064 # the file name is fixed now
+  trap "rm -f '${env_file}'" EXIT
+}
+
 # Keeps a job's log under 1 MiB: the last half when it grows past.
 trim_job_log() {
   [[ -f "$1" ]] && (($(stat -c %s "$1") > 1048576)) || return 0
@@ -47,11 +57,7 @@ run_job() {
     return 0
   fi
   trim_job_log "${state_dir}/${JOB_SCHEDULE_PREFIX}${name}.log"
-  live="$(live_container_of "$service")"
-  image="$(docker inspect -f '{{.Image}}' "$live")"
-  env_file="$(live_env_file "$live")"
-  # shellcheck disable=SC2064 # the file name is fixed now
-  trap "rm -f '${env_file}'" EXIT
+  one_off_inputs "$service"
   started=$SECONDS
   log "job ${name} started: ${command} (image of ${live}: ${image:7:12}; ${deadline}s deadline)"
   run_one_off "${JOB_CONTAINER_PREFIX}${name}-$(date +%s)" "$image" "$env_file" "$deadline" "$command" "$label" "${JOB_LABEL}=${name}"
@@ -64,11 +70,7 @@ run_job() {
 # its environment, attached (a terminal when there is one); exits with the command's code.
 run_command() {
   local service="$1" command="$2" live image env_file tty=() status=0
-  live="$(live_container_of "$service")"
-  image="$(docker inspect -f '{{.Image}}' "$live")"
-  env_file="$(live_env_file "$live")"
-  # shellcheck disable=SC2064 # the file name is fixed now
-  trap "rm -f '${env_file}'" EXIT
+  one_off_inputs "$service"
   if [[ -t 0 && -t 1 ]]; then tty=(-t); fi
   log "one-off ${service}: ${command} (image of ${live}: ${image:7:12})" >&2
   docker run --rm -i "${tty[@]}" --name "${JOB_CONTAINER_PREFIX}run-$(date +%s)-$$" --network "$NETWORK" --env-file "$env_file" \
@@ -77,23 +79,28 @@ run_command() {
   return "$status"
 }
 
+# The jobs the crontab schedules for this environment, one name per line.
+scheduled_jobs() {
+  crontab -l 2>/dev/null | awk -v tag="${CRONTAB_TAG}${JOB_SCHEDULE_PREFIX}" '{ at = index($0, tag); if (at) print substr($0, at + length(tag)) }'
+}
+
 # The crontab has a line per declared job, and none for a job no longer declared.
 schedule_jobs() {
-  local name schedule scheduled tag="${CRONTAB_TAG}${JOB_SCHEDULE_PREFIX}"
+  local name schedule scheduled
   while IFS=$'\t' read -r name _ _ schedule _; do
     [[ -z "$name" ]] || schedule "${JOB_SCHEDULE_PREFIX}${name}" "$schedule" "job ${name}"
   done <<<"$JOBS"
   command -v crontab >/dev/null 2>&1 || return 0
-  for scheduled in $(crontab -l 2>/dev/null | awk -v tag="$tag" '{ at = index($0, tag); if (at) print substr($0, at + length(tag)) }'); do
+  for scheduled in $(scheduled_jobs); do
     awk -F'\t' -v name="$scheduled" '$1 == name { found = 1 } END { exit !found }' <<<"$JOBS" || unschedule "${JOB_SCHEDULE_PREFIX}${scheduled}"
   done
 }
 
 # Every job's schedule goes (the environment goes).
 unschedule_jobs() {
-  local scheduled tag="${CRONTAB_TAG}${JOB_SCHEDULE_PREFIX}"
+  local scheduled
   command -v crontab >/dev/null 2>&1 || return 0
-  for scheduled in $(crontab -l 2>/dev/null | awk -v tag="$tag" '{ at = index($0, tag); if (at) print substr($0, at + length(tag)) }'); do
+  for scheduled in $(scheduled_jobs); do
     unschedule "${JOB_SCHEDULE_PREFIX}${scheduled}"
   done
 }

@@ -64,10 +64,11 @@ export function replayableCommands(
   stack: string,
   services: readonly string[],
   registries: readonly string[] = [],
+  accessories: readonly string[] = [],
 ): RecordedCommand[] {
   // Resources pending deletion or replacement belong to an interrupted update, not to the deployment.
   const commands = resources.filter((r) => (r.type === "command:local:Command" || r.type === "command:remote:Command") && !r.delete && !r.pendingReplacement);
-  return repairSteps(stack, services, registries).flatMap(({ name, optional }) => {
+  return repairSteps(stack, services, registries, accessories).flatMap(({ name, optional }) => {
     const found = commands.find((r) => r.urn.endsWith(`::${name}`));
     if (!found && optional) return [];
     if (!found) throw new Error(`--repair: the state of ${stack} has no step ${name}: deploy first (pulumi up -s ${stack})`);
@@ -107,6 +108,7 @@ function repair(stack: string, config: StackConfig, secrets: Record<string, stri
     stack,
     config.services.map((s) => s.name),
     config.registries.map((r) => r.address),
+    config.accessories.map((a) => a.name),
   )) {
     section(`repair: ${command.urn.split("::").pop()}`);
     // Secrets (the database password, the services' env) travel on stdin, as in a deployment.

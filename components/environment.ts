@@ -9,7 +9,8 @@ import { LocalVmHost, localVmAddress } from "./host/localVm";
 import { ScalewayContainerHost } from "./host/scalewayContainers";
 import { ScalewayVmHost } from "./host/scalewayVm";
 import { SshHost } from "./host/ssh";
-import { runtimeComponentName } from "./runtime/contract";
+import { ContainerAccessories } from "./accessories/containerAccessories";
+import { hostContract, runtimeComponentName } from "./runtime/contract";
 import { machineEnvId } from "./runtime/envId";
 import { DockerRuntime } from "./runtime/dockerRuntime";
 import { PromotedImages, pushBuiltImages, stackRegistryLogins } from "./registry/images";
@@ -80,7 +81,18 @@ export class Environment extends pulumi.ComponentResource {
       resolvedImages: args.resolvedImages,
     });
     this.host = host;
-    this.serviceEnv = Object.fromEntries(config.services.map((service) => [service.name, serviceEnvironment(service, args.secrets, host.database.env)]));
+    // The accessories run beside the services on each machine (reached by container name).
+    const accessories =
+      config.accessories.length > 0
+        ? new ContainerAccessories(
+            `${name}-accessories`,
+            { accessories: config.accessories, contract: envId.apply((id) => hostContract(args.name, id)) },
+            { parent: this },
+          )
+        : undefined;
+    this.serviceEnv = Object.fromEntries(
+      config.services.map((service) => [service.name, serviceEnvironment(service, args.secrets, host.database.env, accessories?.serviceEnv)]),
+    );
 
     // This machine's engine runs what it builds; a server elsewhere pulls it from the build registry.
     const built =
@@ -126,6 +138,7 @@ export class Environment extends pulumi.ComponentResource {
             serviceEnv: this.serviceEnv,
             serviceImages,
             databasePassword: host.database.containerPassword,
+            accessoryEnv: accessories?.containerEnv,
             protectData: this.dataProtected,
             dependsOn: [...machine.ready, ...built.resources, ...(machine.prepare?.(Object.values(serviceImages)) ?? [])],
             machineId: machine.identity,

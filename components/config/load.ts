@@ -111,6 +111,16 @@ const EXAMPLES: Record<string, string> = {
   "jobs[].schedule": "'0 3 * * *'",
   "jobs[].command": "'make report'",
   "jobs[].timeoutSeconds": "3600",
+  accessories: "'[]'",
+  "accessories[].name": "cache",
+  "accessories[].type": "redis",
+  "accessories[].image": "redis:7",
+  "accessories[].bucket": "files",
+  "accessories[].envPrefix": "CACHE",
+  "accessories[].port": "7700",
+  "accessories[].dataPath": "/data",
+  "accessories[].env.*": "production",
+  "accessories[].passwordEnv": "MEILI_MASTER_KEY",
 };
 
 /** The fix of a secret in plain env: out of env, into secretEnv, its value typed at the prompt. */

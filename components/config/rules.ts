@@ -4,7 +4,7 @@ import { switchPort } from "../runtime/switchPort";
 import type { ConfigProblem } from "./load";
 import { isDataProtected } from "./protection";
 import { looksLikeCredential, SECRET_KEY_PATTERN } from "./secretLike";
-import type { databaseSchema, dnsSchema, HostConfig, hostSchema, jobSchema, serviceSchema, tlsSchema } from "./schema";
+import type { accessorySchema, databaseSchema, dnsSchema, HostConfig, hostSchema, jobSchema, serviceSchema, tlsSchema } from "./schema";
 
 /**
  * The rules across keys of a stack's configuration, in one place: the schema runs them after
@@ -21,6 +21,7 @@ export interface StackView {
   readonly tls: z.output<typeof tlsSchema>;
   readonly services: readonly z.output<typeof serviceSchema>[];
   readonly jobs: readonly z.output<typeof jobSchema>[];
+  readonly accessories: readonly z.output<typeof accessorySchema>[];
   readonly buildRegistry?: string;
 }
 
@@ -36,6 +37,7 @@ export const CROSS_KEY_RULES: readonly string[] = [
   "Service names are unique, and so are their switch ports (a hash of the name: two names that meet are refused, about one stack in 2,000).",
   "Routes are unique (except on `scaleway-container`, where every route is `/`).",
   "Job names are unique; each job's `service` is a service of the stack; no `jobs` on `scaleway-container`.",
+  "Accessory names are unique, and so are the variables they hand to the services (`envPrefix`); no service sets one of them in `env` or `secretEnv`; no `DATABASE` prefix; a `generic` accessory's `env` holds no credential-looking value (use `passwordEnv`); no `accessories` on `scaleway-container`, nor on a `scaleway-vm` host whose data is protected (a container dies with the VM).",
   "A service with `build` on an `ssh` host needs `buildRegistry` (a `scaleway-vm` host pushes to a Scaleway registry namespace of its own unless `buildRegistry` says otherwise).",
   "On `scaleway-container`: no `release`, `readTimeoutSeconds` or `clientMaxBodySize` (no edge of ours: the platform's limits apply), `replicas` 1 (the platform scales: `minScale`); a `scaleway-managed` database in the host's region; `dns.provider` `scaleway` with no hostname at the zone apex; TLS on; `minScale` at most `maxScale` (host and per service); `host.services` names real services and lists each hostname of `dns.hostnames` under one service at most; every route is `/`.",
   "Per service: no secret-looking name or credential-looking value in `env` (use `secretEnv`); no `DATABASE_*` in `env` or `secretEnv` (the program provides them); no variable in both `env` and `secretEnv`; `stripPrefix` only with a `route` other than `/`; health-check `timeoutSeconds` and `intervalSeconds` at most `deadlineSeconds`.",
@@ -45,8 +47,17 @@ export const CROSS_KEY_RULES: readonly string[] = [
 
 /** The rules that need the stack's name (its data protected by default on `prod`). */
 export function checkStackRules(stack: string, config: StackView & { readonly database: { readonly protect?: boolean } }): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  if (config.host.kind === "scaleway-vm" && config.accessories.length > 0 && isDataProtected(config.database, stack))
+    problems.push({
+      key: "permacoop:accessories",
+      expected: `no accessories on stack ${stack}, whose data is protected by default (an accessory's volume dies with the VM)`,
+      found: `${config.accessories.length} accessor${config.accessories.length === 1 ? "y" : "ies"}`,
+      fix: "pulumi config rm permacoop:accessories   # or, for throwaway data: pulumi config set --path 'permacoop:database.protect' false",
+    });
   if (config.host.kind === "scaleway-vm" && config.database.kind === "container" && isDataProtected(config.database, stack)) {
     return [
+      ...problems,
       {
         key: "permacoop:database.kind",
         expected: `"scaleway-managed" on stack ${stack}, whose data is protected by default (a container database dies with the VM)`,
@@ -55,7 +66,7 @@ export function checkStackRules(stack: string, config: StackView & { readonly da
       },
     ];
   }
-  return [];
+  return problems;
 }
 
 /** The parts of a service the rules within it read (written out: the service schema refers to its rules). */
@@ -189,7 +200,82 @@ export function checkCrossKeyRules(config: StackView, ctx: z.RefinementCtx): voi
     routes.set(service.route, i);
   });
   refineJobs(config, ctx);
+  refineAccessories(config, ctx);
   refineServerlessContainers(config, ctx);
+}
+
+/** The prefix of the variables the services receive from an accessory (its `envPrefix`, or its name in upper case). */
+export function accessoryEnvPrefix(accessory: z.output<typeof accessorySchema>): string {
+  return accessory.envPrefix ?? accessory.name.toUpperCase().replace(/-/g, "_");
+}
+
+/** The variables an accessory hands to every service. */
+export function accessoryVariables(accessory: z.output<typeof accessorySchema>): string[] {
+  const prefix = accessoryEnvPrefix(accessory);
+  const names =
+    accessory.type === "s3"
+      ? ["ENDPOINT", "BUCKET", "ACCESS_KEY_ID", "SECRET_ACCESS_KEY", "REGION"]
+      : accessory.type === "redis"
+        ? ["URL"]
+        : ["HOST", "PORT", ...(accessory.passwordEnv ? ["PASSWORD"] : [])];
+  return names.map((name) => `${prefix}_${name}`);
+}
+
+/** Accessories: unique names and variables, none a service sets itself; Docker hosts only. */
+function refineAccessories(config: StackView, ctx: z.RefinementCtx): void {
+  const issue = (path: PropertyKey[], message: string, input: unknown, fix: string) => ctx.addIssue({ code: "custom", path, message, input, params: { fix } });
+  const names = new Map<string, number>();
+  const variables = new Map<string, number>();
+  config.accessories.forEach((accessory, i) => {
+    if (config.host.kind === "scaleway-container")
+      issue(
+        ["accessories", i],
+        "expected no accessories on a scaleway-container host (no host of ours runs their containers); deploy the stack on a Docker host (scaleway-vm, ssh, local)",
+        accessory.name,
+        "pulumi config rm permacoop:accessories",
+      );
+    if (names.has(accessory.name))
+      issue(
+        ["accessories", i, "name"],
+        `expected a unique accessory name (accessories[${names.get(accessory.name)}] is also "${accessory.name}")`,
+        accessory.name,
+        `pulumi config set --path 'permacoop:accessories[${i}].name' ${accessory.name.length < 31 ? `${accessory.name}-2` : "acc-2"}`,
+      );
+    names.set(accessory.name, i);
+    const prefixFix = `pulumi config set --path 'permacoop:accessories[${i}].envPrefix' ${accessory.name.toUpperCase().replace(/-/g, "_")}_${i + 2}`;
+    const own = accessoryVariables(accessory);
+    if (own.some((name) => name.startsWith("DATABASE_")))
+      issue(["accessories", i, "envPrefix"], "expected a prefix other than DATABASE (the database's variables use it)", accessory.envPrefix, prefixFix);
+    const clash = own.find((name) => variables.has(name));
+    if (clash !== undefined)
+      issue(
+        ["accessories", i, "envPrefix"],
+        `expected variables of its own (accessories[${variables.get(clash)}] hands ${clash} to the services too): give this one another envPrefix`,
+        accessory.envPrefix,
+        prefixFix,
+      );
+    for (const name of own) variables.set(name, i);
+    if (accessory.type === "generic")
+      for (const [name, value] of Object.entries(accessory.env))
+        if (SECRET_KEY_PATTERN.test(name.replace(/_/g, "")) || looksLikeCredential(value))
+          issue(
+            ["accessories", i, "env", name],
+            "expected no secret in an accessory's plain env: name the variable in passwordEnv, and the program generates its value",
+            value,
+            `pulumi config rm --path 'permacoop:accessories[${i}].env.${name}' && pulumi config set --path 'permacoop:accessories[${i}].passwordEnv' ${name}`,
+          );
+  });
+  config.services.forEach((service, s) => {
+    for (const field of ["env", "secretEnv"] as const)
+      for (const name of Object.keys(service[field]))
+        if (variables.has(name))
+          issue(
+            ["services", s, field, name],
+            `expected no ${name}: accessories[${variables.get(name)}] hands it to every service (its value would be lost)`,
+            service[field][name],
+            `pulumi config rm --path 'permacoop:services[${s}].${field}.${name}'`,
+          );
+  });
 }
 
 /** Jobs: unique names, each naming a service of the stack; Docker hosts only (a host's crontab runs them). */

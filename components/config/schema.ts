@@ -844,6 +844,96 @@ export const jobSchema = z
   })
   .meta({ title: "job", description: "A scheduled job: a command, its schedule, and the service whose live image and environment it runs with." });
 
+/** An accessory's name: a DNS label short enough for a container name and an S3 bucket (3 to 32 characters). */
+const accessoryName = z
+  .string({ error: "expected an accessory name" })
+  .regex(/^[a-z][a-z0-9-]{1,30}[a-z0-9]$/, { error: "expected a lower-case name of 3 to 32 characters such as cache or files" })
+  .meta({
+    description: "Accessory name: 3 to 32 lower-case letters, digits and dashes, starting with a letter; unique across accessories. Required.",
+    examples: ["cache"],
+  });
+
+/** The prefix of the variables the services receive (`<prefix>_URL`, …). */
+const envPrefixPattern = z
+  .string({ error: "expected an upper-case variable prefix such as REDIS" })
+  .regex(/^[A-Z][A-Z0-9_]{0,30}$/, { error: "expected an upper-case variable prefix such as REDIS (letters, digits and _)" });
+const envPrefix = (fallback: string) => envPrefixPattern.default(fallback);
+
+export const s3AccessorySchema = z
+  .strictObject({
+    name: accessoryName,
+    type: z.literal("s3").meta({ description: "`s3`: an S3-compatible object store (MinIO) with one bucket." }),
+    image: imageRef("minio/minio:latest").default("minio/minio:latest").meta({
+      description:
+        "Image of the object store: MinIO's, or one that runs as it does (`minio server /data`, `MINIO_ROOT_USER`/`MINIO_ROOT_PASSWORD`, port 9000). Default `minio/minio:latest`.",
+    }),
+    bucket: z
+      .string({ error: "expected a bucket name" })
+      .regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, { error: "expected a bucket name of 3 to 63 lower-case letters, digits and dashes such as files" })
+      .optional()
+      .meta({
+        description: "The bucket the program creates and the services receive as `<envPrefix>_BUCKET`. Default the accessory's name.",
+        computedDefault: "the accessory's `name`",
+      }),
+    envPrefix: envPrefix("S3").meta({
+      description:
+        "Prefix of the variables each service receives (secret): `<prefix>_ENDPOINT`, `<prefix>_BUCKET`, `<prefix>_ACCESS_KEY_ID`, `<prefix>_SECRET_ACCESS_KEY`, `<prefix>_REGION`. Default `S3`.",
+    }),
+  })
+  .meta({ title: "s3 accessory", examples: [{ name: "files", type: "s3" }] });
+
+export const redisAccessorySchema = z
+  .strictObject({
+    name: accessoryName,
+    type: z.literal("redis").meta({ description: "`redis`: a Redis server with a password, its data (RDB snapshots) in a volume." }),
+    image: imageRef("redis:7").default("redis:7").meta({ description: "Redis image (with `redis-server` and `redis-cli` on its PATH). Default `redis:7`." }),
+    envPrefix: envPrefix("REDIS").meta({
+      description: "Prefix of the variable each service receives (secret): `<prefix>_URL` (`redis://:<password>@<host>:6379/0`). Default `REDIS`.",
+    }),
+  })
+  .meta({ title: "redis accessory", examples: [{ name: "cache", type: "redis" }] });
+
+export const genericAccessorySchema = z
+  .strictObject({
+    name: accessoryName,
+    type: z.literal("generic").meta({ description: "`generic`: any image with one data directory and one port." }),
+    image: imageRef("getmeili/meilisearch:v1.10").meta({ description: "Image. Required.", examples: ["getmeili/meilisearch:v1.10"] }),
+    port: port.meta({ description: "Port it listens on, on the environment's network. Required.", examples: [7700] }),
+    dataPath: z
+      .string({ error: "expected an absolute path such as /data" })
+      .regex(/^\/[A-Za-z0-9._/-]*$/, { error: "expected an absolute path such as /data (letters, digits, . _ - /)" })
+      .meta({ description: "Directory in the container its data lives in (the accessory's volume is mounted there). Required.", examples: ["/meili_data"] }),
+    env: z
+      .record(
+        z.string().regex(envName, { error: "expected an upper-case environment variable name" }).meta({ title: "variable name" }),
+        z.string({ error: "expected a string value" }).regex(/^[^\n\r\0]*$/, { error: "expected a one-line value (no newline, carriage return or NUL)" }),
+      )
+      .default({})
+      .meta({ description: "Plain environment variables of the accessory's container (secret-looking values refused: use `passwordEnv`). Default none." }),
+    passwordEnv: z
+      .string()
+      .regex(envName, { error: "expected an upper-case environment variable name such as MEILI_MASTER_KEY" })
+      .optional()
+      .meta({
+        description:
+          "The variable in which the accessory reads a password: the program generates one (kept secret in the state) and hands it to the services as `<envPrefix>_PASSWORD`. Default none.",
+        examples: ["MEILI_MASTER_KEY"],
+      }),
+    envPrefix: envPrefixPattern.optional().meta({
+      description:
+        "Prefix of the variables each service receives (secret): `<prefix>_HOST`, `<prefix>_PORT` and, with `passwordEnv`, `<prefix>_PASSWORD`. Default the name in upper case, `-` as `_`.",
+      computedDefault: "the accessory's `name` in upper case, `-` as `_`",
+    }),
+  })
+  .meta({
+    title: "generic accessory",
+    examples: [{ name: "search", type: "generic", image: "getmeili/meilisearch:v1.10", port: 7700, dataPath: "/meili_data", passwordEnv: "MEILI_MASTER_KEY" }],
+  });
+
+export const accessorySchema = z.discriminatedUnion("type", [s3AccessorySchema, redisAccessorySchema, genericAccessorySchema], {
+  error: 'expected accessory type "s3", "redis" or "generic"',
+});
+
 export const registrySchema = z
   .strictObject({
     address: z
@@ -913,6 +1003,19 @@ export const stackConfigSchema = z
           "Scheduled jobs (Heroku Scheduler, cron): commands run on a schedule in a one-off container of a service's live image with its environment; their output is kept on the host (`npm run ops -- jobs`). Docker hosts only. Default none.",
         examples: [[{ name: "nightly-report", service: "app", schedule: "0 3 * * *", command: "make report" }]],
       }),
+    accessories: z
+      .array(accessorySchema, { error: "expected a list of accessories" })
+      .default([])
+      .meta({
+        description:
+          "Stateful side services (Kamal's accessories): an S3 object store (`s3`), Redis (`redis`) or any image with a data directory (`generic`), each in a container of its own with a named volume, protected like the database, backed up with it (`npm run backup`), never rolled like the services: a change restarts it (the preview shows its step updated). Every service receives its connection variables as secrets. Docker hosts only. Default none.",
+        examples: [
+          [
+            { name: "files", type: "s3" },
+            { name: "cache", type: "redis" },
+          ],
+        ],
+      }),
     registries: z.array(registrySchema, { error: "expected a list of registries" }).default([]).meta({
       description:
         "Private registries: every host logs in to each (`docker login --password-stdin`) before a rollout pulls, and the program resolves tags against them with the same login. Default none (public images only).",
@@ -971,6 +1074,7 @@ export type DnsConfig = StackConfig["dns"];
 export type TlsConfig = StackConfig["tls"];
 export type ServiceConfig = StackConfig["services"][number];
 export type JobConfig = StackConfig["jobs"][number];
+export type AccessoryConfig = StackConfig["accessories"][number];
 
 /** The structured keys, in the order they are documented. */
 export const STRUCTURED_KEYS = Object.keys(stackConfigSchema.shape) as (keyof StackConfig)[];

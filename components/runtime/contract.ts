@@ -22,6 +22,8 @@ export const LABELS = {
   image: "permacoop.image",
   /** The scheduled job a one-off container runs. */
   job: "permacoop.job",
+  /** The accessory a container runs. */
+  accessory: "permacoop.accessory",
 } as const;
 
 /** A job's schedule in the crontab is `<crontabTag><JOB_SCHEDULE_PREFIX><job>`; its log `<state>/<JOB_SCHEDULE_PREFIX><job>.log`. */
@@ -115,6 +117,18 @@ export function hostContract(environment: string, id: string = environment): Hos
     },
   };
 }
+
+/** The container and the volume of accessory `accessory` (`<prefix>-acc-<name>`: never a service's `<prefix>-<service>-…`). */
+export function accessoryNames(contract: HostContract, accessory: string): { readonly container: string; readonly volume: string } {
+  return { container: `${contract.prefix}-acc-${accessory}`, volume: `${contract.prefix}-acc-${accessory}` };
+}
+
+/** The ports accessories of each type listen on (a `generic` one says its own). */
+export const ACCESSORY_PORTS = { s3: 9000, redis: 6379 } as const;
+/** S3's region as MinIO answers it (the services' SDKs and the host's backups sign for it). */
+export const S3_REGION = "us-east-1";
+/** The access key of an `s3` accessory (MinIO's root user): the secret key is what protects it. */
+export const S3_ACCESS_KEY_ID = "permacoop";
 
 /** Where the output of job `job` is kept on the host (relative to the deploy user's home). */
 export function jobLogPath(contract: HostContract, job: string): string {
@@ -210,6 +224,8 @@ export interface StepNames {
   rollout(service: string): string;
   /** The login of the host's Docker to one registry (`registries[].address`). */
   registryLogin(address: string): string;
+  /** One accessory: its volume (protected with the data) and its container. */
+  accessory(name: string): string;
 }
 
 /** The name of an environment's runtime component (its children are named from it). */
@@ -226,6 +242,7 @@ export function stepNames(runtimeComponent: string): StepNames {
     certificate: `${runtimeComponent}-certificate`,
     rollout: (service) => `${runtimeComponent}-${service}-rollout`,
     registryLogin: (address) => `${runtimeComponent}-registry-${registryLoginHost(address).replace(/[^a-z0-9]+/g, "-")}`,
+    accessory: (name) => `${runtimeComponent}-accessory-${name}`,
   };
 }
 
@@ -238,10 +255,15 @@ export interface RepairStep {
 
 /**
  * What `npm run drift -- --repair` replays, in order: the scripts first (a rebuilt host has none),
- * the registry logins, the data, the runtime, the edge, the certificate and each service's rollout. Each is idempotent
- * on the host, and none rolls back a newer deployment.
+ * the registry logins, the data, the runtime, the accessories, the edge, the certificate and each service's rollout.
+ * Each is idempotent on the host, and none rolls back a newer deployment.
  */
-export function repairSteps(environment: string, services: readonly string[], registries: readonly string[] = []): RepairStep[] {
+export function repairSteps(
+  environment: string,
+  services: readonly string[],
+  registries: readonly string[] = [],
+  accessories: readonly string[] = [],
+): RepairStep[] {
   const steps = stepNames(runtimeComponentName(environment));
   const required = (name: string) => ({ name, optional: false });
   return [
@@ -249,6 +271,7 @@ export function repairSteps(environment: string, services: readonly string[], re
     ...registries.map((address) => required(steps.registryLogin(address))),
     { name: steps.data, optional: true },
     required(steps.runtime),
+    ...accessories.map((name) => required(steps.accessory(name))),
     required(steps.proxy),
     { name: steps.certificate, optional: true },
     ...services.map((service) => required(steps.rollout(service))),

@@ -34,6 +34,8 @@ export interface DockerRuntimeArgs extends Publish {
   readonly serviceImages: Readonly<Record<string, pulumi.Input<string>>>;
   /** POSTGRES_PASSWORD for a container database (secret). */
   readonly databasePassword?: pulumi.Input<string>;
+  /** The env file each accessory's container starts with, by accessory name (secret). Default none. */
+  readonly accessoryEnv?: Readonly<Record<string, pulumi.Input<string>>>;
   /** Refuse `pulumi destroy` of the container database's volume. Default false. */
   readonly protectData?: boolean;
   /** Resources the runtime waits for (e.g. image builds). */
@@ -65,6 +67,8 @@ export class DockerRuntime extends pulumi.ComponentResource {
   public readonly certificate?: pulumi.CustomResource;
   /** The host's login to each private registry, by address. */
   public readonly registryLogins: Record<string, pulumi.CustomResource> = {};
+  /** Each accessory's volume and container, by name (protected with the data). */
+  public readonly accessories: Record<string, pulumi.CustomResource> = {};
   /** Names and paths of the environment on this machine. */
   public readonly contract: pulumi.Output<HostContract>;
 
@@ -136,6 +140,26 @@ export class DockerRuntime extends pulumi.ComponentResource {
       );
     }
 
+    // An accessory is its own step, protected like the data: its volume outlives the containers.
+    // Its command runs the runtime the runtime step made current, naming the accessory's settings:
+    // it changes, and the preview shows the step updated (a restart), when they change, not when
+    // another part of the environment does.
+    for (const accessory of config.accessories) {
+      const accessoryCommand = onMachine(contract.apply((c) => runCurrentRuntimeCommand(c, "accessory", accessory.name, JSON.stringify(accessory))));
+      const env = args.accessoryEnv?.[accessory.name];
+      if (env === undefined) throw new Error(`DockerRuntime: no environment for accessory ${accessory.name}`);
+      this.accessories[accessory.name] = runner.run(
+        steps.accessory(accessory.name),
+        {
+          create: accessoryCommand,
+          update: accessoryCommand,
+          delete: runCurrent("drop-accessory", accessory.name),
+          stdin: pulumi.secret(env),
+        },
+        { parent: this, dependsOn: [this.runtime], protect: args.protectData ?? false, ...secretOutputs },
+      );
+    }
+
     config.services.forEach((service, i) => {
       const env = args.serviceEnv[service.name];
       if (env === undefined) throw new Error(`DockerRuntime: no environment for service ${service.name}`);
@@ -148,7 +172,7 @@ export class DockerRuntime extends pulumi.ComponentResource {
           delete: runCurrent("remove-service", service.name),
           stdin: pulumi.secret(pulumi.output(env).apply(envFile)),
         },
-        { parent: this, dependsOn: [this.runtime, ...Object.values(this.registryLogins)], ...secretOutputs },
+        { parent: this, dependsOn: [this.runtime, ...Object.values(this.registryLogins), ...Object.values(this.accessories)], ...secretOutputs },
       );
     });
 

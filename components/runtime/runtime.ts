@@ -11,7 +11,7 @@ import {
   MAINTENANCE_SETTINGS_FILE,
   renderMaintenanceSettings,
 } from "../proxy/maintenance";
-import { HostContract, JOB_SCHEDULE_PREFIX, LABELS } from "./contract";
+import { ACCESSORY_PORTS, accessoryNames, HostContract, JOB_SCHEDULE_PREFIX, LABELS, S3_ACCESS_KEY_ID, S3_REGION } from "./contract";
 import { readHostSource, renderHostScript } from "./scripts";
 import { shellVariables } from "./shell";
 import { SWITCH_PORTS } from "./switchPort";
@@ -113,6 +113,14 @@ export interface RuntimeSpec {
   readonly jobSchedulePrefix: string;
   readonly jobContainerPrefix: string;
   readonly jobLabel: string;
+  /** One line per accessory: name, type, image, port, data path and bucket, tab-separated (accessories.sh). */
+  readonly accessories: string;
+  /** Container and volume of an accessory are `<accessoryPrefix><name>` (the contract's accessoryNames). */
+  readonly accessoryPrefix: string;
+  readonly accessoryLabel: string;
+  /** How the host signs its requests to an `s3` accessory (its backups). */
+  readonly s3AccessKey: string;
+  readonly s3Region: string;
 }
 
 /** The runtime spec of an environment from its configuration, host contract and publication. Pure. */
@@ -167,9 +175,10 @@ export function runtimeSpec(config: StackConfig, contract: HostContract, publish
     dbVolume: db ? contract.dbVolume : "",
     dbName: db?.name ?? "",
     dbUser: db?.user ?? "",
-    backupHour: db?.backupHour ?? 0,
+    // Accessories are backed up on the database's schedule, or at 3:xx with a week kept.
+    backupHour: db?.backupHour ?? 3,
     backupMinute: createHash("sha256").update(contract.environment).digest()[0]! % 60,
-    backupRetentionDays: db?.backupRetentionDays ?? 0,
+    backupRetentionDays: db?.backupRetentionDays ?? 7,
     services: config.services.map((s) => s.name),
     serviceProbes: config.services.map((s) => `${s.name}=${s.port}${s.healthPath}`),
     certName: CERT_NAME,
@@ -182,13 +191,39 @@ export function runtimeSpec(config: StackConfig, contract: HostContract, publish
     jobSchedulePrefix: JOB_SCHEDULE_PREFIX,
     jobContainerPrefix: contract.jobContainerPrefix,
     jobLabel: LABELS.job,
+    accessories: config.accessories
+      .map((a) =>
+        [
+          a.name,
+          a.type,
+          a.image,
+          a.type === "generic" ? a.port : ACCESSORY_PORTS[a.type],
+          a.type === "generic" ? a.dataPath : "",
+          a.type === "s3" ? (a.bucket ?? a.name) : "",
+        ].join("\t"),
+      )
+      .join("\n"),
+    accessoryPrefix: accessoryNames(contract, "").container,
+    accessoryLabel: LABELS.accessory,
+    s3AccessKey: S3_ACCESS_KEY_ID,
+    s3Region: S3_REGION,
   };
 }
 
 /** The concerns of the runtime script, in the order they are rendered (components/runtime/host/). */
-const RUNTIME_SOURCES = ["lib.sh", "nginx.sh", "docker.sh", "proxy.sh", "tls.sh", "data.sh", "verify.sh", "maintenance.sh", "jobs.sh", "runtime.sh"].map(
-  readHostSource,
-);
+const RUNTIME_SOURCES = [
+  "lib.sh",
+  "nginx.sh",
+  "docker.sh",
+  "proxy.sh",
+  "tls.sh",
+  "data.sh",
+  "verify.sh",
+  "maintenance.sh",
+  "jobs.sh",
+  "accessories.sh",
+  "runtime.sh",
+].map(readHostSource);
 
 /** The host runtime script: its spec as variables, then the concerns. Pure. */
 export function renderRuntimeScript(spec: RuntimeSpec): string {

@@ -75,41 +75,53 @@ drop_data() {
   if compgen -G "${backup_dir}/*.dump" >/dev/null; then log "backups stay in ${backup_dir}"; fi
 }
 
-# backup [TAG]: a custom-format pg_dump (what pg_restore reads), written whole or not at all.
+# backup [TAG]: the container database (a custom-format pg_dump, what pg_restore reads) and each
+# accessory (accessories.sh), each written whole or not at all, under one time stamp.
 # Daily backups older than BACKUP_RETENTION_DAYS are pruned; tagged ones stay until removed by hand.
 backup() {
-  require_container_database
-  local tag="${1:-}" name file
-  name="${ENV_NAME}-$(date -u +%Y%m%dT%H%M%SZ)${tag:+-${tag}}.dump"
-  file="${backup_dir}/${name}"
-  umask 077 # dumps hold every row: readable by the deploy user only
+  [[ "$DB_MODE" == "container" || -n "$ACCESSORIES" ]] || require_container_database
+  local tag="${1:-}" stem name accessory
+  stem="${backup_dir}/${ENV_NAME}-$(date -u +%Y%m%dT%H%M%SZ)${tag:+-${tag}}"
+  umask 077 # backups hold every row: readable by the deploy user only
   mkdir -p "$backup_dir"
-  if ! docker exec "$DB_CONTAINER" pg_dump --format custom -U "$DB_USER" -d "$DB_NAME" >"${file}.partial"; then
-    rm -f "${file}.partial"
-    fail "pg_dump of ${DB_NAME} in ${DB_CONTAINER} failed: no backup written"
+  if [[ "$DB_MODE" == "container" ]]; then
+    name="${stem##*/}.dump"
+    if ! docker exec "$DB_CONTAINER" pg_dump --format custom -U "$DB_USER" -d "$DB_NAME" >"${stem}.dump.partial"; then
+      rm -f "${stem}.dump.partial"
+      fail "pg_dump of ${DB_NAME} in ${DB_CONTAINER} failed: no backup written"
+    fi
+    mv "${stem}.dump.partial" "${stem}.dump"
+    log "backup ${name} ($(du -h "${stem}.dump" | cut -f1)) in ${backup_dir}"
   fi
-  mv "${file}.partial" "$file"
-  log "backup ${name} ($(du -h "$file" | cut -f1)) in ${backup_dir}"
-  # Expired = older than the retention AND not among the newest BACKUP_RETENTION_DAYS daily dumps:
-  # if the dumps stopped for a while, the last good ones are never pruned away.
-  local expired
-  expired="$(find "$backup_dir" -maxdepth 1 -name "${ENV_NAME}-*-daily.dump" -printf '%T@ %p\n' | sort -rn | tail -n +$((BACKUP_RETENTION_DAYS + 1)) |
-    while read -r mtime path; do
-      ((${mtime%.*} < $(date +%s) - BACKUP_RETENTION_DAYS * 86400)) && printf '%s\n' "$path"
-    done || true)"
-  for old in $expired; do
-    rm -f "$old"
-    log "pruned ${old##*/} (older than ${BACKUP_RETENTION_DAYS} days)"
+  while IFS=$'\t' read -r accessory _; do
+    [[ -z "$accessory" ]] || backup_accessory "$accessory" "$stem"
+  done <<<"$ACCESSORIES"
+  # Expired = older than the retention AND not among the newest BACKUP_RETENTION_DAYS daily ones of
+  # its kind: if the backups stopped for a while, the last good ones are never pruned away.
+  local kind expired
+  for kind in dump $(cut -f1 <<<"$ACCESSORIES" | sed 's/$/.*/'); do
+    expired="$(find "$backup_dir" -maxdepth 1 -name "${ENV_NAME}-*-daily.${kind}" ! -name '*.partial' -printf '%T@ %p\n' | sort -rn | tail -n +$((BACKUP_RETENTION_DAYS + 1)) |
+      while read -r mtime path; do
+        ((${mtime%.*} < $(date +%s) - BACKUP_RETENTION_DAYS * 86400)) && printf '%s\n' "$path"
+      done || true)"
+    for old in $expired; do
+      rm -rf "$old"
+      log "pruned ${old##*/} (older than ${BACKUP_RETENTION_DAYS} days)"
+    done
   done
 }
 
+# This environment's backups: <env>-<time>[-tag].dump (the database) and
+# <env>-<time>[-tag].<accessory>.<s3|rdb|tar> (an accessory); find's tests follow.
+backup_files() { find "$backup_dir" -maxdepth 1 \( -name '*.dump' -o -name '*.s3' -o -name '*.rdb' -o -name '*.tar' \) "$@" 2>/dev/null; }
+
 backups() {
-  require_container_database
-  if ! compgen -G "${backup_dir}/*.dump" >/dev/null; then
+  [[ "$DB_MODE" == "container" || -n "$ACCESSORIES" ]] || require_container_database
+  if [[ -z "$(backup_files -print -quit)" ]]; then
     log "no backup in ${backup_dir} yet"
     return
   fi
-  find "$backup_dir" -maxdepth 1 -name '*.dump' -printf '%f\t%s bytes\t%TY-%Tm-%TdT%TH:%TM\n' | sort
+  backup_files -printf '%f\t%s bytes\t%TY-%Tm-%TdT%TH:%TM\n' | sort
 }
 
 # GET http://<container>:<port><path> answers 2xx.
@@ -142,15 +154,26 @@ start_services() {
 # empties the schema and replays the dump. COMMIT is sent only after pg_restore has produced
 # the whole dump: a dump that breaks halfway (truncated, corrupt) ends the session without it,
 # and PostgreSQL rolls everything back. The database is exactly the dump, or exactly as it was.
+# An accessory's backup (.s3, .rdb, .tar) goes back into that accessory (restore_accessory).
 restore() {
-  require_container_database
-  local name="${1##*/}" file running
+  local name="${1##*/}" file running accessory=""
   file="${backup_dir}/${name}"
-  [[ -f "$file" ]] || fail "no backup ${name} in ${backup_dir} (list them: npm run backup -- -s ${ENV_NAME} --list)"
-  local checked
-  if ! checked="$(docker exec -i "$DB_CONTAINER" pg_restore --list <"$file" 2>&1 >/dev/null)"; then
-    fail "${name} is not a dump this PostgreSQL can restore (${checked//$'\n'/ }): nothing was touched"
-  fi
+  [[ -e "$file" ]] || fail "no backup ${name} in ${backup_dir} (list them: npm run backup -- -s ${ENV_NAME} --list)"
+  case "$name" in
+    *.dump)
+      require_container_database
+      local checked
+      if ! checked="$(docker exec -i "$DB_CONTAINER" pg_restore --list <"$file" 2>&1 >/dev/null)"; then
+        fail "${name} is not a dump this PostgreSQL can restore (${checked//$'\n'/ }): nothing was touched"
+      fi
+      ;;
+    *.s3 | *.rdb | *.tar)
+      accessory="${name%.*}"
+      accessory="${accessory##*.}"
+      accessory_line "$accessory" >/dev/null
+      ;;
+    *) fail "${name} is not a backup (a .dump of the database, or an accessory's .s3, .rdb or .tar): nothing was touched" ;;
+  esac
   running="$(docker ps --filter "label=${label}" --filter "label=${SERVICE_LABEL}" --format '{{.Names}}')"
   if [[ -n "$running" ]]; then
     log "stopping the services during the restore (the proxy answers 502): ${running//$'\n'/ }"
@@ -159,6 +182,10 @@ restore() {
   fi
   log "safety backup of the current data before restoring"
   backup pre-restore
+  if [[ -n "$accessory" ]]; then
+    restore_accessory "$accessory" "$file"
+    return
+  fi
   log "restoring ${name} into ${DB_NAME}"
   # pg_restore's failure fails the pipeline (psql itself exits 0 on a session that ends unfinished).
   local -

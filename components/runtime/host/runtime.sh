@@ -11,12 +11,15 @@
 #   certificate     issue or renew the certificate (certbot, HTTP-01), then switch to HTTPS
 #   renew           what the twice-daily schedule runs: certbot renew, reload on change
 #   remove-service NAME
-#   backup [TAG]    pg_dump of the container database into ~/.permacoop/<env>/backups
+#   backup [TAG]    pg_dump of the container database, and each accessory's data, into ~/.permacoop/<env>/backups
 #   backups         the backups on this host
 #   restore NAME    restore one (after a safety backup), in a single transaction
 #   verify          compare the containers with what the last deployment left (drift)
 #   maintenance on|off|status   the edge's maintenance mode (on: the flag file, ---, the page on stdin)
 #   job NAME        one run of a scheduled job (what its crontab line runs)
+#   accessory NAME [SETTINGS]  idempotent: an accessory's volume and container (its env file on
+#                   stdin), ready; SETTINGS (its config, for the preview's diff) is not read: the spec is
+#   drop-accessory NAME   its container and volume (kept when PERMACOOP_KEEP_DATA=1); backups stay
 #   run SERVICE COMMAND   a one-off container of the service's live image (npm run ops -- run)
 
 up() {
@@ -25,6 +28,12 @@ up() {
   ensure_network
   up_database
   up_proxy
+  # The daily backup: the data step schedules it for a container database; accessories need it too.
+  if [[ -n "$ACCESSORIES" ]]; then
+    schedule backup "${BACKUP_MINUTE} ${BACKUP_HOUR} * * *" "backup daily"
+  elif [[ "$DB_MODE" != "container" ]]; then
+    unschedule backup
+  fi
   schedule_jobs
   log "runtime is up"
 }
@@ -59,12 +68,14 @@ down() {
   fi
   volumes="$(docker volume ls --filter "label=${label}" --format '{{.Name}}')"
   for volume in $volumes; do
-    [[ "$volume" != "$DB_VOLUME" ]] || continue
+    # The data's volumes go with their own steps (drop-data, drop-accessory), or stay.
+    [[ "$volume" != "$DB_VOLUME" && "$volume" != "${ACCESSORY_PREFIX}"* ]] || continue
     log "removing volume ${volume}"
     docker volume rm "$volume" >/dev/null
   done
   unschedule renew
   unschedule_jobs
+  [[ "$DB_MODE" == "container" ]] || unschedule backup
   rm -rf "$deployments_dir"
   # With a container database the runtime serves backups until the data goes (drop-data); a
   # managed database goes with the stack, and the records of its releases with it.
@@ -81,7 +92,7 @@ fi
 
 if other_owner; then
   case "${1:-}" in
-    down | drop-data | remove-service) log "${ENV_NAME} on this host belongs to another stack: left alone"; exit 0 ;;
+    down | drop-data | remove-service | drop-accessory) log "${ENV_NAME} on this host belongs to another stack: left alone"; exit 0 ;;
     *) fail "$owner_refusal" ;;
   esac
 fi
@@ -102,5 +113,7 @@ case "${1:-}" in
   maintenance) maintenance "${2:-}" ;;
   job) require_docker && run_job "${2:?job name}" ;;
   run) require_docker && run_command "${2:?service name}" "${3:?command}" ;;
-  *) fail "usage: runtime.sh up|down|proxy|certificate|renew|remove-service NAME|data [create|update]|drop-data|backup [TAG]|backups|restore NAME|verify|maintenance on|off|status|job NAME|run SERVICE COMMAND" ;;
+  accessory) accessory "${2:?accessory name}" ;;
+  drop-accessory) drop_accessory "${2:?accessory name}" ;;
+  *) fail "usage: runtime.sh up|down|proxy|certificate|renew|remove-service NAME|data [create|update]|drop-data|backup [TAG]|backups|restore NAME|verify|maintenance on|off|status|job NAME|run SERVICE COMMAND|accessory NAME|drop-accessory NAME" ;;
 esac

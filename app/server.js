@@ -1,9 +1,12 @@
-// Reference app: shows its version and a database round trip; /healthz checks the database.
+// Reference app: shows its version and a database round trip; /healthz checks the database;
+// /accessories does a round trip through the stack's Redis and S3 accessories.
 "use strict";
 const crypto = require("node:crypto");
 const http = require("node:http");
 const os = require("node:os");
 const { Pool } = require("pg");
+const { createClient } = require("redis");
+const { S3Client, GetObjectCommand, PutObjectCommand } = require("@aws-sdk/client-s3");
 const { databaseSettings } = require("./db");
 
 const version = process.env.APP_VERSION || "dev";
@@ -18,6 +21,57 @@ const pool = new Pool({
 
 async function ready() {
   await pool.query("CREATE TABLE IF NOT EXISTS visits (id bigserial PRIMARY KEY, version text NOT NULL, at timestamptz NOT NULL DEFAULT now())");
+}
+
+// The accessories, when the stack declares them: Redis (REDIS_URL) and an S3 bucket (S3_*).
+let redisClient;
+async function redis() {
+  if (!process.env.REDIS_URL) return undefined;
+  if (!redisClient) {
+    const client = createClient({ url: process.env.REDIS_URL, socket: { connectTimeout: 2000, reconnectStrategy: 500 } });
+    client.on("error", () => {}); // reconnects by itself; a request meanwhile fails with its own error
+    await client.connect();
+    redisClient = client;
+  }
+  return redisClient;
+}
+const s3 = process.env.S3_ENDPOINT
+  ? new S3Client({
+      endpoint: process.env.S3_ENDPOINT,
+      region: process.env.S3_REGION,
+      forcePathStyle: true,
+      credentials: { accessKeyId: process.env.S3_ACCESS_KEY_ID, secretAccessKey: process.env.S3_SECRET_ACCESS_KEY },
+      requestChecksumCalculation: "WHEN_REQUIRED",
+    })
+  : undefined;
+
+async function s3Read(key) {
+  try {
+    const object = await s3.send(new GetObjectCommand({ Bucket: process.env.S3_BUCKET, Key: key }));
+    return await object.Body.transformToString();
+  } catch (error) {
+    if (error.name === "NoSuchKey") return null;
+    throw error;
+  }
+}
+
+// /accessories?key=K[&value=V]: writes V under K in Redis and as object K of the bucket (with a
+// value), then reads both back: {"redis": …, "s3": …} (null for a missing key, absent without the accessory).
+async function accessories(url) {
+  const params = new URL(url, "http://app").searchParams;
+  const key = params.get("key") || "probe";
+  const value = params.get("value");
+  const answer = {};
+  const client = await redis();
+  if (client) {
+    if (value !== null) await client.set(key, value);
+    answer.redis = await client.get(key);
+  }
+  if (s3) {
+    if (value !== null) await s3.send(new PutObjectCommand({ Bucket: process.env.S3_BUCKET, Key: key, Body: value }));
+    answer.s3 = await s3Read(key);
+  }
+  return answer;
 }
 
 const eventStreams = new Set();
@@ -58,6 +112,10 @@ const server = http.createServer(async (req, res) => {
         clearInterval(timer);
         eventStreams.delete(res);
       });
+      return;
+    }
+    if (req.url.startsWith("/accessories")) {
+      res.writeHead(200, { "content-type": "application/json" }).end(`${JSON.stringify(await accessories(req.url))}\n`);
       return;
     }
     if (req.url === "/healthz") {

@@ -1,5 +1,5 @@
 /**
- * Backups of a container database (local and SSH hosts, a Scaleway VM's review database):
+ * Backups of a container database and of the accessories (local and SSH hosts, a Scaleway VM's review database):
  *   npm run backup  -- -s <stack>                   take one now; prints its name
  *   npm run backup  -- -s <stack> --download <dir>  take one and copy it here (off the host), checksum checked
  *   npm run backup  -- -s <stack> --list            the backups on the host
@@ -44,8 +44,10 @@ export function parseBackupArgs(command: "backup" | "restore", argv: readonly st
       `${usage}\n(${rest.length === 0 ? "missing <backup>: list them with npm run backup -- -s " + stack + " --list" : `unexpected: ${rest.join(" ")}`})`,
     );
   const backup = rest[0]!;
-  if (!/^[A-Za-z0-9._-]+\.dump$/.test(backup))
-    throw new Error(`${usage}\n(expected a backup name such as ${stack}-20260101T030000Z-daily.dump, found ${backup})`);
+  if (!/^[A-Za-z0-9._-]+\.(dump|s3|rdb|tar)$/.test(backup))
+    throw new Error(
+      `${usage}\n(expected a backup name such as ${stack}-20260101T030000Z-daily.dump, or an accessory's such as ${stack}-20260101T030000Z-daily.cache.rdb, found ${backup})`,
+    );
   return { action: "restore", stack, backup, yes };
 }
 
@@ -63,7 +65,7 @@ async function main(): Promise<void> {
   const command = process.argv[2] === "restore" ? "restore" : "backup";
   const args = parseBackupArgs(command, process.argv.slice(3));
   const { config, secrets } = readStack(args.stack);
-  if (config.database.kind !== "container") {
+  if (config.database.kind !== "container" && config.accessories.length === 0) {
     throw new Error(
       `stack ${args.stack} uses a Scaleway managed database: it is backed up every ${config.database.backupFrequencyHours} h and kept ${config.database.backupRetentionDays} days by Scaleway (scw rdb backup list / create / restore)`,
     );

@@ -25,6 +25,14 @@ for entry in "${images[@]}"; do
   fi
   log "no registry answered for ${name}: building an equivalent from Debian (${dir})"
   bash tools/base-image.sh
-  docker build --quiet --tag "$name" --build-arg "BASE_IMAGE=${PERMACOOP_BASE_IMAGE:-permacoop/debian-base:bookworm}" "$dir" >/dev/null
+  context="$dir"
+  # An image whose context needs something built first (a binary) says so in its prepare.sh.
+  if [[ -f "${dir}/prepare.sh" ]]; then
+    context="$(mktemp -d)"
+    cp -r "${dir}/." "$context"
+    bash "${dir}/prepare.sh" "$context"
+  fi
+  docker build --quiet --tag "$name" --build-arg "BASE_IMAGE=${PERMACOOP_BASE_IMAGE:-permacoop/debian-base:bookworm}" "$context" >/dev/null
+  [[ "$context" == "$dir" ]] || rm -rf "$context"
   log "built ${name} from ${dir}"
 done

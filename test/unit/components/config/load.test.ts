@@ -127,6 +127,56 @@ describe("config contract", () => {
       (c) => (c.jobs = [{ name: "report", service: c.services[0].name, schedule: "@daily", command: "x", timeoutSeconds: 1 }]),
       "permacoop:jobs[0].timeoutSeconds",
     ],
+    [
+      "two accessories of one name",
+      (c) =>
+        (c.accessories = [
+          { name: "cache", type: "redis" },
+          { name: "cache", type: "s3" },
+        ]),
+      "permacoop:accessories[1].name",
+    ],
+    ["an accessory of an unknown type", (c) => (c.accessories = [{ name: "cache", type: "memcached" }]), "permacoop:accessories[0].type"],
+    ["an accessory name too short for a bucket", (c) => (c.accessories = [{ name: "ab", type: "s3" }]), "permacoop:accessories[0].name"],
+    [
+      "two redis accessories on one prefix",
+      (c) =>
+        (c.accessories = [
+          { name: "cache", type: "redis" },
+          { name: "queue", type: "redis" },
+        ]),
+      "permacoop:accessories[1].envPrefix",
+    ],
+    [
+      "an accessory prefix of DATABASE",
+      (c) => (c.accessories = [{ name: "cache", type: "redis", envPrefix: "DATABASE" }]),
+      "permacoop:accessories[0].envPrefix",
+    ],
+    [
+      "a service setting an accessory's variable",
+      (c) => ((c.accessories = [{ name: "cache", type: "redis" }]), (c.services[0].env.REDIS_URL = "redis://x")),
+      "permacoop:services[0].env.REDIS_URL",
+    ],
+    [
+      "a generic accessory without its data path",
+      (c) => (c.accessories = [{ name: "search", type: "generic", image: "getmeili/meilisearch:v1.10", port: 7700 }]),
+      "permacoop:accessories[0].dataPath",
+    ],
+    [
+      "a token in a generic accessory's env",
+      (c) =>
+        (c.accessories = [
+          {
+            name: "search",
+            type: "generic",
+            image: "getmeili/meilisearch:v1.10",
+            port: 7700,
+            dataPath: "/data",
+            env: { MEILI_MASTER_KEY: "ghp_0123456789abcdefghijABCDEFGHIJ0123" },
+          },
+        ]),
+      "permacoop:accessories[0].env.MEILI_MASTER_KEY",
+    ],
     ["health timeout above the deadline", (c) => (c.services[0].healthCheck = { timeoutSeconds: 40 }), "permacoop:services[0].healthCheck.timeoutSeconds"],
     [
       "health interval above the deadline",

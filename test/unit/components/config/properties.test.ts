@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import { ConfigError } from "../../../../components/config/load";
-import { SECRET_KEY_PATTERN, StackConfig } from "../../../../components/config/schema";
+import { looksLikeCredential, SECRET_KEY_PATTERN, StackConfig } from "../../../../components/config/schema";
 import { renderEdgeConfig } from "../../../../components/proxy/nginx";
 import { renderRolloutScript, rolloutSpec } from "../../../../components/rollout/rollout";
 import { hostContract, switchPort } from "../../../../components/runtime/contract";
@@ -76,8 +76,9 @@ const validConfig = fc
     bodySize: fc.constantFrom("10m", "1g", "0", "512k"),
     zone: fc.constantFrom("example.org", "fairness.coop"),
     jobCommands,
+    accessoryValue: hostileText.filter((value) => /^[^\n\r\0]*$/.test(value) && !looksLikeCredential(value)),
   })
-  .map(({ host, services, tls, bodySize, zone, jobCommands }) => ({
+  .map(({ host, services, tls, bodySize, zone, jobCommands, accessoryValue }) => ({
     host,
     database: host.kind === "scaleway-vm" ? { kind: "scaleway-managed" } : { kind: "container" },
     dns:
@@ -88,6 +89,19 @@ const validConfig = fc
     proxy: { clientMaxBodySize: bodySize },
     services,
     jobs: jobCommands.map((command, i) => ({ name: `job-${i}`, service: services[0]!.name, schedule: i ? "@daily" : "*/5 * * * *", command })),
+    accessories: [
+      { name: "files", type: "s3", bucket: "files-bucket" },
+      { name: "cache", type: "redis" },
+      {
+        name: "search",
+        type: "generic",
+        image: "getmeili/meilisearch:v1.10",
+        port: 7700,
+        dataPath: "/meili_data",
+        env: { GREETING: accessoryValue },
+        passwordEnv: "MEILI_MASTER_KEY",
+      },
+    ],
   }));
 
 /** Every host artefact of a loaded configuration. */
@@ -123,6 +137,9 @@ function expectValuesAsData(config: StackConfig, scripts: string[]): void {
       expect(variable(script, "REPLICAS")).toBe(String(s.replicas));
     });
     expect(variable(scripts[0]!, "JOBS")).toBe(config.jobs.map((j) => [j.name, j.service, j.timeoutSeconds, j.schedule, j.command].join("\t")).join("\n"));
+    expect(variable(scripts[0]!, "ACCESSORIES")).toBe(
+      "files\ts3\tminio/minio:latest\t9000\t\tfiles-bucket\ncache\tredis\tredis:7\t6379\t\t\nsearch\tgeneric\tgetmeili/meilisearch:v1.10\t7700\t/meili_data\t",
+    );
     expect(variable(scripts[0]!, "SERVICE_PROBES")).toBe(config.services.map((s) => `${s.name}=${s.port}${s.healthPath}`).join(" "));
     expect(existsSync(join(dir, PWNED))).toBe(false);
   } finally {
@@ -170,6 +187,10 @@ describe("the config contract, property by property", () => {
     ["services", 0, "replicas"],
     ["jobs", 0, "schedule"],
     ["jobs", 0, "command"],
+    ["accessories", 0, "name"],
+    ["accessories", 1, "envPrefix"],
+    ["accessories", 2, "dataPath"],
+    ["accessories", 2, "env", "GREETING"],
   ];
   const mutant = fc.oneof(
     hostileText,
@@ -209,7 +230,7 @@ describe("the config contract, property by property", () => {
   it("random mutations are refused naming the mutated key (or the key its cross-key rule names), or render valid artefacts", () => {
     // Cross-key rules a mutation can trip elsewhere: the key each names.
     const crossKey =
-      /^permacoop:(tls\.(enabled|email)|dns\.(zone|provider|hostnames\[\d+\])|database\.kind|host\.(address|httpsPort)|services\[\d+\]\.(name|route|secretEnv\.\w+|healthCheck\.\w+|build)|jobs\[\d+\]\.service|calendarToken)$/;
+      /^permacoop:(tls\.(enabled|email)|dns\.(zone|provider|hostnames\[\d+\])|database\.kind|host\.(address|httpsPort)|services\[\d+\]\.(name|route|secretEnv\.\w+|healthCheck\.\w+|build)|jobs\[\d+\]\.service|accessories\[\d+\]\.(name|envPrefix)|calendarToken)$/;
     fc.assert(
       fc.property(validConfig, fc.constantFrom(...LEAVES), mutant, (input, path, value) => {
         const mutated = structuredClone(input) as Record<string, unknown>;

@@ -1,0 +1,116 @@
+import { execFileSync } from "node:child_process";
+import { accessoryNames, HostContract } from "../../components/runtime/contract";
+import { createTestStack, deployedContract, freePort, httpGet, httpStackConfig, plaintextSecretsInState, runCli, TestStack, wipeEnvironments } from "./harness";
+import { APP_IMAGE, prepareImages } from "./lifecycle";
+
+/**
+ * Accessories on the local engine: an S3 object store (the minio/minio image, or where no registry
+ * answers an equivalent running versitygw, a real S3 server) and Redis (Debian's where no registry
+ * answers), used by the reference app through the variables every service receives; their data
+ * survives a restart and a change of image (a restart, shown in the preview); a backup of each
+ * (a bucket mirror, an RDB snapshot) restores what it held; no password in plaintext in the state,
+ * the engine's output or the proxies; destroy removes their volumes and keeps their backups.
+ */
+const ENV = "e2eacc";
+const ACCESSORIES = [
+  { name: "files", type: "s3" },
+  { name: "cache", type: "redis" },
+];
+
+describe("accessories: s3 and redis beside the services, backed up and restored", () => {
+  let test: TestStack;
+  let names: HostContract;
+  let url: string;
+  const web = { name: "web", image: APP_IMAGE, build: { context: "app" }, port: 3000 };
+  const docker = (...args: string[]) => execFileSync("docker", args, { encoding: "utf8" }).trim();
+  const containerOf = (name: string) => accessoryNames(names, name).container;
+  const passwordOf = (name: string, variable: string) =>
+    docker("inspect", "-f", "{{range .Config.Env}}{{println .}}{{end}}", containerOf(name))
+      .split("\n")
+      .find((line) => line.startsWith(`${variable}=`))!
+      .slice(variable.length + 1);
+  const roundTrip = async (key: string, value?: string) => {
+    const page = await httpGet(`${url}/accessories?key=${key}${value === undefined ? "" : `&value=${value}`}`);
+    expect(page.status).toBe(200);
+    return JSON.parse(page.body) as { redis?: string | null; s3?: string | null };
+  };
+
+  beforeAll(async () => {
+    prepareImages(["redis:7=tools/images/redis", "minio/minio:latest=tools/images/minio"]);
+    wipeEnvironments(ENV);
+    const port = await freePort();
+    test = await createTestStack(ENV, { ...httpStackConfig({ kind: "local", httpPort: port }, [web]), "permacoop:accessories": { value: ACCESSORIES } });
+  });
+
+  afterAll(async () => {
+    await test?.dispose();
+  });
+
+  it("starts each accessory with its volume, and the services reach them through their variables", async () => {
+    const up = await test.stack.up({ color: "never" });
+    expect(up.summary.result).toBe("succeeded");
+    names = await deployedContract(test, ENV);
+    url = String((await test.stack.outputs()).url?.value);
+    for (const name of ["files", "cache"]) {
+      expect(docker("inspect", "-f", "{{.State.Running}}", containerOf(name))).toBe("true");
+      expect(docker("volume", "inspect", "-f", "{{.Name}}", accessoryNames(names, name).volume)).toBe(accessoryNames(names, name).volume);
+    }
+    expect(await roundTrip("k1", "v1")).toEqual({ redis: "v1", s3: "v1" });
+    // Passwords: in the accessories' and the services' environment only (by design), nowhere else.
+    const secrets = { s3: passwordOf("files", "MINIO_ROOT_PASSWORD"), redis: passwordOf("cache", "REDIS_PASSWORD") };
+    expect(plaintextSecretsInState(test, secrets)).toEqual([]);
+    for (const secret of Object.values(secrets)) {
+      expect(up.stdout + up.stderr).not.toContain(secret);
+      expect(docker("inspect", names.edgeContainer, names.switchContainer)).not.toContain(secret);
+      // Never on a command line: not in any process's argv on this machine.
+      expect(execFileSync("ps", ["-eo", "args"], { encoding: "utf8" })).not.toContain(secret);
+    }
+  });
+
+  it("keeps their data across a restart, and a change of image restarts them (shown in the preview) with their data", async () => {
+    docker("restart", containerOf("files"), containerOf("cache"));
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    expect(await roundTrip("k1")).toEqual({ redis: "v1", s3: "v1" });
+    docker("tag", "redis:7", "redis:7-e2e");
+    await test.stack.setConfig("permacoop:accessories", { value: JSON.stringify([ACCESSORIES[0], { ...ACCESSORIES[1], image: "redis:7-e2e" }]) });
+    const preview = await test.stack.preview({ color: "never", diff: true });
+    expect(preview.changeSummary.update ?? 0).toBeGreaterThan(0);
+    expect(preview.stdout).toMatch(/~ .*accessory-cache/);
+    expect(preview.stdout).not.toMatch(/~ .*accessory-files/);
+    const started = docker("inspect", "-f", "{{.State.StartedAt}}", containerOf("cache"));
+    expect((await test.stack.up({ color: "never" })).summary.result).toBe("succeeded");
+    expect(docker("inspect", "-f", "{{.Config.Image}} {{.State.StartedAt}}", containerOf("cache"))).not.toBe(`redis:7-e2e ${started}`);
+    expect(docker("inspect", "-f", "{{.Config.Image}}", containerOf("cache"))).toBe("redis:7-e2e");
+    expect(await roundTrip("k1")).toEqual({ redis: "v1", s3: "v1" });
+  });
+
+  it("backs each up (npm run backup), and a restore gives back what the backup held", async () => {
+    const backup = runCli(test, "backup", "-s", ENV);
+    expect(backup).toMatchObject({ status: 0 });
+    const mirror = /backup (\S+\.files\.s3) /.exec(backup.output)?.[1];
+    const snapshot = /backup (\S+\.cache\.rdb) /.exec(backup.output)?.[1];
+    expect(mirror).toBeDefined();
+    expect(snapshot).toBeDefined();
+    expect(runCli(test, "backup", "-s", ENV, "--list").output).toContain(snapshot!);
+    // Changed after the backup: a value overwritten, a key added.
+    expect(await roundTrip("k1", "changed")).toEqual({ redis: "changed", s3: "changed" });
+    expect(await roundTrip("k2", "new")).toEqual({ redis: "new", s3: "new" });
+    const redisRestore = runCli(test, "restore", "-s", ENV, snapshot!, "--yes");
+    expect(redisRestore).toMatchObject({ status: 0 });
+    expect(redisRestore.output).toMatch(/safety backup[\s\S]*restored cache/);
+    expect(await roundTrip("k1")).toEqual({ redis: "v1", s3: "changed" });
+    expect(await roundTrip("k2")).toEqual({ redis: null, s3: "new" });
+    expect(runCli(test, "restore", "-s", ENV, mirror!, "--yes")).toMatchObject({ status: 0 });
+    expect(await roundTrip("k1")).toEqual({ redis: "v1", s3: "v1" });
+    expect(await roundTrip("k2")).toEqual({ redis: null, s3: null });
+  });
+
+  it("destroy removes their containers and volumes, and keeps their backups", async () => {
+    expect((await test.stack.destroy({ color: "never" })).summary.result).toBe("succeeded");
+    for (const name of ["files", "cache"]) {
+      expect(docker("ps", "-aq", "--filter", `name=^${containerOf(name)}$`)).toBe("");
+      expect(docker("volume", "ls", "-q", "--filter", `name=^${accessoryNames(names, name).volume}$`)).toBe("");
+    }
+    expect(execFileSync("bash", ["-c", `ls ~/${names.paths.backups}`], { encoding: "utf8" })).toMatch(/\.cache\.rdb/);
+  });
+});

@@ -113,7 +113,7 @@ export interface RuntimeSpec {
   readonly jobSchedulePrefix: string;
   readonly jobContainerPrefix: string;
   readonly jobLabel: string;
-  /** One line per accessory: name, type, image, port, data path and bucket, tab-separated (accessories.sh). */
+  /** One line per accessory: name, type, image, port, data path and bucket, tab-separated, "-" for none (accessories.sh). */
   readonly accessories: string;
   /** Container and volume of an accessory are `<accessoryPrefix><name>` (the contract's accessoryNames). */
   readonly accessoryPrefix: string;
@@ -198,8 +198,8 @@ export function runtimeSpec(config: StackConfig, contract: HostContract, publish
           a.type,
           a.image,
           a.type === "generic" ? a.port : ACCESSORY_PORTS[a.type],
-          a.type === "generic" ? a.dataPath : "",
-          a.type === "s3" ? (a.bucket ?? a.name) : "",
+          a.type === "generic" ? a.dataPath : "-",
+          a.type === "s3" ? (a.bucket ?? a.name) : "-",
         ].join("\t"),
       )
       .join("\n"),

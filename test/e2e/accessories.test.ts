@@ -15,6 +15,8 @@ const ENV = "e2eacc";
 const ACCESSORIES = [
   { name: "files", type: "s3" },
   { name: "cache", type: "redis" },
+  // Any image with a data directory: Redis again, run as the image runs it (no password).
+  { name: "kv", type: "generic", image: "redis:7", port: 6379, dataPath: "/data" },
 ];
 
 describe("accessories: s3 and redis beside the services, backed up and restored", () => {
@@ -51,11 +53,13 @@ describe("accessories: s3 and redis beside the services, backed up and restored"
     expect(up.summary.result).toBe("succeeded");
     names = await deployedContract(test, ENV);
     url = String((await test.stack.outputs()).url?.value);
-    for (const name of ["files", "cache"]) {
+    for (const name of ["files", "cache", "kv"]) {
       expect(docker("inspect", "-f", "{{.State.Running}}", containerOf(name))).toBe("true");
       expect(docker("volume", "inspect", "-f", "{{.Name}}", accessoryNames(names, name).volume)).toBe(accessoryNames(names, name).volume);
     }
     expect(await roundTrip("k1", "v1")).toEqual({ redis: "v1", s3: "v1" });
+    // The generic one: reached by its name on the environment's network, as KV_HOST says to the services.
+    expect(docker("exec", containerOf("kv"), "redis-cli", "set", "g", "v1")).toBe("OK");
     // Passwords: in the accessories' and the services' environment only (by design), nowhere else.
     const secrets = { s3: passwordOf("files", "MINIO_ROOT_PASSWORD"), redis: passwordOf("cache", "REDIS_PASSWORD") };
     expect(plaintextSecretsInState(test, secrets)).toEqual([]);
@@ -72,7 +76,9 @@ describe("accessories: s3 and redis beside the services, backed up and restored"
     await new Promise((resolve) => setTimeout(resolve, 2000));
     expect(await roundTrip("k1")).toEqual({ redis: "v1", s3: "v1" });
     docker("tag", "redis:7", "redis:7-e2e");
-    await test.stack.setConfig("permacoop:accessories", { value: JSON.stringify([ACCESSORIES[0], { ...ACCESSORIES[1], image: "redis:7-e2e" }]) });
+    await test.stack.setConfig("permacoop:accessories", {
+      value: JSON.stringify([ACCESSORIES[0], { ...ACCESSORIES[1], image: "redis:7-e2e" }, ACCESSORIES[2]]),
+    });
     const preview = await test.stack.preview({ color: "never", diff: true });
     expect(preview.changeSummary.update ?? 0).toBeGreaterThan(0);
     expect(preview.stdout).toMatch(/~ .*accessory-cache/);
@@ -84,13 +90,31 @@ describe("accessories: s3 and redis beside the services, backed up and restored"
     expect(await roundTrip("k1")).toEqual({ redis: "v1", s3: "v1" });
   });
 
+  it("npm run drift: clean; an accessory stopped by hand is reported, and --repair starts it with its data", async () => {
+    const clean = runCli(test, "drift", "-s", ENV);
+    expect(clean.output).toContain("no drift");
+    expect(clean.status).toBe(0);
+    docker("stop", containerOf("cache"));
+    const drifted = runCli(test, "drift", "-s", ENV);
+    expect(drifted.status).toBe(1);
+    expect(drifted.output).toContain(`accessory cache: ${containerOf("cache")} is "exited redis:7-e2e", expected "running redis:7-e2e"`);
+    const repaired = runCli(test, "drift", "-s", ENV, "--repair");
+    expect(repaired.output).toContain("no drift");
+    expect(repaired.status).toBe(0);
+    expect(await roundTrip("k1")).toEqual({ redis: "v1", s3: "v1" });
+  });
+
   it("backs each up (npm run backup), and a restore gives back what the backup held", async () => {
+    const kv = (...args: string[]) => docker("exec", containerOf("kv"), "redis-cli", ...args);
+    kv("save"); // the generic backup copies its files: what Redis has written to them
     const backup = runCli(test, "backup", "-s", ENV);
     expect(backup).toMatchObject({ status: 0 });
     const mirror = /backup (\S+\.files\.s3) /.exec(backup.output)?.[1];
     const snapshot = /backup (\S+\.cache\.rdb) /.exec(backup.output)?.[1];
     expect(mirror).toBeDefined();
     expect(snapshot).toBeDefined();
+    const tar = /backup (\S+\.kv\.tar) /.exec(backup.output)?.[1];
+    expect(tar).toBeDefined();
     expect(runCli(test, "backup", "-s", ENV, "--list").output).toContain(snapshot!);
     // Changed after the backup: a value overwritten, a key added.
     expect(await roundTrip("k1", "changed")).toEqual({ redis: "changed", s3: "changed" });
@@ -103,11 +127,19 @@ describe("accessories: s3 and redis beside the services, backed up and restored"
     expect(runCli(test, "restore", "-s", ENV, mirror!, "--yes")).toMatchObject({ status: 0 });
     expect(await roundTrip("k1")).toEqual({ redis: "v1", s3: "v1" });
     expect(await roundTrip("k2")).toEqual({ redis: null, s3: null });
+    kv("set", "g", "changed");
+    kv("save");
+    expect(runCli(test, "restore", "-s", ENV, tar!, "--yes")).toMatchObject({ status: 0 });
+    expect(kv("get", "g")).toBe("v1");
+    // A backup that is not one: refused, nothing touched.
+    const bogus = runCli(test, "restore", "-s", ENV, tar!.replace(".kv.tar", ".nosuch.tar"), "--yes");
+    expect(bogus.status).not.toBe(0);
+    expect(kv("get", "g")).toBe("v1");
   });
 
   it("destroy removes their containers and volumes, and keeps their backups", async () => {
     expect((await test.stack.destroy({ color: "never" })).summary.result).toBe("succeeded");
-    for (const name of ["files", "cache"]) {
+    for (const name of ["files", "cache", "kv"]) {
       expect(docker("ps", "-aq", "--filter", `name=^${containerOf(name)}$`)).toBe("");
       expect(docker("volume", "ls", "-q", "--filter", `name=^${accessoryNames(names, name).volume}$`)).toBe("");
     }

@@ -1,15 +1,16 @@
 # Accessories: the stack's stateful side services (s3, redis, generic), each a container of its own
 # with a named volume, never rolled like the services: a change of its image or settings restarts
-# it. $ACCESSORIES: one line per accessory, "name<TAB>type<TAB>image<TAB>port<TAB>dataPath<TAB>bucket".
+# it. $ACCESSORIES: one line per accessory, "name<TAB>type<TAB>image<TAB>port<TAB>dataPath<TAB>bucket"
+# ("-" for a field its type has not: read collapses empty fields between tabs).
 # Container and volume are "${ACCESSORY_PREFIX}<name>" (the host contract's accessoryNames), so that
 # an accessory no longer declared is dropped by its name alone. Secrets arrive on stdin (an env
 # file) and stay in the container's environment, never argv; backups read them from there.
 
-accessory_line() {
-  local line
+# read_accessory NAME: sets the caller's type, image, port, data_path and bucket (and line).
+read_accessory() {
   line="$(awk -F'\t' -v name="$1" '$1 == name' <<<"$ACCESSORIES")"
   [[ -n "$line" ]] || fail "no accessory $1 in this deployment"
-  printf '%s' "$line"
+  IFS=$'\t' read -r _ type image port data_path bucket <<<"$line"
 }
 
 # Redis reads its password from a file only this container sees (argv would show it to `ps`):
@@ -72,8 +73,8 @@ s3_bucket() {
 # changed), ready; an s3 accessory's bucket. The container's env file arrives on stdin.
 accessory() {
   require_docker
-  local name="$1" type image port data_path bucket container volume envfile spec
-  IFS=$'\t' read -r _ type image port data_path bucket <<<"$(accessory_line "$name")"
+  local name="$1" line type image port data_path bucket container volume envfile spec
+  read_accessory "$name"
   container="${ACCESSORY_PREFIX}${name}"
   volume="${ACCESSORY_PREFIX}${name}"
   envfile="$(umask 077 && mktemp)"
@@ -88,7 +89,7 @@ accessory() {
     ensure_volume "$volume"
   fi
   # What it runs with, its secrets included (hashed): a change restarts it.
-  spec="acc-v1-$(printf '%s\n' "$(accessory_line "$name")" | cat - "$envfile" | sha256sum | cut -c1-16)"
+  spec="acc-v1-$(printf '%s\n' "$line" | cat - "$envfile" | sha256sum | cut -c1-16)"
   local run=(--env-file "$envfile" --label "${ACCESSORY_LABEL}=${name}")
   case "$type" in
     s3) start_container "$container" "$image" "$spec" "${run[@]}" -v "${volume}:/data" "$image" server /data ;;
@@ -129,8 +130,8 @@ drop_accessory() {
 # s3: a mirror of its bucket (a directory, one file per object); redis: its RDB snapshot; generic:
 # a tar of its data directory, taken with the container paused (a consistent copy).
 backup_accessory() {
-  local name="$1" stem="$2" type image port data_path bucket container
-  IFS=$'\t' read -r _ type image port data_path bucket <<<"$(accessory_line "$name")"
+  local name="$1" stem="$2" line type image port data_path bucket container
+  read_accessory "$name"
   container="${ACCESSORY_PREFIX}${name}"
   [[ "$(docker inspect -f '{{.State.Running}}' "$container" 2>/dev/null)" == "true" ]] ||
     fail "accessory ${name} is not running (${container}): no backup of it"
@@ -195,8 +196,8 @@ mirror_bucket() {
 # restore_accessory NAME BACKUP: the accessory's data becomes the backup's (after a safety backup),
 # with the services stopped meanwhile (restore_with_services_stopped).
 restore_accessory() {
-  local name="$1" file="$2" type image port data_path bucket container
-  IFS=$'\t' read -r _ type image port data_path bucket <<<"$(accessory_line "$name")"
+  local name="$1" file="$2" line type image port data_path bucket container
+  read_accessory "$name"
   container="${ACCESSORY_PREFIX}${name}"
   case "$type" in
     s3)

@@ -170,7 +170,8 @@ restore() {
     *.s3 | *.rdb | *.tar)
       accessory="${name%.*}"
       accessory="${accessory##*.}"
-      accessory_line "$accessory" >/dev/null
+      local line type image port data_path bucket
+      read_accessory "$accessory"
       ;;
     *) fail "${name} is not a backup (a .dump of the database, or an accessory's .s3, .rdb or .tar): nothing was touched" ;;
   esac

@@ -21,7 +21,7 @@ verify() {
   [[ "$DB_MODE" != "container" ]] || check_runtime_container "$DB_CONTAINER" "$DB_IMAGE" "$DB_SPEC"
   check_runtime_container "$SWITCH" "$SWITCH_IMAGE" "$SWITCH_SPEC"
   check_runtime_container "$EDGE" "$NGINX_IMAGE" "$EDGE_SPEC"
-  local service record live containers container image_id env status
+  local service record live containers container image_id env status name
   for service in $SERVICES; do
     record="${deployments_dir}/${service}"
     if [[ ! -f "$record" ]]; then
@@ -44,7 +44,16 @@ verify() {
       [[ "$(env_hash "$container")" == "$env" ]] || drift "service ${service}: ${container}'s environment differs from the deployed one"
     done
   done
-  if [[ "$DB_MODE" == "container" ]]; then
+  # Accessories: running their image, their volume there (their settings' hash needs their secrets: not checked).
+  local image accessories=()
+  while IFS=$'\t' read -r name _ image _; do
+    [[ -n "$name" ]] || continue
+    accessories+=(-e "${ACCESSORY_PREFIX}${name}")
+    status="$(docker inspect -f '{{.State.Status}} {{.Config.Image}}' "${ACCESSORY_PREFIX}${name}" 2>/dev/null || true)"
+    [[ "$status" == "running ${image}" ]] || drift "accessory ${name}: ${ACCESSORY_PREFIX}${name} is \"${status:-missing}\", expected \"running ${image}\""
+    docker volume inspect "${ACCESSORY_PREFIX}${name}" >/dev/null 2>&1 || drift "accessory ${name}: its volume ${ACCESSORY_PREFIX}${name} is missing"
+  done <<<"$ACCESSORIES"
+  if [[ "$DB_MODE" == "container" || -n "$ACCESSORIES" ]]; then
     crontab -l 2>/dev/null | grep -qF "${CRONTAB_TAG}backup" || drift "no daily backup scheduled in $(id -un)'s crontab (install cron, then pulumi up)"
     local newest
     newest="$(find "$backup_dir" -maxdepth 1 -name "${ENV_NAME}-*-daily.dump" -printf '%T@\n' 2>/dev/null | sort -rn | head -n 1)"
@@ -52,13 +61,14 @@ verify() {
       drift "the newest daily backup is older than 26 hours (see ${state_dir}/backup.log)"
     fi
   fi
-  local name schedule
+  local schedule
   while IFS=$'\t' read -r name _ _ schedule _; do
     [[ -z "$name" ]] || crontab -l 2>/dev/null | grep -qF "${CRONTAB_TAG}${JOB_SCHEDULE_PREFIX}${name}" ||
       drift "job ${name} (${schedule}) is not scheduled in $(id -un)'s crontab (install cron, then pulumi up)"
   done <<<"$JOBS"
   local expected=(-e "$SWITCH" -e "$EDGE") stray
   [[ "$DB_MODE" != "container" ]] || expected+=(-e "$DB_CONTAINER")
+  expected+=("${accessories[@]}")
   for service in $SERVICES; do
     [[ ! -f "${deployments_dir}/${service}" ]] || expected+=(-e "$(cut -d' ' -f1 "${deployments_dir}/${service}" | tr , '\n')")
     # The previous version, while the rollout's background part drains and stops it.

@@ -138,7 +138,7 @@ function expectValuesAsData(config: StackConfig, scripts: string[]): void {
     });
     expect(variable(scripts[0]!, "JOBS")).toBe(config.jobs.map((j) => [j.name, j.service, j.timeoutSeconds, j.schedule, j.command].join("\t")).join("\n"));
     expect(variable(scripts[0]!, "ACCESSORIES")).toBe(
-      "files\ts3\tminio/minio:latest\t9000\t\tfiles-bucket\ncache\tredis\tredis:7\t6379\t\t\nsearch\tgeneric\tgetmeili/meilisearch:v1.10\t7700\t/meili_data\t",
+      "files\ts3\tminio/minio:latest\t9000\t-\tfiles-bucket\ncache\tredis\tredis:7\t6379\t-\t-\nsearch\tgeneric\tgetmeili/meilisearch:v1.10\t7700\t/meili_data\t-",
     );
     expect(variable(scripts[0]!, "SERVICE_PROBES")).toBe(config.services.map((s) => `${s.name}=${s.port}${s.healthPath}`).join(" "));
     expect(existsSync(join(dir, PWNED))).toBe(false);

@@ -67,9 +67,9 @@ function liveContainers(names: HostContract, service: string): string {
   return `docker exec ${names.switchContainer} sed -n 's/^# live: //p' ${switchServiceFile(service)}`;
 }
 
-/** The host command printing the first of them (logs, exec). */
-function liveContainer(names: HostContract, service: string): string {
-  return `${liveContainers(names, service)} | cut -d' ' -f1`;
+/** The host command printing the first of them that runs (logs, exec: a killed replica has no shell), else the first. */
+export function liveContainer(names: HostContract, service: string): string {
+  return `l=$(${liveContainers(names, service)}); r=; for c in $l; do if [ "$(docker inspect -f '{{.State.Running}}' "$c" 2>/dev/null)" = true ]; then r=$c; break; fi; done; echo "\${r:-\${l%% *}}"`;
 }
 
 /**

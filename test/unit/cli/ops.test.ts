@@ -2,7 +2,8 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { commandLine, healthProbe, parseOpsArgs } from "../../../cli/ops";
+import { commandLine, healthProbe, liveContainer, parseOpsArgs } from "../../../cli/ops";
+import { hostContract } from "../../../components/runtime/contract";
 
 describe("npm run ops arguments", () => {
   it("reads an action, a stack and an optional service", () => {
@@ -84,5 +85,31 @@ describe("npm run ops -- status: the health probe run on the host", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("npm run ops -- logs|exec: which live container", () => {
+  /** Runs the host command with a stub docker: the switch lists `live`, and `running` are the ones that run. */
+  const pick = (live: string, running: string[]) => {
+    const dir = mkdtempSync(join(tmpdir(), "ops-live-"));
+    try {
+      writeFileSync(
+        join(dir, "docker"),
+        `#!/bin/sh\nif [ "$1" = exec ]; then echo ${JSON.stringify(live)}; exit 0; fi\nfor c in ${running.join(" ")}; do [ "$4" = "$c" ] && { echo true; exit 0; }; done\necho false\n`,
+        { mode: 0o755 },
+      );
+      return execFileSync("sh", ["-c", liveContainer(hostContract("prod"), "app")], { encoding: "utf8", env: { PATH: `${dir}:/usr/bin:/bin` } }).trim();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+
+  it("takes the first replica that runs, not a killed one", () => {
+    expect(pick("pc-prod-app-1 pc-prod-app-2 pc-prod-app-3", ["pc-prod-app-2", "pc-prod-app-3"])).toBe("pc-prod-app-2");
+    expect(pick("pc-prod-app-1 pc-prod-app-2", ["pc-prod-app-1", "pc-prod-app-2"])).toBe("pc-prod-app-1");
+  });
+
+  it("falls back to the first when none runs (its logs say why)", () => {
+    expect(pick("pc-prod-app-1 pc-prod-app-2", [])).toBe("pc-prod-app-1");
   });
 });

@@ -16,7 +16,7 @@ const ACCESSORIES = [
   { name: "files", type: "s3" },
   { name: "cache", type: "redis" },
   // Any image with a data directory: Redis again, run as the image runs it (no password).
-  { name: "kv", type: "generic", image: "redis:7", port: 6379, dataPath: "/data" },
+  { name: "kvs", type: "generic", image: "redis:7", port: 6379, dataPath: "/data" },
 ];
 
 describe("accessories: s3 and redis beside the services, backed up and restored", () => {
@@ -53,13 +53,13 @@ describe("accessories: s3 and redis beside the services, backed up and restored"
     expect(up.summary.result).toBe("succeeded");
     names = await deployedContract(test, ENV);
     url = String((await test.stack.outputs()).url?.value);
-    for (const name of ["files", "cache", "kv"]) {
+    for (const name of ["files", "cache", "kvs"]) {
       expect(docker("inspect", "-f", "{{.State.Running}}", containerOf(name))).toBe("true");
       expect(docker("volume", "inspect", "-f", "{{.Name}}", accessoryNames(names, name).volume)).toBe(accessoryNames(names, name).volume);
     }
     expect(await roundTrip("k1", "v1")).toEqual({ redis: "v1", s3: "v1" });
-    // The generic one: reached by its name on the environment's network, as KV_HOST says to the services.
-    expect(docker("exec", containerOf("kv"), "redis-cli", "set", "g", "v1")).toBe("OK");
+    // The generic one: reached by its name on the environment's network, as KVS_HOST says to the services.
+    expect(docker("exec", containerOf("kvs"), "redis-cli", "set", "g", "v1")).toBe("OK");
     // Passwords: in the accessories' and the services' environment only (by design), nowhere else.
     const secrets = { s3: passwordOf("files", "MINIO_ROOT_PASSWORD"), redis: passwordOf("cache", "REDIS_PASSWORD") };
     expect(plaintextSecretsInState(test, secrets)).toEqual([]);
@@ -105,7 +105,7 @@ describe("accessories: s3 and redis beside the services, backed up and restored"
   });
 
   it("backs each up (npm run backup), and a restore gives back what the backup held", async () => {
-    const kv = (...args: string[]) => docker("exec", containerOf("kv"), "redis-cli", ...args);
+    const kv = (...args: string[]) => docker("exec", containerOf("kvs"), "redis-cli", ...args);
     kv("save"); // the generic backup copies its files: what Redis has written to them
     const backup = runCli(test, "backup", "-s", ENV);
     expect(backup).toMatchObject({ status: 0 });
@@ -113,7 +113,7 @@ describe("accessories: s3 and redis beside the services, backed up and restored"
     const snapshot = /backup (\S+\.cache\.rdb) /.exec(backup.output)?.[1];
     expect(mirror).toBeDefined();
     expect(snapshot).toBeDefined();
-    const tar = /backup (\S+\.kv\.tar) /.exec(backup.output)?.[1];
+    const tar = /backup (\S+\.kvs\.tar) /.exec(backup.output)?.[1];
     expect(tar).toBeDefined();
     expect(runCli(test, "backup", "-s", ENV, "--list").output).toContain(snapshot!);
     // Changed after the backup: a value overwritten, a key added.
@@ -132,14 +132,14 @@ describe("accessories: s3 and redis beside the services, backed up and restored"
     expect(runCli(test, "restore", "-s", ENV, tar!, "--yes")).toMatchObject({ status: 0 });
     expect(kv("get", "g")).toBe("v1");
     // A backup that is not one: refused, nothing touched.
-    const bogus = runCli(test, "restore", "-s", ENV, tar!.replace(".kv.tar", ".nosuch.tar"), "--yes");
+    const bogus = runCli(test, "restore", "-s", ENV, tar!.replace(".kvs.tar", ".nosuch.tar"), "--yes");
     expect(bogus.status).not.toBe(0);
     expect(kv("get", "g")).toBe("v1");
   });
 
   it("destroy removes their containers and volumes, and keeps their backups", async () => {
     expect((await test.stack.destroy({ color: "never" })).summary.result).toBe("succeeded");
-    for (const name of ["files", "cache", "kv"]) {
+    for (const name of ["files", "cache", "kvs"]) {
       expect(docker("ps", "-aq", "--filter", `name=^${containerOf(name)}$`)).toBe("");
       expect(docker("volume", "ls", "-q", "--filter", `name=^${accessoryNames(names, name).volume}$`)).toBe("");
     }

@@ -5,7 +5,7 @@ import { renderRolloutScript, rolloutSpec } from "../rollout/rollout";
 import { HostContract, hostContract, stepNames, switchPort } from "./contract";
 import { asStack, onMachineAs } from "./envId";
 import { HostRunner } from "./runner";
-import { Publish, renderRuntimeScript, runtimeSpec } from "./runtime";
+import { accessoryLine, Publish, renderRuntimeScript, runtimeSpec } from "./runtime";
 import { shellQuote } from "./shell";
 import { hostScript, installBundle, installCommand, runCurrentRuntimeCommand, runScriptCommand, uninstallCommand } from "./scripts";
 import type { RegistryLogin } from "../registry/images";
@@ -153,7 +153,8 @@ export class DockerRuntime extends pulumi.ComponentResource {
         {
           create: accessoryCommand,
           update: accessoryCommand,
-          delete: runCurrent("drop-accessory", accessory.name),
+          // Its settings travel with the delete: an accessory no longer declared still gets its final backup.
+          delete: runCurrent("drop-accessory", accessory.name, accessoryLine(accessory)),
           stdin: pulumi.secret(env),
         },
         { parent: this, dependsOn: [this.runtime], protect: args.protectData ?? false, ...secretOutputs },

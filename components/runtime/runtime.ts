@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { StackConfig } from "../config/schema";
+import { AccessoryConfig, StackConfig } from "../config/schema";
 import { renderSwitchGlobal, SWITCH_ADMIN_PORT, SWITCH_CONF_DIR, SWITCH_GLOBAL_FILE, switchFileFunction } from "../proxy/haproxy";
 import { DEFAULT_READ_TIMEOUT_SECONDS } from "../proxy/nginx";
 import { CERT_NAME } from "../proxy/nginx";
@@ -123,6 +123,18 @@ export interface RuntimeSpec {
   readonly s3Region: string;
 }
 
+/** An accessory as the runtime reads it (accessories.sh): name, type, image, port, data path, bucket; tab-separated, "-" for none. */
+export function accessoryLine(a: AccessoryConfig): string {
+  return [
+    a.name,
+    a.type,
+    a.image,
+    a.type === "generic" ? a.port : ACCESSORY_PORTS[a.type],
+    a.type === "generic" ? a.dataPath : "-",
+    a.type === "s3" ? (a.bucket ?? a.name) : "-",
+  ].join("\t");
+}
+
 /** The runtime spec of an environment from its configuration, host contract and publication. Pure. */
 export function runtimeSpec(config: StackConfig, contract: HostContract, publish: Publish): RuntimeSpec {
   const db = config.database.kind === "container" ? config.database : undefined;
@@ -191,18 +203,7 @@ export function runtimeSpec(config: StackConfig, contract: HostContract, publish
     jobSchedulePrefix: JOB_SCHEDULE_PREFIX,
     jobContainerPrefix: contract.jobContainerPrefix,
     jobLabel: LABELS.job,
-    accessories: config.accessories
-      .map((a) =>
-        [
-          a.name,
-          a.type,
-          a.image,
-          a.type === "generic" ? a.port : ACCESSORY_PORTS[a.type],
-          a.type === "generic" ? a.dataPath : "-",
-          a.type === "s3" ? (a.bucket ?? a.name) : "-",
-        ].join("\t"),
-      )
-      .join("\n"),
+    accessories: config.accessories.map(accessoryLine).join("\n"),
     accessoryPrefix: accessoryNames(contract, "").container,
     accessoryLabel: LABELS.accessory,
     s3AccessKey: S3_ACCESS_KEY_ID,

@@ -81,8 +81,10 @@ describe("accessories: s3 and redis beside the services, backed up and restored"
     });
     const preview = await test.stack.preview({ color: "never", diff: true });
     expect(preview.changeSummary.update ?? 0).toBeGreaterThan(0);
-    expect(preview.stdout).toMatch(/~ .*accessory-cache/);
-    expect(preview.stdout).not.toMatch(/~ .*accessory-files/);
+    // The accessory's own step shows the change (its image); the other accessories' steps do not.
+    expect(preview.stdout).toMatch(/~ command:local:Command: \(update\)\s+\[id=\S+\]\s+\[urn=\S+::\S+-accessory-cache\]/);
+    expect(preview.stdout).toMatch(/redis:7-e2e/);
+    expect(preview.stdout).not.toMatch(/\[urn=\S+-accessory-(files|kvs)\]/);
     const started = docker("inspect", "-f", "{{.State.StartedAt}}", containerOf("cache"));
     expect((await test.stack.up({ color: "never" })).summary.result).toBe("succeeded");
     expect(docker("inspect", "-f", "{{.Config.Image}} {{.State.StartedAt}}", containerOf("cache"))).not.toBe(`redis:7-e2e ${started}`);

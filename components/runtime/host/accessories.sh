@@ -6,9 +6,10 @@
 # an accessory no longer declared is dropped by its name alone. Secrets arrive on stdin (an env
 # file) and stay in the container's environment, never argv; backups read them from there.
 
-# read_accessory NAME: sets the caller's type, image, port, data_path and bucket (and line).
+# read_accessory NAME [LINES]: sets the caller's type, image, port, data_path and bucket (and line),
+# from LINES (default $ACCESSORIES, this deployment's).
 read_accessory() {
-  line="$(awk -F'\t' -v name="$1" '$1 == name' <<<"$ACCESSORIES")"
+  line="$(awk -F'\t' -v name="$1" '$1 == name' <<<"${2:-$ACCESSORIES}")"
   [[ -n "$line" ]] || fail "no accessory $1 in this deployment"
   IFS=$'\t' read -r _ type image port data_path bucket <<<"$line"
 }
@@ -110,9 +111,17 @@ accessory() {
 # A TCP connection to container $1 on port $2 succeeds.
 answers_tcp() { timeout 2 bash -c "exec 3<>/dev/tcp/$(network_address "$1")/$2" 2>/dev/null; }
 
-# drop-accessory NAME: its container, then its volume (kept with PERMACOOP_KEEP_DATA=1). Backups stay.
+# drop-accessory NAME [LINE]: a final backup when it runs (LINE: its settings as $ACCESSORIES
+# has them, from the deployment that declared it: the current one may not any more), its
+# container, then its volume (kept with PERMACOOP_KEEP_DATA=1). Backups stay.
 drop_accessory() {
   local name="$1" container="${ACCESSORY_PREFIX}$1"
+  if [[ -n "${2:-}" && "$(docker inspect -f '{{.State.Running}}' "$container" 2>/dev/null)" == "true" ]]; then
+    umask 077
+    mkdir -p "$backup_dir"
+    (backup_accessory "$name" "${backup_dir}/${ENV_NAME}-$(date -u +%Y%m%dT%H%M%SZ)-final" "$2") ||
+      log "WARNING: no final backup of ${name} (see above)"
+  fi
   if docker inspect "$container" >/dev/null 2>&1; then
     log "removing accessory ${name}: ${container}"
     docker rm -f "$container" >/dev/null
@@ -126,12 +135,12 @@ drop_accessory() {
   if compgen -G "${backup_dir}/*.${name}.*" >/dev/null; then log "backups of ${name} stay in ${backup_dir}"; fi
 }
 
-# backup_accessory NAME FILE_STEM: the accessory's data as of now, written whole or not at all:
+# backup_accessory NAME FILE_STEM [LINES]: the accessory's data as of now, written whole or not at all:
 # s3: a mirror of its bucket (a directory, one file per object); redis: its RDB snapshot; generic:
 # a tar of its data directory, taken with the container paused (a consistent copy).
 backup_accessory() {
   local name="$1" stem="$2" line type image port data_path bucket container
-  read_accessory "$name"
+  read_accessory "$name" "${3:-}"
   container="${ACCESSORY_PREFIX}${name}"
   [[ "$(docker inspect -f '{{.State.Running}}' "$container" 2>/dev/null)" == "true" ]] ||
     fail "accessory ${name} is not running (${container}): no backup of it"

@@ -75,12 +75,13 @@ drop_data() {
   if compgen -G "${backup_dir}/*.dump" >/dev/null; then log "backups stay in ${backup_dir}"; fi
 }
 
-# backup [TAG]: the container database (a custom-format pg_dump, what pg_restore reads) and each
-# accessory (accessories.sh), each written whole or not at all, under one time stamp.
-# Daily backups older than BACKUP_RETENTION_DAYS are pruned; tagged ones stay until removed by hand.
+# backup [TAG [database]]: the container database (a custom-format pg_dump, what pg_restore reads)
+# and each accessory (accessories.sh; not with "database"), each written whole or not at all,
+# under one time stamp. Daily backups older than BACKUP_RETENTION_DAYS are pruned; tagged ones stay
+# until removed by hand.
 backup() {
   [[ "$DB_MODE" == "container" || -n "$ACCESSORIES" ]] || require_container_database
-  local tag="${1:-}" stem name accessory
+  local tag="${1:-}" only="${2:-}" stem name accessory
   stem="${backup_dir}/${ENV_NAME}-$(date -u +%Y%m%dT%H%M%SZ)${tag:+-${tag}}"
   umask 077 # backups hold every row: readable by the deploy user only
   mkdir -p "$backup_dir"
@@ -94,7 +95,7 @@ backup() {
     log "backup ${name} ($(du -h "${stem}.dump" | cut -f1)) in ${backup_dir}"
   fi
   while IFS=$'\t' read -r accessory _; do
-    [[ -z "$accessory" ]] || backup_accessory "$accessory" "$stem"
+    [[ -z "$accessory" || "$only" == database ]] || backup_accessory "$accessory" "$stem"
   done <<<"$ACCESSORIES"
   # Expired = older than the retention AND not among the newest BACKUP_RETENTION_DAYS daily ones of
   # its kind: if the backups stopped for a while, the last good ones are never pruned away.

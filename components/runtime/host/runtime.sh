@@ -19,7 +19,8 @@
 #   job NAME        one run of a scheduled job (what its crontab line runs)
 #   accessory NAME [SETTINGS]  idempotent: an accessory's volume and container (its env file on
 #                   stdin), ready; SETTINGS (its config, for the preview's diff) is not read: the spec is
-#   drop-accessory NAME   its container and volume (kept when PERMACOOP_KEEP_DATA=1); backups stay
+#   drop-accessory NAME [LINE]   a final backup, its container and volume (kept when
+#                   PERMACOOP_KEEP_DATA=1); backups stay
 #   run SERVICE COMMAND   a one-off container of the service's live image (npm run ops -- run)
 
 up() {
@@ -54,7 +55,8 @@ down() {
   local containers volumes
   # The last state of the data, whatever happens to the volume next (drop-data, a VM's disk).
   if [[ "$DB_MODE" == "container" && "$(docker inspect -f '{{.State.Running}}' "$DB_CONTAINER" 2>/dev/null)" == "true" ]]; then
-    backup final || log "WARNING: no final backup (see above)"
+    # The database only: each accessory took its own when its step removed it (drop-accessory).
+    (backup final database) || log "WARNING: no final backup (see above)"
   fi
   containers="$(docker ps -a --filter "label=${label}" --format '{{.Names}}')"
   if [[ -n "$containers" ]]; then
@@ -114,6 +116,6 @@ case "${1:-}" in
   job) require_docker && run_job "${2:?job name}" ;;
   run) require_docker && run_command "${2:?service name}" "${3:?command}" ;;
   accessory) accessory "${2:?accessory name}" ;;
-  drop-accessory) drop_accessory "${2:?accessory name}" ;;
+  drop-accessory) drop_accessory "${2:?accessory name}" "${3:-}" ;;
   *) fail "usage: runtime.sh up|down|proxy|certificate|renew|remove-service NAME|data [create|update]|drop-data|backup [TAG]|backups|restore NAME|verify|maintenance on|off|status|job NAME|run SERVICE COMMAND|accessory NAME|drop-accessory NAME" ;;
 esac

@@ -109,7 +109,7 @@ describe("accessories: s3 and redis beside the services, backed up and restored"
   it("backs each up (npm run backup), and a restore gives back what the backup held", async () => {
     const kv = (...args: string[]) => docker("exec", containerOf("kvs"), "redis-cli", ...args);
     kv("save"); // the generic backup copies its files: what Redis has written to them
-    const backup = runCli(test, "backup", "-s", ENV);
+    const backup = runCli(test, "backup", "backup", "-s", ENV);
     expect(backup.status === 0 ? "" : backup.output).toBe("");
     const mirror = /backup (\S+\.files\.s3) /.exec(backup.output)?.[1];
     const snapshot = /backup (\S+\.cache\.rdb) /.exec(backup.output)?.[1];
@@ -117,24 +117,24 @@ describe("accessories: s3 and redis beside the services, backed up and restored"
     expect(snapshot).toBeDefined();
     const tar = /backup (\S+\.kvs\.tar) /.exec(backup.output)?.[1];
     expect(tar).toBeDefined();
-    expect(runCli(test, "backup", "-s", ENV, "--list").output).toContain(snapshot!);
+    expect(runCli(test, "backup", "backup", "-s", ENV, "--list").output).toContain(snapshot!);
     // Changed after the backup: a value overwritten, a key added.
     expect(await roundTrip("k1", "changed")).toEqual({ redis: "changed", s3: "changed" });
     expect(await roundTrip("k2", "new")).toEqual({ redis: "new", s3: "new" });
-    const redisRestore = runCli(test, "restore", "-s", ENV, snapshot!, "--yes");
+    const redisRestore = runCli(test, "backup", "restore", "-s", ENV, snapshot!, "--yes");
     expect(redisRestore).toMatchObject({ status: 0 });
     expect(redisRestore.output).toMatch(/safety backup[\s\S]*restored cache/);
     expect(await roundTrip("k1")).toEqual({ redis: "v1", s3: "changed" });
     expect(await roundTrip("k2")).toEqual({ redis: null, s3: "new" });
-    expect(runCli(test, "restore", "-s", ENV, mirror!, "--yes")).toMatchObject({ status: 0 });
+    expect(runCli(test, "backup", "restore", "-s", ENV, mirror!, "--yes")).toMatchObject({ status: 0 });
     expect(await roundTrip("k1")).toEqual({ redis: "v1", s3: "v1" });
     expect(await roundTrip("k2")).toEqual({ redis: null, s3: null });
     kv("set", "g", "changed");
     kv("save");
-    expect(runCli(test, "restore", "-s", ENV, tar!, "--yes")).toMatchObject({ status: 0 });
+    expect(runCli(test, "backup", "restore", "-s", ENV, tar!, "--yes")).toMatchObject({ status: 0 });
     expect(kv("get", "g")).toBe("v1");
     // A backup that is not one: refused, nothing touched.
-    const bogus = runCli(test, "restore", "-s", ENV, tar!.replace(".kvs.tar", ".nosuch.tar"), "--yes");
+    const bogus = runCli(test, "backup", "restore", "-s", ENV, tar!.replace(".kvs.tar", ".nosuch.tar"), "--yes");
     expect(bogus.status).not.toBe(0);
     expect(kv("get", "g")).toBe("v1");
   });

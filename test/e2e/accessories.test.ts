@@ -145,6 +145,8 @@ describe("accessories: s3 and redis beside the services, backed up and restored"
       expect(docker("ps", "-aq", "--filter", `name=^${containerOf(name)}$`)).toBe("");
       expect(docker("volume", "ls", "-q", "--filter", `name=^${accessoryNames(names, name).volume}$`)).toBe("");
     }
-    expect(execFileSync("bash", ["-c", `ls ~/${names.paths.backups}`], { encoding: "utf8" })).toMatch(/\.cache\.rdb/);
+    // Each accessory's last state, taken as its step removed it.
+    const backups = execFileSync("bash", ["-c", `ls ~/${names.paths.backups}`], { encoding: "utf8" });
+    for (const name of ["files.s3", "cache.rdb", "kvs.tar"]) expect(backups).toMatch(new RegExp(`-final\\.${name.replace(".", "\\.")}$`, "m"));
   });
 });

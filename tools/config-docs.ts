@@ -229,6 +229,19 @@ function keySection(key: string, schema: JsonSchema): string {
       parts.push(`### ${variantHeading(key, kinds[i]!)}`, descriptionOf(variant, `${where} (kind ${kinds[i]})`), fieldTable(variant, where));
       if (variant.examples?.[0] !== undefined) parts.push(example(key, variant.examples[0]));
     });
+  } else if (schema.type === "array" && schema.items?.oneOf) {
+    // A list of items of several types (accessories): a section per type.
+    const types = schema.items.oneOf.map((variant) => {
+      const type = variant.properties?.type?.const;
+      if (typeof type !== "string") throw new Error(`config-docs: a variant of ${where}[] has no constant type`);
+      return type;
+    });
+    const heading = (type: string) => `${key} type ${code(type)}`;
+    parts.push(`Each item's ${code("type")} is one of: ${types.map((type) => `[${code(type)}](#${anchor(heading(type))})`).join(", ")}.`);
+    schema.items.oneOf.forEach((variant, i) => {
+      parts.push(`### ${heading(types[i]!)}`, descriptionOf(variant, `${where}[] (type ${types[i]})`), fieldTable(variant, `${where}[]`));
+      if (variant.examples?.[0] !== undefined) parts.push(example(key, [variant.examples[0]]));
+    });
   } else if (schema.type === "array" && schema.items?.properties) {
     const item = schema.items;
     parts.push(descriptionOf(item, `${where}[]`), fieldTable(item, `${where}[]`));

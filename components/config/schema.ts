@@ -880,7 +880,12 @@ export const s3AccessorySchema = z
         "Prefix of the variables each service receives (secret): `<prefix>_ENDPOINT`, `<prefix>_BUCKET`, `<prefix>_ACCESS_KEY_ID`, `<prefix>_SECRET_ACCESS_KEY`, `<prefix>_REGION`. Default `S3`.",
     }),
   })
-  .meta({ title: "s3 accessory", examples: [{ name: "files", type: "s3" }] });
+  .meta({
+    title: "s3 accessory",
+    description:
+      "An S3-compatible object store (MinIO's image, `minio server /data`) with one bucket the program creates; its data in the accessory's volume, backed up as a mirror of the bucket (one file per object).",
+    examples: [{ name: "files", type: "s3" }],
+  });
 
 export const redisAccessorySchema = z
   .strictObject({
@@ -891,7 +896,12 @@ export const redisAccessorySchema = z
       description: "Prefix of the variable each service receives (secret): `<prefix>_URL` (`redis://:<password>@<host>:6379/0`). Default `REDIS`.",
     }),
   })
-  .meta({ title: "redis accessory", examples: [{ name: "cache", type: "redis" }] });
+  .meta({
+    title: "redis accessory",
+    description:
+      "Redis with a generated password (read from a file in its container, never its command line), RDB snapshots in the accessory's volume, backed up as an RDB snapshot streamed from a fork (it keeps serving).",
+    examples: [{ name: "cache", type: "redis" }],
+  });
 
 export const genericAccessorySchema = z
   .strictObject({
@@ -927,6 +937,8 @@ export const genericAccessorySchema = z
   })
   .meta({
     title: "generic accessory",
+    description:
+      "Any image with one data directory (the accessory's volume mounted there) and one port; backed up as a tar of that directory, taken with the container paused.",
     examples: [{ name: "search", type: "generic", image: "getmeili/meilisearch:v1.10", port: 7700, dataPath: "/meili_data", passwordEnv: "MEILI_MASTER_KEY" }],
   });
 

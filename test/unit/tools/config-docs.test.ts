@@ -102,11 +102,13 @@ describe("docs/config.md, the configuration reference generated from the schema"
 
   it("has a section per top-level key, and one for the secrets", () => {
     const rendered = docs();
-    expect(STRUCTURED_KEYS).toEqual(["host", "database", "dns", "tls", "proxy", "services", "jobs", "registries", "buildRegistry"]);
+    expect(STRUCTURED_KEYS).toEqual(["host", "database", "dns", "tls", "proxy", "services", "jobs", "accessories", "registries", "buildRegistry"]);
     for (const key of STRUCTURED_KEYS) expect(rendered).toContain(`\n## \`${NAMESPACE}:${key}\`\n`);
     expect(rendered).toContain(`\n## \`${NAMESPACE}:<name>\`: secrets\n`);
     for (const name of Object.values(PROGRAM_SECRETS)) expect(rendered).toContain(`\`${NAMESPACE}:${name}\``);
     expect(rendered).toContain("`secretEnv`");
+    // A list of several item types: a section per type.
+    for (const type of ["s3", "redis", "generic"]) expect(rendered).toContain(`\n### accessories type \`${type}\`\n`);
   });
 
   it("has a section per host kind and per database kind, and lists the DNS providers", () => {

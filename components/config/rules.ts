@@ -204,6 +204,23 @@ export function checkCrossKeyRules(config: StackView, ctx: z.RefinementCtx): voi
   refineServerlessContainers(config, ctx);
 }
 
+/** Each item of list `key` has a name of its own; the fix renames a later one (`<name>-2`, within `maxLength`). */
+function requireUniqueNames(key: string, what: string, items: readonly { readonly name: string }[], maxLength: number, ctx: z.RefinementCtx): void {
+  const first = new Map<string, number>();
+  items.forEach(({ name }, i) => {
+    const earlier = first.get(name);
+    if (earlier === undefined) first.set(name, i);
+    else
+      ctx.addIssue({
+        code: "custom",
+        path: [key, i, "name"],
+        message: `expected a unique ${what} name (${key}[${earlier}] is also "${name}")`,
+        input: name,
+        params: { fix: `pulumi config set --path 'permacoop:${key}[${i}].name' ${name.length <= maxLength - 2 ? `${name}-2` : `${what.slice(0, 3)}-2`}` },
+      });
+  });
+}
+
 /** The prefix of the variables the services receive from an accessory (its `envPrefix`, or its name in upper case). */
 export function accessoryEnvPrefix(accessory: z.output<typeof accessorySchema>): string {
   return accessory.envPrefix ?? accessory.name.toUpperCase().replace(/-/g, "_");
@@ -224,7 +241,6 @@ export function accessoryVariables(accessory: z.output<typeof accessorySchema>):
 /** Accessories: unique names and variables, none a service sets itself; Docker hosts only. */
 function refineAccessories(config: StackView, ctx: z.RefinementCtx): void {
   const issue = (path: PropertyKey[], message: string, input: unknown, fix: string) => ctx.addIssue({ code: "custom", path, message, input, params: { fix } });
-  const names = new Map<string, number>();
   const variables = new Map<string, number>();
   config.accessories.forEach((accessory, i) => {
     if (config.host.kind === "scaleway-container")
@@ -234,14 +250,6 @@ function refineAccessories(config: StackView, ctx: z.RefinementCtx): void {
         accessory.name,
         "pulumi config rm permacoop:accessories",
       );
-    if (names.has(accessory.name))
-      issue(
-        ["accessories", i, "name"],
-        `expected a unique accessory name (accessories[${names.get(accessory.name)}] is also "${accessory.name}")`,
-        accessory.name,
-        `pulumi config set --path 'permacoop:accessories[${i}].name' ${accessory.name.length < 31 ? `${accessory.name}-2` : "acc-2"}`,
-      );
-    names.set(accessory.name, i);
     const prefixFix = `pulumi config set --path 'permacoop:accessories[${i}].envPrefix' ${accessory.name.toUpperCase().replace(/-/g, "_")}_${i + 2}`;
     const own = accessoryVariables(accessory);
     if (own.some((name) => name.startsWith("DATABASE_")))
@@ -265,6 +273,7 @@ function refineAccessories(config: StackView, ctx: z.RefinementCtx): void {
             `pulumi config rm --path 'permacoop:accessories[${i}].env.${name}' && pulumi config set --path 'permacoop:accessories[${i}].passwordEnv' ${name}`,
           );
   });
+  requireUniqueNames("accessories", "accessory", config.accessories, 32, ctx);
   config.services.forEach((service, s) => {
     for (const field of ["env", "secretEnv"] as const)
       for (const name of Object.keys(service[field]))
@@ -284,7 +293,6 @@ function refineJobs(config: StackView, ctx: z.RefinementCtx): void {
   const services = config.services.map((s) => s.name);
   // Only valid names are ever shown: a bad one may be a secret pasted in the wrong key.
   const valid = services.filter((name) => /^[a-z][a-z0-9-]{0,30}$/.test(name));
-  const names = new Map<string, number>();
   config.jobs.forEach((job, i) => {
     if (config.host.kind === "scaleway-container")
       issue(
@@ -303,15 +311,8 @@ function refineJobs(config: StackView, ctx: z.RefinementCtx): void {
         // No service of a valid name yet: the jobs wait until the services are fixed.
         named ? `pulumi config set --path 'permacoop:jobs[${i}].service' ${named}` : "pulumi config rm permacoop:jobs",
       );
-    if (names.has(job.name))
-      issue(
-        ["jobs", i, "name"],
-        `expected a unique job name (jobs[${names.get(job.name)}] is also "${job.name}")`,
-        job.name,
-        `pulumi config set --path 'permacoop:jobs[${i}].name' ${job.name.length < 29 ? `${job.name}-2` : "job-2"}`,
-      );
-    names.set(job.name, i);
   });
+  requireUniqueNames("jobs", "job", config.jobs, 31, ctx);
 }
 
 /**

@@ -7,6 +7,7 @@
  * Dumps live on the host in ~/.permacoop/<id>/backups (the stack output envId); the daily one is scheduled by the
  * deployment. A protected stack (prod by default) asks before a restore; --yes is for scripts.
  */
+import { containerAccessories } from "../components/config/rules";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline/promises";
@@ -65,7 +66,7 @@ async function main(): Promise<void> {
   const command = process.argv[2] === "restore" ? "restore" : "backup";
   const args = parseBackupArgs(command, process.argv.slice(3));
   const { config, secrets } = readStack(args.stack);
-  if (config.database.kind !== "container" && config.accessories.length === 0) {
+  if (config.database.kind !== "container" && containerAccessories(config).length === 0) {
     throw new Error(
       `stack ${args.stack} uses a Scaleway managed database: it is backed up every ${config.database.backupFrequencyHours} h and kept ${config.database.backupRetentionDays} days by Scaleway (scw rdb backup list / create / restore)`,
     );

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { pushesBuilds } from "./config/rules";
+import { containerAccessories, pushesBuilds } from "./config/rules";
 import { hasHostKind, isDataProtected, StackConfig } from "./config/schema";
 import { DnsRecordSpec } from "./dns/records";
 import { EnvironmentHost, HostArgs, recordsToCreate } from "./host/host";
@@ -82,16 +82,21 @@ export class Environment extends pulumi.ComponentResource {
     });
     this.host = host;
     // The accessories run beside the services on each machine (reached by container name).
+    const inContainers = containerAccessories(config);
     const accessories =
-      config.accessories.length > 0
+      inContainers.length > 0
         ? new ContainerAccessories(
             `${name}-accessories`,
-            { accessories: config.accessories, contract: envId.apply((id) => hostContract(args.name, id)) },
+            { accessories: inContainers, contract: envId.apply((id) => hostContract(args.name, id)) },
             { parent: this },
           )
         : undefined;
+    // The platform's (Scaleway hosts) and ours, one set of variables.
+    const accessoryEnv = pulumi
+      .all([host.accessoryEnv ?? {}, accessories?.serviceEnv ?? {}])
+      .apply(([managed, contained]) => ({ ...managed, ...contained }) as Record<string, string>);
     this.serviceEnv = Object.fromEntries(
-      config.services.map((service) => [service.name, serviceEnvironment(service, args.secrets, host.database.env, accessories?.serviceEnv)]),
+      config.services.map((service) => [service.name, serviceEnvironment(service, args.secrets, host.database.env, accessoryEnv)]),
     );
 
     // This machine's engine runs what it builds; a server elsewhere pulls it from the build registry.

@@ -37,7 +37,7 @@ export const CROSS_KEY_RULES: readonly string[] = [
   "Service names are unique, and so are their switch ports (a hash of the name: two names that meet are refused, about one stack in 2,000).",
   "Routes are unique (except on `scaleway-container`, where every route is `/`).",
   "Job names are unique; each job's `service` is a service of the stack; no `jobs` on `scaleway-container`.",
-  "Accessory names are unique, and so are the variables they hand to the services (`envPrefix`); no service sets one of them in `env` or `secretEnv`; no `DATABASE` prefix; a `generic` accessory's `env` holds no credential-looking value (use `passwordEnv`); no `accessories` on `scaleway-container`, nor on a `scaleway-vm` host whose data is protected (a container dies with the VM).",
+  "Accessory names are unique, and so are the variables they hand to the services (`envPrefix`); no service sets one of them in `env` or `secretEnv`; no `DATABASE` prefix; a `generic` accessory's `env` holds no credential-looking value (use `passwordEnv`). On Scaleway hosts `s3` and `redis` accessories are Scaleway's (Object Storage, Managed Redis); a `generic` one is refused on `scaleway-container` (no host of ours) and on a `scaleway-vm` whose data is protected (its volume dies with the VM).",
   "A service with `build` on an `ssh` host needs `buildRegistry` (a `scaleway-vm` host pushes to a Scaleway registry namespace of its own unless `buildRegistry` says otherwise).",
   "On `scaleway-container`: no `release`, `readTimeoutSeconds` or `clientMaxBodySize` (no edge of ours: the platform's limits apply), `replicas` 1 (the platform scales: `minScale`); a `scaleway-managed` database in the host's region; `dns.provider` `scaleway` with no hostname at the zone apex; TLS on; `minScale` at most `maxScale` (host and per service); `host.services` names real services and lists each hostname of `dns.hostnames` under one service at most; every route is `/`.",
   "Per service: no secret-looking name or credential-looking value in `env` (use `secretEnv`); no `DATABASE_*` in `env` or `secretEnv` (the program provides them); no variable in both `env` and `secretEnv`; `stripPrefix` only with a `route` other than `/`; health-check `timeoutSeconds` and `intervalSeconds` at most `deadlineSeconds`.",
@@ -48,13 +48,15 @@ export const CROSS_KEY_RULES: readonly string[] = [
 /** The rules that need the stack's name (its data protected by default on `prod`). */
 export function checkStackRules(stack: string, config: StackView & { readonly database: { readonly protect?: boolean } }): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
-  if (config.host.kind === "scaleway-vm" && config.accessories.length > 0 && isDataProtected(config.database, stack))
-    problems.push({
-      key: "permacoop:accessories",
-      expected: `no accessories on stack ${stack}, whose data is protected by default (an accessory's volume dies with the VM)`,
-      found: `${config.accessories.length} accessor${config.accessories.length === 1 ? "y" : "ies"}`,
-      fix: "pulumi config rm permacoop:accessories   # or, for throwaway data: pulumi config set --path 'permacoop:database.protect' false",
-    });
+  config.accessories.forEach((accessory, i) => {
+    if (config.host.kind === "scaleway-vm" && accessory.type === "generic" && isDataProtected(config.database, stack))
+      problems.push({
+        key: `permacoop:accessories[${i}].type`,
+        expected: `"s3" or "redis" on stack ${stack}, whose data is protected by default (Scaleway runs those; a generic accessory's volume dies with the VM)`,
+        found: '"generic"',
+        fix: `pulumi config rm --path 'permacoop:accessories[${i}]'   # or, for throwaway data: pulumi config set --path 'permacoop:database.protect' false`,
+      });
+  });
   if (config.host.kind === "scaleway-vm" && config.database.kind === "container" && isDataProtected(config.database, stack)) {
     return [
       ...problems,
@@ -221,6 +223,19 @@ function requireUniqueNames(key: string, what: string, items: readonly { readonl
   });
 }
 
+/** Whether the platform runs an accessory (a Scaleway host: Object Storage, Managed Redis) rather than a container of ours. */
+export function isManagedAccessory(hostKind: HostConfig["kind"], accessory: z.output<typeof accessorySchema>): boolean {
+  return (hostKind === "scaleway-vm" || hostKind === "scaleway-container") && accessory.type !== "generic";
+}
+
+/** The accessories the host runtime runs in containers (the others are the platform's). */
+export function containerAccessories<A extends z.output<typeof accessorySchema>>(config: {
+  readonly host: { readonly kind: HostConfig["kind"] };
+  readonly accessories: readonly A[];
+}): A[] {
+  return config.accessories.filter((accessory) => !isManagedAccessory(config.host.kind, accessory));
+}
+
 /** The prefix of the variables the services receive from an accessory (its `envPrefix`, or its name in upper case). */
 export function accessoryEnvPrefix(accessory: z.output<typeof accessorySchema>): string {
   return accessory.envPrefix ?? accessory.name.toUpperCase().replace(/-/g, "_");
@@ -243,12 +258,12 @@ function refineAccessories(config: StackView, ctx: z.RefinementCtx): void {
   const issue = (path: PropertyKey[], message: string, input: unknown, fix: string) => ctx.addIssue({ code: "custom", path, message, input, params: { fix } });
   const variables = new Map<string, number>();
   config.accessories.forEach((accessory, i) => {
-    if (config.host.kind === "scaleway-container")
+    if (config.host.kind === "scaleway-container" && accessory.type === "generic")
       issue(
-        ["accessories", i],
-        "expected no accessories on a scaleway-container host (no host of ours runs their containers); deploy the stack on a Docker host (scaleway-vm, ssh, local)",
-        accessory.name,
-        "pulumi config rm permacoop:accessories",
+        ["accessories", i, "type"],
+        'expected "s3" or "redis" on a scaleway-container host (Scaleway runs those; no host of ours runs a generic one\'s container)',
+        accessory.type,
+        `pulumi config rm --path 'permacoop:accessories[${i}]'`,
       );
     const prefixFix = `pulumi config set --path 'permacoop:accessories[${i}].envPrefix' ${accessory.name.toUpperCase().replace(/-/g, "_")}_${i + 2}`;
     const own = accessoryVariables(accessory);

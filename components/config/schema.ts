@@ -893,8 +893,21 @@ export const redisAccessorySchema = z
     type: z.literal("redis").meta({ description: "`redis`: a Redis server with a password, its data (RDB snapshots) in a volume." }),
     image: imageRef("redis:7").default("redis:7").meta({ description: "Redis image (with `redis-server` and `redis-cli` on its PATH). Default `redis:7`." }),
     envPrefix: envPrefix("REDIS").meta({
-      description: "Prefix of the variable each service receives (secret): `<prefix>_URL` (`redis://:<password>@<host>:6379/0`). Default `REDIS`.",
+      description:
+        "Prefix of the variable each service receives (secret): `<prefix>_URL` (`redis://:<password>@<host>:6379/0` from a container; `rediss://…` from Scaleway's managed Redis). Default `REDIS`.",
     }),
+    nodeType: z
+      .string({ error: "expected a Scaleway Redis node type such as RED1-MICRO" })
+      .regex(/^RED1-[A-Z0-9-]+$/, { error: "expected a Scaleway Redis node type such as RED1-MICRO" })
+      .default("RED1-MICRO")
+      .meta({ description: "On a Scaleway host (a Managed Database for Redis): its node type. Default `RED1-MICRO`." }),
+    version: z
+      .string({ error: "expected a Redis version such as 7.0.5" })
+      .regex(/^[0-9]+\.[0-9]+\.[0-9]+$/, { error: "expected a Redis version such as 7.0.5" })
+      .default("7.0.5")
+      .meta({
+        description: "On a Scaleway host (a Managed Database for Redis): its Redis version, one Scaleway offers (`scw redis version list`). Default `7.0.5`.",
+      }),
   })
   .meta({
     title: "redis accessory",
@@ -911,7 +924,9 @@ export const genericAccessorySchema = z
     port: port.meta({ description: "Port it listens on, on the environment's network. Required.", examples: [7700] }),
     dataPath: z
       .string({ error: "expected an absolute path such as /data" })
-      .regex(/^\/[A-Za-z0-9._/-]*$/, { error: "expected an absolute path such as /data (letters, digits, . _ - /)" })
+      .regex(/^(\/[A-Za-z0-9_-][A-Za-z0-9._-]*)+$/, {
+        error: "expected an absolute directory other than / such as /data: segments of letters, digits, . _ - (no . or .. segment, no trailing /)",
+      })
       .meta({ description: "Directory in the container its data lives in (the accessory's volume is mounted there). Required.", examples: ["/meili_data"] }),
     env: z
       .record(

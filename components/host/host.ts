@@ -81,6 +81,8 @@ export interface EnvironmentHost {
   /** Where the edge publishes on each machine (the URL's ports). */
   readonly publish: Publish;
   readonly database: HostDatabase;
+  /** The variables of the accessories the platform runs (Scaleway hosts: Object Storage, Managed Redis), secret. Default none. */
+  readonly accessoryEnv?: pulumi.Output<Record<string, string>>;
   readonly dns?: DnsRecords;
   /** The services' built images, when the host kind builds and pushes them itself (a Scaleway VM without `buildRegistry`). */
   readonly builtImages?: BuiltImages;

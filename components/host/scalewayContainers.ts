@@ -1,3 +1,4 @@
+import { ManagedAccessories } from "../accessories/managedAccessories";
 import * as pulumi from "@pulumi/pulumi";
 import * as scaleway from "@pulumiverse/scaleway";
 import { DnsConfig, ScalewayContainerHostConfig, ServiceConfig, StackConfigOf } from "../config/schema";
@@ -191,6 +192,9 @@ export class ScalewayContainerHost implements EnvironmentHost {
   public readonly publish: Publish = PUBLIC_EDGE;
   public readonly database: HostDatabase;
   public readonly managedDatabase: ManagedDatabase;
+  /** The accessories (`s3`, `redis`: the schema refuses others here), Scaleway's. */
+  public readonly accessories?: ManagedAccessories;
+  public readonly accessoryEnv?: pulumi.Output<Record<string, string>>;
   public readonly containers: ScalewayContainersHost;
   public readonly resources: readonly pulumi.Resource[];
   public readonly outputs: HostOutputs;
@@ -206,9 +210,24 @@ export class ScalewayContainerHost implements EnvironmentHost {
       { parent },
     );
     this.database = { env: this.managedDatabase.env };
+    if (config.accessories.length > 0) {
+      this.accessories = new ManagedAccessories(
+        `${name}-accessories`,
+        {
+          accessories: config.accessories,
+          environment: args.environment,
+          region: host.region,
+          zone: `${host.region}-1`,
+          privateNetworkId: network.id,
+          protect: args.protectData,
+        },
+        { parent },
+      );
+      this.accessoryEnv = this.accessories.serviceEnv;
+    }
     // The platform's secret variables: everything but the plain env.
     const secretEnv = Object.fromEntries(
-      config.services.map((service) => [service.name, serviceEnvironment({ ...service, env: {} }, args.secrets, this.managedDatabase.env)]),
+      config.services.map((service) => [service.name, serviceEnvironment({ ...service, env: {} }, args.secrets, this.managedDatabase.env, this.accessoryEnv)]),
     );
     this.containers = new ScalewayContainersHost(
       `${name}-containers`,
@@ -224,7 +243,7 @@ export class ScalewayContainerHost implements EnvironmentHost {
       },
       { parent },
     );
-    this.resources = [this.containers, this.managedDatabase];
+    this.resources = [this.containers, this.managedDatabase, ...(this.accessories ? [this.accessories] : [])];
     this.outputs = { host: { kind: host.kind }, images: this.containers.images };
   }
 }

@@ -1,3 +1,5 @@
+import { ManagedAccessories } from "../accessories/managedAccessories";
+import { isManagedAccessory } from "../config/rules";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as scaleway from "@pulumiverse/scaleway";
@@ -140,6 +142,9 @@ export class ScalewayVmHost implements EnvironmentHost {
   public readonly database: HostDatabase;
   /** The managed database, when `database.kind` is `scaleway-managed`. */
   public readonly managedDatabase?: ManagedDatabase;
+  /** The `s3` and `redis` accessories, Scaleway's (Object Storage, Managed Redis). */
+  public readonly accessories?: ManagedAccessories;
+  public readonly accessoryEnv?: pulumi.Output<Record<string, string>>;
   public readonly dns: DnsRecords;
   /** The environment's registry namespace, when services build and no `buildRegistry` is set. */
   public readonly registry?: RegistryImages;
@@ -189,8 +194,24 @@ export class ScalewayVmHost implements EnvironmentHost {
       db = new ContainerDatabase(`${name}-db`, { database, host: args.envId.apply((id) => hostContract(args.environment, id).dbContainer) }, { parent });
       this.database = { env: db.env, containerPassword: db.password };
     }
+    const managed = args.config.accessories.filter((accessory) => isManagedAccessory(host.kind, accessory));
+    if (managed.length > 0) {
+      this.accessories = new ManagedAccessories(
+        `${name}-accessories`,
+        {
+          accessories: managed,
+          environment: args.environment,
+          region: host.zone.replace(/-[0-9]+$/, ""),
+          zone: host.zone,
+          allowedIpv4: this.vm.ipv4,
+          protect: args.protectData,
+        },
+        { parent },
+      );
+      this.accessoryEnv = this.accessories.serviceEnv;
+    }
     this.dns = new DnsRecords(`${name}-dns`, { dns, ipv4: this.vm.ipv4, ipv6: this.vm.ipv6 }, { parent });
-    this.resources = [this.vm, db, this.dns, ...(this.registry ? [this.registry] : [])];
+    this.resources = [this.vm, db, this.dns, ...(this.registry ? [this.registry] : []), ...(this.accessories ? [this.accessories] : [])];
     this.outputs = {
       host: { kind: host.kind, ipv4: this.vm.ipv4, ipv6: this.vm.ipv6 ?? null, deployUser: this.vm.deployUser },
       ssh: { host: this.vm.ipv4, port: 22, user: this.vm.deployUser, hostKey: this.vm.hostPublicKey },

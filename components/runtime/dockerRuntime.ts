@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { containerAccessories } from "../config/rules";
 import { registryLoginHost, StackConfig } from "../config/schema";
 import { renderEdgeConfig } from "../proxy/nginx";
 import { renderRolloutScript, rolloutSpec } from "../rollout/rollout";
@@ -144,7 +145,7 @@ export class DockerRuntime extends pulumi.ComponentResource {
     // Its command runs the runtime the runtime step made current, naming the accessory's settings:
     // it changes, and the preview shows the step updated (a restart), when they change, not when
     // another part of the environment does.
-    for (const accessory of config.accessories) {
+    for (const accessory of containerAccessories(config)) {
       const accessoryCommand = onMachine(contract.apply((c) => runCurrentRuntimeCommand(c, "accessory", accessory.name, JSON.stringify(accessory))));
       const env = args.accessoryEnv?.[accessory.name];
       if (env === undefined) throw new Error(`DockerRuntime: no environment for accessory ${accessory.name}`);

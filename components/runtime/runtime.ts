@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { containerAccessories } from "../config/rules";
 import { AccessoryConfig, StackConfig } from "../config/schema";
 import { renderSwitchGlobal, SWITCH_ADMIN_PORT, SWITCH_CONF_DIR, SWITCH_GLOBAL_FILE, switchFileFunction } from "../proxy/haproxy";
 import { DEFAULT_READ_TIMEOUT_SECONDS } from "../proxy/nginx";
@@ -203,7 +204,7 @@ export function runtimeSpec(config: StackConfig, contract: HostContract, publish
     jobSchedulePrefix: JOB_SCHEDULE_PREFIX,
     jobContainerPrefix: contract.jobContainerPrefix,
     jobLabel: LABELS.job,
-    accessories: config.accessories.map(accessoryLine).join("\n"),
+    accessories: containerAccessories(config).map(accessoryLine).join("\n"),
     accessoryPrefix: accessoryNames(contract, "").container,
     accessoryLabel: LABELS.accessory,
     s3AccessKey: S3_ACCESS_KEY_ID,

@@ -75,6 +75,15 @@ function computedState(type: string, name: string, inputs: Record<string, unknow
         : { ...inputs, loadBalancer: { endpointId: "lb", hostname: "", ip: "198.51.100.20", name: "", port: 5432 } };
     case "scaleway:registry/namespace:Namespace":
       return { ...inputs, endpoint: `rg.${inputs.region}.scw.cloud/${inputs.name}`, projectId: "11111111-2222-3333-4444-555555555555" };
+    case "scaleway:object/bucket:Bucket":
+      return { ...inputs, projectId: "11111111-2222-3333-4444-555555555555" };
+    case "scaleway:redis/cluster:Cluster":
+      return inputs.privateNetworks
+        ? {
+            ...inputs,
+            privateNetworks: [{ ...(inputs.privateNetworks as object[])[0], endpointId: "pn", ips: ["172.16.0.3/22"], port: 6379, zone: inputs.zone }],
+          }
+        : { ...inputs, publicNetwork: { id: "public", ips: ["198.51.100.30"], port: 6379 } };
     case "scaleway:iam/apiKey:ApiKey":
       return { ...inputs, accessKey: "SCWACCESSKEYMOCK0000", secretKey: `mock-secret-key-of-${name}` };
     case "scaleway:containers/container:Container":

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { parse, rawConfig, validConfigInput } from "../../../support/mocks";
 import { PROJECT_DIR } from "../../../support/stackFiles";
+import { serverlessConfigInput } from "../../../support/serverlessStack";
 
 type Mutable = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -126,6 +127,24 @@ describe("config contract", () => {
       "job deadline under 10 s",
       (c) => (c.jobs = [{ name: "report", service: c.services[0].name, schedule: "@daily", command: "x", timeoutSeconds: 1 }]),
       "permacoop:jobs[0].timeoutSeconds",
+    ],
+    [
+      "an accessory data path with a .. segment",
+      (c) => (c.accessories = [{ name: "search", type: "generic", image: "getmeili/meilisearch:v1.10", port: 7700, dataPath: "/../" }]),
+      "permacoop:accessories[0].dataPath",
+    ],
+    [
+      "an accessory data path of /",
+      (c) => (c.accessories = [{ name: "search", type: "generic", image: "getmeili/meilisearch:v1.10", port: 7700, dataPath: "/" }]),
+      "permacoop:accessories[0].dataPath",
+    ],
+    [
+      "a generic accessory on scaleway-container",
+      (c) =>
+        Object.assign(c, serverlessConfigInput(), {
+          accessories: [{ name: "search", type: "generic", image: "getmeili/meilisearch:v1.10", port: 7700, dataPath: "/data" }],
+        }),
+      "permacoop:accessories[0].type",
     ],
     [
       "two accessories of one name",

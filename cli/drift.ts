@@ -10,6 +10,7 @@
  * recorded in the state (each is idempotent: what matches is left alone; a rebuilt host gets them
  * all), then checks again.
  */
+import { containerAccessories } from "../components/config/rules";
 import { spawnSync } from "node:child_process";
 import { StackConfig } from "../components/config/schema";
 import { repairSteps } from "../components/runtime/contract";
@@ -108,7 +109,7 @@ function repair(stack: string, config: StackConfig, secrets: Record<string, stri
     stack,
     config.services.map((s) => s.name),
     config.registries.map((r) => r.address),
-    config.accessories.map((a) => a.name),
+    containerAccessories(config).map((a) => a.name),
   )) {
     section(`repair: ${command.urn.split("::").pop()}`);
     // Secrets (the database password, the services' env) travel on stdin, as in a deployment.

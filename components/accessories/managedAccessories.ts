@@ -6,6 +6,16 @@ import { AccessoryConfig } from "../config/schema";
 
 /** What a key of an `s3` accessory may do: the objects of its project's buckets, not the buckets themselves. */
 export const OBJECT_PERMISSION_SETS = ["ObjectStorageBucketsRead", "ObjectStorageObjectsRead", "ObjectStorageObjectsWrite", "ObjectStorageObjectsDelete"];
+/** A bucket name's stem from a stack name (any case, `_`, `.`) and a bucket: lower case, letters, digits, dashes; room for `-<6 hex>`. */
+export function bucketStem(environment: string, bucket: string): string {
+  return `${environment}-${bucket}`
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, "-")
+    .replace(/^-+/, "")
+    .slice(0, 56)
+    .replace(/-+$/, "");
+}
+
 /** Redis's user on a managed cluster. */
 export const MANAGED_REDIS_USER = "permacoop";
 
@@ -70,9 +80,11 @@ export class ManagedAccessories extends pulumi.ComponentResource {
     const bucket = new scaleway.object.Bucket(
       `${name}-bucket`,
       {
-        name: pulumi.interpolate`${`${args.environment}-${accessory.bucket ?? accessory.name}`.slice(0, 56)}-${suffix.hex}`,
+        name: pulumi.interpolate`${bucketStem(args.environment, accessory.bucket ?? accessory.name)}-${suffix.hex}`,
         region: args.region,
         versioning: { enabled: true },
+        // Unprotected (a review environment): destroy empties it, every version included.
+        forceDestroy: !args.protect,
         tags: { permacoop: "true", env: args.environment },
       },
       keep,
@@ -146,9 +158,11 @@ export class ManagedAccessories extends pulumi.ComponentResource {
       args.privateNetworkId !== undefined
         ? cluster.privateNetworks.apply((networks) => ({ ip: networks?.[0]?.ips[0]?.replace(/\/\d+$/, ""), port: networks?.[0]?.port }))
         : cluster.publicNetwork.apply((network) => ({ ip: network?.ips[0], port: network?.port }));
-    return pulumi.all([endpoint, password.result]).apply(([{ ip, port }, secret]): Record<string, string> => {
+    // TLS with the cluster's own CA: the services get it to verify the server (base64: a Docker env
+    // file holds one line per variable).
+    return pulumi.all([endpoint, password.result, cluster.certificate]).apply(([{ ip, port }, secret, ca]): Record<string, string> => {
       if (!ip || !port) throw new Error(`${name}: the cluster reports no address`);
-      return { URL: `rediss://${MANAGED_REDIS_USER}:${secret}@${ip}:${port}` };
+      return { URL: `rediss://${MANAGED_REDIS_USER}:${secret}@${ip}:${port}`, CA_CERT_BASE64: Buffer.from(ca ?? "").toString("base64") };
     });
   }
 }

@@ -241,14 +241,14 @@ export function accessoryEnvPrefix(accessory: z.output<typeof accessorySchema>):
   return accessory.envPrefix ?? accessory.name.toUpperCase().replace(/-/g, "_");
 }
 
-/** The variables an accessory hands to every service. */
+/** The variables an accessory may hand to every service (a container Redis has no CA to hand). */
 export function accessoryVariables(accessory: z.output<typeof accessorySchema>): string[] {
   const prefix = accessoryEnvPrefix(accessory);
   const names =
     accessory.type === "s3"
       ? ["ENDPOINT", "BUCKET", "ACCESS_KEY_ID", "SECRET_ACCESS_KEY", "REGION"]
       : accessory.type === "redis"
-        ? ["URL"]
+        ? ["URL", "CA_CERT_BASE64"]
         : ["HOST", "PORT", ...(accessory.passwordEnv ? ["PASSWORD"] : [])];
   return names.map((name) => `${prefix}_${name}`);
 }
@@ -265,7 +265,8 @@ function refineAccessories(config: StackView, ctx: z.RefinementCtx): void {
         accessory.type,
         `pulumi config rm --path 'permacoop:accessories[${i}]'`,
       );
-    const prefixFix = `pulumi config set --path 'permacoop:accessories[${i}].envPrefix' ${accessory.name.toUpperCase().replace(/-/g, "_")}_${i + 2}`;
+    // Within the prefix's 31 characters: the name's (up to 32) shortened, then the item's number.
+    const prefixFix = `pulumi config set --path 'permacoop:accessories[${i}].envPrefix' ${accessory.name.toUpperCase().replace(/-/g, "_").slice(0, 27)}_${i + 2}`;
     const own = accessoryVariables(accessory);
     if (own.some((name) => name.startsWith("DATABASE_")))
       issue(["accessories", i, "envPrefix"], "expected a prefix other than DATABASE (the database's variables use it)", accessory.envPrefix, prefixFix);

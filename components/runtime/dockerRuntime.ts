@@ -158,7 +158,8 @@ export class DockerRuntime extends pulumi.ComponentResource {
           delete: runCurrent("drop-accessory", accessory.name, accessoryLine(accessory)),
           stdin: pulumi.secret(env),
         },
-        { parent: this, dependsOn: [this.runtime], protect: args.protectData ?? false, ...secretOutputs },
+        // After the registry logins: a private accessory image is pulled with them.
+        { parent: this, dependsOn: [this.runtime, ...Object.values(this.registryLogins)], protect: args.protectData ?? false, ...secretOutputs },
       );
     }
 

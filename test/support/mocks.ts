@@ -83,7 +83,11 @@ function computedState(type: string, name: string, inputs: Record<string, unknow
             ...inputs,
             privateNetworks: [{ ...(inputs.privateNetworks as object[])[0], endpointId: "pn", ips: ["172.16.0.3/22"], port: 6379, zone: inputs.zone }],
           }
-        : { ...inputs, publicNetwork: { id: "public", ips: ["198.51.100.30"], port: 6379 } };
+        : {
+            ...inputs,
+            publicNetwork: { id: "public", ips: ["198.51.100.30"], port: 6379 },
+            certificate: "-----BEGIN CERTIFICATE-----\nmock\n-----END CERTIFICATE-----\n",
+          };
     case "scaleway:iam/apiKey:ApiKey":
       return { ...inputs, accessKey: "SCWACCESSKEYMOCK0000", secretKey: `mock-secret-key-of-${name}` };
     case "scaleway:containers/container:Container":

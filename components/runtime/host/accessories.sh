@@ -38,11 +38,21 @@ redis_ready() { [[ "$(redis_cli "$1" ping 2>/dev/null)" == "PONG" ]]; }
 s3_curl() {
   local container="$1" secret
   shift
+  require_sigv4_curl
   secret="$(docker inspect -f "$env_template" "$container" | sed -n 's/^MINIO_ROOT_PASSWORD=//p')"
   [[ -n "$secret" ]] || fail "${container} has no MINIO_ROOT_PASSWORD"
   # curl signs but does not send x-amz-content-sha256, which S3 servers require.
   printf 'user = "%s:%s"\n' "$S3_ACCESS_KEY" "$secret" |
     curl -K - --globoff --silent --show-error --fail --max-time 60 --aws-sigv4 "aws:amz:${S3_REGION}:s3" -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "$@"
+}
+
+# curl signs S3 requests itself from 7.75, and signs a given x-amz-content-sha256 from 7.88.
+require_sigv4_curl() {
+  local version
+  version="$(curl --version 2>/dev/null | sed -n '1s/^curl \([0-9]*\)\.\([0-9]*\).*/\1 \2/p')"
+  read -r major minor <<<"${version:-0 0}"
+  ((major > 7 || (major == 7 && minor >= 88))) ||
+    fail "curl ${major}.${minor} on this host cannot sign S3 requests for the s3 accessories' backups: install curl 7.88 or later (Debian 12, Ubuntu 24.04)"
 }
 
 s3_url() { printf 'http://%s:%s/%s' "$(network_address "$1")" "$2" "$3"; }
@@ -60,8 +70,6 @@ urlencode_key() {
   done
   printf '%s' "$out"
 }
-
-xml_unescape() { sed -e 's/&lt;/</g' -e 's/&gt;/>/g' -e 's/&quot;/"/g' -e "s/&apos;/'/g" -e 's/&#39;/'"'"'/g' -e 's/&amp;/\&/g'; }
 
 # The bucket exists (created once; "already owned" is fine).
 s3_bucket() {
@@ -111,26 +119,29 @@ accessory() {
 # A TCP connection to container $1 on port $2 succeeds.
 answers_tcp() { timeout 2 bash -c "exec 3<>/dev/tcp/$(network_address "$1")/$2" 2>/dev/null; }
 
-# drop-accessory NAME [LINE]: a final backup when it runs (LINE: its settings as $ACCESSORIES
-# has them, from the deployment that declared it: the current one may not any more), its
-# container, then its volume (kept with PERMACOOP_KEEP_DATA=1). Backups stay.
+# drop-accessory NAME [LINE]: a final backup (LINE: its settings as $ACCESSORIES has them, from
+# the deployment that declared it: the current one may not any more), its container, then its
+# volume, kept when PERMACOOP_KEEP_DATA=1 or when no final backup could be taken. Backups stay.
 drop_accessory() {
-  local name="$1" container="${ACCESSORY_PREFIX}$1"
-  if [[ -n "${2:-}" && "$(docker inspect -f '{{.State.Running}}' "$container" 2>/dev/null)" == "true" ]]; then
+  local name="$1" container="${ACCESSORY_PREFIX}$1" backed_up=false
+  if [[ -n "${2:-}" ]] && docker inspect "$container" >/dev/null 2>&1; then
     umask 077
     mkdir -p "$backup_dir"
-    (backup_accessory "$name" "${backup_dir}/${ENV_NAME}-$(date -u +%Y%m%dT%H%M%SZ)-final" "$2") ||
-      log "WARNING: no final backup of ${name} (see above)"
+    if (backup_accessory "$name" "${backup_dir}/${ENV_NAME}-$(date -u +%Y%m%dT%H%M%SZ)-final" "$2"); then backed_up=true; fi
   fi
   if docker inspect "$container" >/dev/null 2>&1; then
     log "removing accessory ${name}: ${container}"
-    docker rm -f "$container" >/dev/null
+    docker stop -t 30 "$container" >/dev/null 2>&1 || true
+    docker rm -f "$container" >/dev/null || fail "cannot remove ${container}"
   fi
+  docker volume inspect "$container" >/dev/null 2>&1 || return 0
   if [[ "${PERMACOOP_KEEP_DATA:-0}" == "1" ]]; then
     log "keeping volume ${container} of accessory ${name} (PERMACOOP_KEEP_DATA=1)"
-  elif docker volume inspect "$container" >/dev/null 2>&1; then
+  elif [[ "$backed_up" != true ]]; then
+    log "WARNING: keeping volume ${container} of accessory ${name}: no final backup of it was taken (remove it by hand once you have what you need: docker volume rm ${container})"
+  else
     log "removing volume ${container}"
-    docker volume rm "$container" >/dev/null
+    docker volume rm "$container" >/dev/null || fail "cannot remove volume ${container}"
   fi
   if compgen -G "${backup_dir}/*.${name}.*" >/dev/null; then log "backups of ${name} stay in ${backup_dir}"; fi
 }
@@ -142,9 +153,11 @@ backup_accessory() {
   local name="$1" stem="$2" line type image port data_path bucket container
   read_accessory "$name" "${3:-}"
   container="${ACCESSORY_PREFIX}${name}"
-  [[ "$(docker inspect -f '{{.State.Running}}' "$container" 2>/dev/null)" == "true" ]] ||
-    fail "accessory ${name} is not running (${container}): no backup of it"
-  local file
+  local file running=false
+  [[ "$(docker inspect -f '{{.State.Running}}' "$container" 2>/dev/null)" != "true" ]] || running=true
+  # A stopped one's files are copied as they are (a crash-looping store is what a restore is for).
+  docker inspect "$container" >/dev/null 2>&1 || fail "accessory ${name} has no container (${container}): no backup of it"
+  [[ "$running" == true || "$type" != s3 ]] || fail "accessory ${name} is not running (${container}): its bucket cannot be read"
   case "$type" in
     s3)
       file="${stem}.${name}.s3"
@@ -156,23 +169,29 @@ backup_accessory() {
       ;;
     redis)
       file="${stem}.${name}.rdb"
-      # A snapshot streamed from a fork of the server (it keeps serving), through the volume.
-      if ! redis_cli "$container" --rdb /data/.permacoop-backup.rdb >/dev/null ||
-        ! docker cp "${container}:/data/.permacoop-backup.rdb" - | tar -xO >"${file}.partial"; then
+      # A snapshot streamed from a fork of the server (it keeps serving), through the volume; a
+      # stopped server's last snapshot as it is.
+      local snapshot=/data/dump.rdb
+      if [[ "$running" == true ]]; then
+        snapshot=/data/.permacoop-backup.rdb
+        redis_cli "$container" --rdb "$snapshot" >/dev/null || fail "backup of accessory ${name} (redis) failed: no backup written"
+      fi
+      if ! docker cp "${container}:${snapshot}" - | tar -xO >"${file}.partial" || [[ ! -s "${file}.partial" ]]; then
         rm -f "${file}.partial"
         fail "backup of accessory ${name} (redis) failed: no backup written"
       fi
-      docker exec "$container" rm -f /data/.permacoop-backup.rdb
+      [[ "$running" != true ]] || docker exec "$container" rm -f "$snapshot"
       ;;
     generic)
       file="${stem}.${name}.tar"
-      docker pause "$container" >/dev/null
-      if ! docker cp "${container}:${data_path}/." - >"${file}.partial"; then
-        docker unpause "$container" >/dev/null
+      [[ "$running" != true ]] || docker pause "$container" >/dev/null
+      local copied=true
+      docker cp "${container}:${data_path}/." - >"${file}.partial" || copied=false
+      [[ "$running" != true ]] || docker unpause "$container" >/dev/null
+      if [[ "$copied" != true ]]; then
         rm -f "${file}.partial"
         fail "backup of accessory ${name} failed: no backup written"
       fi
-      docker unpause "$container" >/dev/null
       ;;
   esac
   mv "${file}.partial" "$file"
@@ -202,8 +221,21 @@ mirror_bucket() {
   done <<<"$keys"
 }
 
-# restore_accessory NAME BACKUP: the accessory's data becomes the backup's (after a safety backup),
-# with the services stopped meanwhile (restore_with_services_stopped).
+# check_accessory_backup NAME BACKUP: BACKUP is one of NAME's, whole, before anything is touched.
+check_accessory_backup() {
+  local name="$1" file="$2" line type image port data_path bucket
+  read_accessory "$name"
+  case "$type" in
+    s3) [[ "$file" == *.s3 && -d "${file}/${bucket}" ]] || fail "${file##*/} holds no mirror of bucket ${bucket}: nothing was touched" ;;
+    redis) [[ "$file" == *.rdb && "$(head -c 5 "$file")" == REDIS ]] || fail "${file##*/} is not a Redis snapshot (RDB): nothing was touched" ;;
+    generic)
+      if [[ "$file" != *.tar ]] || ! tar -tf "$file" >/dev/null 2>&1; then fail "${file##*/} is not a whole tar archive: nothing was touched"; fi
+      ;;
+  esac
+}
+
+# restore_accessory NAME BACKUP: the accessory's data becomes the backup's (restore() checked it,
+# took a safety backup and stopped the services).
 restore_accessory() {
   local name="$1" file="$2" line type image port data_path bucket container
   read_accessory "$name"
@@ -211,7 +243,6 @@ restore_accessory() {
   case "$type" in
     s3)
       log "restoring bucket ${bucket} of ${name} from ${file##*/}"
-      [[ -d "${file}/${bucket}" ]] || fail "${file##*/} holds no mirror of bucket ${bucket}: nothing was touched"
       local key url current
       url="$(s3_url "$container" "$port" "$bucket")"
       # Every object of the backup put back, then the objects it did not have removed.
@@ -222,15 +253,13 @@ restore_accessory() {
       bucket_keys "$container" "$port" "$bucket" >"${current}/keys" || fail "cannot list bucket ${bucket}"
       while IFS= read -r key; do
         [[ -z "$key" || -f "${file}/${bucket}/${key}" || ("$key" == */ && -d "${file}/${bucket}/${key}") ]] && continue
-        s3_curl "$container" --output /dev/null -X DELETE "${url}/$(urlencode_key "$key")"
+        s3_curl "$container" --output /dev/null -X DELETE "${url}/$(urlencode_key "$key")" || fail "restore of ${name}: cannot delete ${key@Q}"
       done <"${current}/keys"
       rm -rf "$current"
       ;;
     redis | generic)
       local target="/data"
       [[ "$type" == redis ]] || target="$data_path"
-      [[ "$type" != redis || "$file" == *.rdb ]] || fail "${file##*/} is not a redis backup: nothing was touched"
-      [[ "$type" != generic ]] || tar -tf "$file" >/dev/null || fail "${file##*/} is not a whole tar archive: nothing was touched"
       log "stopping accessory ${name} during the restore"
       docker stop "$container" >/dev/null
       if [[ "$type" == redis ]]; then
@@ -248,22 +277,23 @@ restore_accessory() {
   log "restored ${name} from ${file##*/}"
 }
 
-# The keys of a bucket, one per line, every page of the listing. A key with a newline fails it
-# (one line per key could not say where it ends).
+# The keys of a bucket, one per line, every page of the listing. Keys come URL-encoded when the
+# server honours encoding-type=url (MinIO, S3), else XML-escaped (numeric entities included); a
+# key with a newline fails it (one line per key could not say where it ends).
 bucket_keys() {
-  local container="$1" port="$2" bucket="$3" token="" page keys url
+  local container="$1" port="$2" bucket="$3" token="" page url
   url="$(s3_url "$container" "$port" "$bucket")"
   while :; do
     # Query parameters in alphabetical order: curl signs them as written, servers sort them.
-    page="$(s3_curl "$container" "${url}?${token:+continuation-token=$(urlencode_key "$token" | sed 's|/|%2F|g')&}list-type=2&max-keys=1000")" || return 1
-    keys="$(grep -o '<Key>[^<]*</Key>' <<<"$page" | sed -e 's|^<Key>||' -e 's|</Key>$||' | xml_unescape || true)"
-    if [[ "$(grep -o '<Key>' <<<"$page" | wc -l)" != "$(grep -c . <<<"$keys" || true)" ]]; then
-      log "bucket ${bucket} holds a key with a newline: it cannot be listed one key per line" >&2
-      return 1
-    fi
-    [[ -z "$keys" ]] || printf '%s\n' "$keys"
+    page="$(s3_curl "$container" "${url}?${token:+continuation-token=$(urlencode_key "$token" | sed 's|/|%2F|g')&}encoding-type=url&list-type=2&max-keys=1000")" || return 1
+    perl -0777 -ne '
+      sub xml { my $t = shift; $t =~ s/&#x([0-9a-fA-F]+);/chr(hex($1))/ge; $t =~ s/&#([0-9]+);/chr($1)/ge;
+        $t =~ s/&lt;/</g; $t =~ s/&gt;/>/g; $t =~ s/&quot;/"/g; $t =~ s/&apos;/\x27/g; $t =~ s/&amp;/&/g; return $t }
+      my $url = m{<EncodingType>url</EncodingType>};
+      while (m{<Key>([^<]*)</Key>}g) { my $k = xml($1); if ($url) { $k =~ s/\+/ /g; $k =~ s/%([0-9a-fA-F]{2})/chr(hex($1))/ge }
+        die "a key with a newline cannot be listed one key per line\n" if $k =~ /[\r\n]/; print "$k\n" }' <<<"$page" || return 1
     grep -q '<IsTruncated>true</IsTruncated>' <<<"$page" || break
-    token="$(sed -n 's|.*<NextContinuationToken>\([^<]*\)</NextContinuationToken>.*|\1|p' <<<"$page" | xml_unescape)"
+    token="$(perl -ne 'print $1 if m{<NextContinuationToken>([^<]*)</NextContinuationToken>}' <<<"$page" | sed -e 's/&lt;/</g' -e 's/&gt;/>/g' -e 's/&quot;/"/g' -e 's/&amp;/\&/g')"
     [[ -n "$token" ]] || return 1
   done
 }

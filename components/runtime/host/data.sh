@@ -75,41 +75,62 @@ drop_data() {
   if compgen -G "${backup_dir}/*.dump" >/dev/null; then log "backups stay in ${backup_dir}"; fi
 }
 
-# backup [TAG [database]]: the container database (a custom-format pg_dump, what pg_restore reads)
-# and each accessory (accessories.sh; not with "database"), each written whole or not at all,
-# under one time stamp. Daily backups older than BACKUP_RETENTION_DAYS are pruned; tagged ones stay
-# until removed by hand.
+# backup [TAG [TARGET]]: the container database (a custom-format pg_dump, what pg_restore reads)
+# and each accessory (accessories.sh), or TARGET alone ("database", or an accessory's name), each
+# written whole or not at all, under one time stamp. Every target is tried: one that fails does not
+# stop the others, and the backup then fails, naming it. Daily backups older than
+# BACKUP_RETENTION_DAYS are pruned; tagged ones stay until removed by hand.
 backup() {
   [[ "$DB_MODE" == "container" || -n "$ACCESSORIES" ]] || require_container_database
-  local tag="${1:-}" only="${2:-}" stem name accessory
+  local tag="${1:-}" target="${2:-}" stem accessory failed=()
   stem="${backup_dir}/${ENV_NAME}-$(date -u +%Y%m%dT%H%M%SZ)${tag:+-${tag}}"
   umask 077 # backups hold every row: readable by the deploy user only
   mkdir -p "$backup_dir"
-  if [[ "$DB_MODE" == "container" ]]; then
-    name="${stem##*/}.dump"
-    if ! docker exec "$DB_CONTAINER" pg_dump --format custom -U "$DB_USER" -d "$DB_NAME" >"${stem}.dump.partial"; then
-      rm -f "${stem}.dump.partial"
-      fail "pg_dump of ${DB_NAME} in ${DB_CONTAINER} failed: no backup written"
-    fi
-    mv "${stem}.dump.partial" "${stem}.dump"
-    log "backup ${name} ($(du -h "${stem}.dump" | cut -f1)) in ${backup_dir}"
+  if [[ "$DB_MODE" == "container" && (-z "$target" || "$target" == database) ]]; then
+    (backup_database "$stem") || failed+=(database)
   fi
   while IFS=$'\t' read -r accessory _; do
-    [[ -z "$accessory" || "$only" == database ]] || backup_accessory "$accessory" "$stem"
+    [[ -n "$accessory" && (-z "$target" || "$target" == "$accessory") ]] || continue
+    (backup_accessory "$accessory" "$stem") || failed+=("$accessory")
   done <<<"$ACCESSORIES"
-  # Expired = older than the retention AND not among the newest BACKUP_RETENTION_DAYS daily ones of
-  # its kind: if the backups stopped for a while, the last good ones are never pruned away.
-  local kind expired
-  for kind in dump $(cut -f1 <<<"$ACCESSORIES" | sed 's/$/.*/'); do
+  prune_backups
+  ((${#failed[@]} == 0)) || fail "no backup of: ${failed[*]} (see above)"
+}
+
+backup_database() {
+  local stem="$1"
+  if ! docker exec "$DB_CONTAINER" pg_dump --format custom -U "$DB_USER" -d "$DB_NAME" >"${stem}.dump.partial"; then
+    rm -f "${stem}.dump.partial"
+    fail "pg_dump of ${DB_NAME} in ${DB_CONTAINER} failed: no backup written"
+  fi
+  mv "${stem}.dump.partial" "${stem}.dump"
+  log "backup ${stem##*/}.dump ($(du -h "${stem}.dump" | cut -f1)) in ${backup_dir}"
+}
+
+# The kinds of daily backups: "dump" and "<accessory>.*", one per line.
+backup_kinds() {
+  printf 'dump\n'
+  local accessory
+  while IFS=$'\t' read -r accessory _; do
+    [[ -z "$accessory" ]] || printf '%s.*\n' "$accessory"
+  done <<<"$ACCESSORIES"
+}
+
+# Expired = older than the retention AND not among the newest BACKUP_RETENTION_DAYS daily ones of
+# its kind: if the backups stopped for a while, the last good ones are never pruned away.
+prune_backups() {
+  local kind expired old
+  while IFS= read -r kind; do
     expired="$(find "$backup_dir" -maxdepth 1 -name "${ENV_NAME}-*-daily.${kind}" ! -name '*.partial' -printf '%T@ %p\n' | sort -rn | tail -n +$((BACKUP_RETENTION_DAYS + 1)) |
       while read -r mtime path; do
         ((${mtime%.*} < $(date +%s) - BACKUP_RETENTION_DAYS * 86400)) && printf '%s\n' "$path"
       done || true)"
-    for old in $expired; do
+    while IFS= read -r old; do
+      [[ -n "$old" ]] || continue
       rm -rf "$old"
       log "pruned ${old##*/} (older than ${BACKUP_RETENTION_DAYS} days)"
-    done
-  done
+    done <<<"$expired"
+  done < <(backup_kinds)
 }
 
 # This environment's backups: <env>-<time>[-tag].dump (the database) and
@@ -171,8 +192,7 @@ restore() {
     *.s3 | *.rdb | *.tar)
       accessory="${name%.*}"
       accessory="${accessory##*.}"
-      local line type image port data_path bucket
-      read_accessory "$accessory"
+      check_accessory_backup "$accessory" "$file"
       ;;
     *) fail "${name} is not a backup (a .dump of the database, or an accessory's .s3, .rdb or .tar): nothing was touched" ;;
   esac
@@ -182,8 +202,8 @@ restore() {
     # shellcheck disable=SC2086,SC2064 # one name per word; the names are fixed now
     { docker stop $running >/dev/null; trap "start_services ${running//$'\n'/ }" EXIT; }
   fi
-  log "safety backup of the current data before restoring"
-  backup pre-restore
+  log "safety backup of ${accessory:-the database} before restoring"
+  backup pre-restore "${accessory:-database}"
   if [[ -n "$accessory" ]]; then
     restore_accessory "$accessory" "$file"
     return

@@ -51,6 +51,8 @@ start_container() {
   fi
   if docker inspect "$name" >/dev/null 2>&1; then
     log "replacing ${name} (image or settings changed)"
+    # Stopped first, as docker stop does (its stop signal, 30 s): a data store saves what it holds.
+    docker stop -t 30 "$name" >/dev/null 2>&1 || true
     docker rm -f "$name" >/dev/null
   fi
   log "starting ${name} (${image})"

@@ -55,11 +55,17 @@ verify() {
   done <<<"$ACCESSORIES"
   if [[ "$DB_MODE" == "container" || -n "$ACCESSORIES" ]]; then
     crontab -l 2>/dev/null | grep -qF "${CRONTAB_TAG}backup" || drift "no daily backup scheduled in $(id -un)'s crontab (install cron, then pulumi up)"
-    local newest
-    newest="$(find "$backup_dir" -maxdepth 1 -name "${ENV_NAME}-*-daily.dump" -printf '%T@\n' 2>/dev/null | sort -rn | head -n 1)"
-    if [[ -n "$newest" ]] && ((${newest%.*} < $(date +%s) - 26 * 3600)); then
-      drift "the newest daily backup is older than 26 hours (see ${state_dir}/backup.log)"
-    fi
+    # Each kind's newest daily backup (the database's, each accessory's): one failing every night shows.
+    local kind newest what
+    while IFS= read -r kind; do
+      [[ "$kind" != dump || "$DB_MODE" == "container" ]] || continue
+      newest="$(find "$backup_dir" -maxdepth 1 -name "${ENV_NAME}-*-daily.${kind}" ! -name '*.partial' -printf '%T@\n' 2>/dev/null | sort -rn | head -n 1)"
+      if [[ -n "$newest" ]] && ((${newest%.*} < $(date +%s) - 26 * 3600)); then
+        what="${kind%.\*}"
+        [[ "$what" != dump ]] || what="the database"
+        drift "the newest daily backup of ${what} is older than 26 hours (see ${state_dir}/backup.log)"
+      fi
+    done < <(backup_kinds)
   fi
   local schedule
   while IFS=$'\t' read -r name _ _ schedule _; do

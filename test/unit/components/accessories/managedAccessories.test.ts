@@ -47,6 +47,7 @@ describe("accessories on Scaleway hosts: Scaleway's Object Storage and Managed R
     ]);
     const [cluster] = ofType("scaleway:redis/cluster:Cluster");
     expect(cluster!.props).toMatchObject({ zone: "fr-par-1", nodeType: "RED1-MICRO", version: "7.0.5", tlsEnabled: true, clusterSize: 1 });
+    expect(bucket!.props.forceDestroy).toBe(true); // staging is not protected: destroy empties it
     expect(await valueOf(cluster!.props.acls as pulumi.Input<unknown>)).toEqual([{ ip: "203.0.113.10/32", description: "staging host only" }]);
     expect(cluster!.props.privateNetworks).toBeUndefined();
     // No container of ours for them: no runtime step, no volume.
@@ -59,6 +60,7 @@ describe("accessories on Scaleway hosts: Scaleway's Object Storage and Managed R
       S3_SECRET_ACCESS_KEY: expect.stringMatching(/^mock-secret-key-of-/),
       S3_REGION: "fr-par",
       REDIS_URL: "rediss://permacoop:pw-staging-accessories-cache-password@198.51.100.30:6379",
+      REDIS_CA_CERT_BASE64: Buffer.from("-----BEGIN CERTIFICATE-----\nmock\n-----END CERTIFICATE-----\n").toString("base64"),
     });
   });
 

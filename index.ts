@@ -26,6 +26,9 @@ function stackOutputs(environment: Environment) {
     dataProtected: environment.dataProtected,
     /** The environment's id on its machine: its names there (`pc-<id>-…`, `~/.permacoop/<id>`; npm run ops reads it). */
     envId: environment.envIds[0],
+    /** With several hosts: each one's id and SSH coordinates, in the configuration's order (npm run ops -- --host). */
+    envIds: environment.envIds.length > 1 ? environment.envIds : undefined,
+    servers: outputs.servers,
     /** With DNS managed elsewhere: the records to create at the registrar. */
     dnsRecordsToCreate: environment.recordsToCreate,
     /** Environment of each service (secret): plain env, secrets and DATABASE_*. */

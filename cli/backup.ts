@@ -66,7 +66,12 @@ async function main(): Promise<void> {
   const command = process.argv[2] === "restore" ? "restore" : "backup";
   const args = parseBackupArgs(command, process.argv.slice(3));
   const { config, secrets } = readStack(args.stack);
-  if (config.database.kind !== "container" && containerAccessories(config).length === 0) {
+  if (config.database.kind === "external" && containerAccessories(config).length === 0) {
+    throw new Error(
+      `stack ${args.stack} uses an external database (${config.database.host}): its backups are its operator's, and it has no accessory to back up`,
+    );
+  }
+  if (config.database.kind === "scaleway-managed" && containerAccessories(config).length === 0) {
     throw new Error(
       `stack ${args.stack} uses a Scaleway managed database: it is backed up every ${config.database.backupFrequencyHours} h and kept ${config.database.backupRetentionDays} days by Scaleway (scw rdb backup list / create / restore)`,
     );

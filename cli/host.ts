@@ -7,6 +7,7 @@ import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseStackConfig } from "../components/config/load";
+import { sshServers } from "../components/config/rules";
 import { PROGRAM_SECRETS, StackConfig } from "../components/config/schema";
 import { HostContract, hostContract, homePath, runtimeComponentName } from "../components/runtime/contract";
 import { pulumiCliEnv } from "./pulumi";
@@ -35,21 +36,39 @@ interface SshTarget {
   readonly privateKey: string;
 }
 
+/** The host `--host` chose among several (its address, or its 1-based position); none: the first. */
+let chosenHost: string | undefined;
+
+/** Makes the next commands reach the host `--host <address|number>` names (several hosts); undefined: the first. */
+export function chooseHost(choice: string | undefined): void {
+  chosenHost = choice;
+}
+
+/** The position of the chosen host among `addresses`; a choice naming none of them fails, listing them. */
+export function hostIndex(addresses: readonly string[], choice: string | undefined = chosenHost): number {
+  if (choice === undefined) return 0;
+  const byAddress = addresses.indexOf(choice);
+  if (byAddress >= 0) return byAddress;
+  const position = /^[1-9][0-9]*$/.test(choice) ? Number(choice) - 1 : -1;
+  if (position >= 0 && position < addresses.length) return position;
+  throw new Error(`--host ${choice}: not a host of this stack (hosts: ${addresses.map((a, i) => `${i + 1}=${a}`).join(", ")})`);
+}
+
 function sshTarget(stack: string, config: StackConfig, secrets: Record<string, string>): SshTarget {
   if (config.host.kind === "ssh") {
-    return {
-      host: config.host.address,
-      port: config.host.port,
-      user: config.host.user,
-      hostKey: config.host.hostKey,
-      privateKey: secrets[PROGRAM_SECRETS.sshPrivateKey] ?? "",
-    };
+    const servers = sshServers(config.host);
+    const server = servers[hostIndex(servers.map((s) => s.address))]!;
+    return { host: server.address, port: server.port, user: server.user, hostKey: server.hostKey, privateKey: secrets[PROGRAM_SECRETS.sshPrivateKey] ?? "" };
   }
   if (config.host.kind === "scaleway-vm" || config.host.kind === "local-vm") {
-    // Only the two outputs needed: the others (serviceEnv) hold secrets this has no use for.
-    const ssh = JSON.parse(stackOutput(stack, "ssh", "--json")) as Omit<SshTarget, "privateKey">;
+    // Only the outputs needed: the others (serviceEnv) hold secrets this has no use for.
+    const several = config.host.kind === "scaleway-vm" && config.host.count > 1;
+    const ssh = several
+      ? ((targets: Omit<SshTarget, "privateKey">[]) => targets[hostIndex(targets.map((t) => t.host))]!)(JSON.parse(stackOutput(stack, "servers", "--json")))
+      : (JSON.parse(stackOutput(stack, "ssh", "--json")) as Omit<SshTarget, "privateKey">);
     return { ...ssh, privateKey: stackOutput(stack, "sshPrivateKey", "--show-secrets").trimEnd() + "\n" };
   }
+  if (chosenHost !== undefined) throw new Error(`--host ${chosenHost}: host kind ${config.host.kind} has one host`);
   throw new Error(`host kind ${config.host.kind} has no host to log in to (the platform runs the containers)`);
 }
 
@@ -65,6 +84,13 @@ function stackOutput(stack: string, name: string, ...flags: string[]): string {
  * last `up` exported (`envId`); the stack's name alone for one deployed before ids, until its next `up`.
  */
 export function stackContract(stack: string): HostContract {
+  // Several hosts: each has its id (`envIds`, in the hosts' order).
+  const several = spawnSync("pulumi", ["stack", "output", "envIds", "--json", "--stack", stack], { env: pulumiCliEnv(stack), encoding: "utf8" });
+  if (several.status === 0 && several.stdout.trim().startsWith("[")) {
+    const ids = JSON.parse(several.stdout) as string[];
+    const id = ids[chosenHost === undefined ? 0 : Math.min(chosenIndexOf(stack), ids.length - 1)];
+    if (id) return hostContract(stack, id);
+  }
   const result = spawnSync("pulumi", ["stack", "output", "envId", "--stack", stack], { env: pulumiCliEnv(stack), encoding: "utf8" });
   if (result.status === 0 && result.stdout.trim() !== "") return hostContract(stack, result.stdout.trim());
   // Any failure but a missing output must not guess.
@@ -78,6 +104,12 @@ export function stackContract(stack: string): HostContract {
   const probe = state.deployment?.resources?.find((r) => r.urn.endsWith(`::${runtimeComponentName(stack)}-env-id`));
   const probed = typeof probe?.outputs?.stdout === "string" ? probe.outputs.stdout.trim() : "";
   return hostContract(stack, probed || stack);
+}
+
+/** The chosen host's position, from the addresses the stack exported (`servers`, in the hosts' order). */
+function chosenIndexOf(stack: string): number {
+  const servers = JSON.parse(stackOutput(stack, "servers", "--json")) as { host: string }[];
+  return hostIndex(servers.map((s) => s.host));
 }
 
 /** Spawns `command` in a shell on the environment's host: here, or over SSH with the pinned host key. */

@@ -1,5 +1,6 @@
 /**
  * Day-2 commands on an environment's host — the seeds' troubleshooting sections as commands:
+ * With several hosts, `--host <address|number>` picks one (default the first).
  *   npm run ops -- status -s <stack>            containers, each service's live version and health, maintenance mode, certificate expiry
  *   npm run ops -- logs   -s <stack> [service]  the last 200 lines of the live container (default: the first service)
  *   npm run ops -- exec   -s <stack> [service]  a shell in the live container
@@ -18,7 +19,7 @@ import { describeMaintenanceFlag, MAINTENANCE_FLAG_FILE } from "../components/pr
 import { CERT_DIR } from "../components/proxy/nginx";
 import { HostContract, homePath, jobLogPath } from "../components/runtime/contract";
 import { shellQuote } from "../components/runtime/shell";
-import { onHost, readStack, stackContract } from "./host";
+import { chooseHost, onHost, readStack, stackContract } from "./host";
 import { runMain, takeStack } from "./args";
 
 const ACTIONS = ["status", "logs", "exec", "psql", "audit", "jobs", "run"] as const;
@@ -31,6 +32,8 @@ export interface OpsArgs {
   readonly service?: string;
   /** `run`: the command line, run by `sh -c`. */
   readonly command?: string;
+  /** Which of several hosts (`--host <address|number>`). Default the first. */
+  readonly host?: string;
 }
 
 /**
@@ -43,7 +46,7 @@ export function commandLine(words: readonly string[]): string {
 
 /** Parses `<action> -s <stack> [service]` (`run`: `<service> -- <command...>`); throws a usage message on anything else. */
 export function parseOpsArgs(argv: readonly string[]): OpsArgs {
-  const usage = `usage: npm run ops -- <${ACTIONS.join("|")}> -s <stack> [service]   (run: -s <stack> <service> -- <command...>)`;
+  const usage = `usage: npm run ops -- <${ACTIONS.join("|")}> -s <stack> [--host <address|number>] [service]   (run: -s <stack> <service> -- <command...>)`;
   const rest = [...argv];
   const action = rest.shift();
   if (!action || !(ACTIONS as readonly string[]).includes(action)) throw new Error(`${usage}\n(unknown action: ${action ?? "none"})`);
@@ -51,15 +54,20 @@ export function parseOpsArgs(argv: readonly string[]): OpsArgs {
   const separator = rest.indexOf("--");
   const words = separator >= 0 ? rest.splice(separator).slice(1) : [];
   const stack = takeStack(rest, usage);
+  const hostAt = rest.indexOf("--host");
+  const host = hostAt >= 0 ? rest[hostAt + 1] : undefined;
+  if (hostAt >= 0 && (!host || host.startsWith("-"))) throw new Error(`${usage}\n(--host: which host? its address, or its number from 1)`);
+  if (hostAt >= 0) rest.splice(hostAt, 2);
+  const chosen = host === undefined ? {} : { host };
   if (rest.length > 1) throw new Error(`${usage}\n(unexpected: ${rest.slice(1).join(" ")})`);
   if (action === "run") {
     if (rest.length === 0) throw new Error(`${usage}\n(run: which service? e.g. npm run ops -- run -s ${stack} app -- sh)`);
     if (words.length === 0 || words.join("").trim() === "")
       throw new Error(`${usage}\n(run: the command after --, e.g. npm run ops -- run -s ${stack} ${rest[0]} -- sh)`);
-    return { action, stack, service: rest[0], command: commandLine(words) };
+    return { action, stack, service: rest[0], command: commandLine(words), ...chosen };
   }
   if (separator >= 0) throw new Error(`${usage}\n(-- <command> goes with run only)`);
-  return { action: action as Action, stack, service: rest[0] };
+  return { action: action as Action, stack, service: rest[0], ...chosen };
 }
 
 /** The host command printing the service's live containers, one per replica, space-separated. */
@@ -83,6 +91,7 @@ export function healthProbe(network: string, container: string, port: number, he
 
 function main(): void {
   const args = parseOpsArgs(process.argv.slice(2));
+  chooseHost(args.host);
   const { config, secrets } = readStack(args.stack);
   const names = stackContract(args.stack);
   const run = (command: string, interactive = false) => {

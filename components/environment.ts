@@ -10,7 +10,7 @@ import { ScalewayContainerHost } from "./host/scalewayContainers";
 import { ScalewayVmHost } from "./host/scalewayVm";
 import { SshHost } from "./host/ssh";
 import { ContainerAccessories } from "./accessories/containerAccessories";
-import { hostContract, runtimeComponentName } from "./runtime/contract";
+import { hostContract, rolloutWaves, runtimeComponentName } from "./runtime/contract";
 import { machineEnvId } from "./runtime/envId";
 import { DockerRuntime } from "./runtime/dockerRuntime";
 import { PromotedImages, pushBuiltImages, stackRegistryLogins } from "./registry/images";
@@ -121,38 +121,51 @@ export class Environment extends pulumi.ComponentResource {
     // This stack's id on its hosts: kept in the state, so every clone or project has its own.
     const owner = host.machines.length > 0 ? new random.RandomId(`${name}-owner`, { byteLength: 8 }, { parent: this }) : undefined;
     this.owner = owner;
-    const envIds = host.machines.map((machine) =>
+    const count = host.machines.length;
+    const envIds = host.machines.map((machine, index) =>
       machineEnvId(
-        runtimeComponentName(name),
+        runtimeComponentName(name, { index, count }),
         { environment: args.name, owner: owner!.hex, runner: machine.runner, machineId: machine.identity, dependsOn: [...machine.ready] },
         this,
       ),
     );
     resolveEnvId(envIds[0] ?? pulumi.output(args.name));
     this.envIds = envIds;
-    this.runtimes = host.machines.map(
-      (machine, i) =>
-        new DockerRuntime(
-          runtimeComponentName(name),
-          {
-            environment: args.name,
-            envId: envIds[i]!,
-            runner: machine.runner,
-            config,
-            ...host.publish,
-            serviceEnv: this.serviceEnv,
-            serviceImages,
-            databasePassword: host.database.containerPassword,
-            accessoryEnv: accessories?.containerEnv,
-            protectData: this.dataProtected,
-            dependsOn: [...machine.ready, ...built.resources, ...(machine.prepare?.(Object.values(serviceImages)) ?? [])],
-            machineId: machine.identity,
-            registryLogins: [...stackRegistryLogins(config, args.secrets), ...(machine.registryLogins ?? [])],
-            owner: owner?.hex,
-          },
-          { parent: this },
-        ),
-    );
+    const declareRuntime = (i: number, after: readonly DockerRuntime[]): DockerRuntime => {
+      const machine = host.machines[i]!;
+      return new DockerRuntime(
+        runtimeComponentName(name, { index: i, count }),
+        {
+          environment: args.name,
+          envId: envIds[i]!,
+          runner: machine.runner,
+          config,
+          ...host.publish,
+          serviceEnv: this.serviceEnv,
+          serviceImages,
+          databasePassword: host.database.containerPassword,
+          accessoryEnv: accessories?.containerEnv,
+          protectData: this.dataProtected,
+          dependsOn: [...machine.ready, ...built.resources, ...(machine.prepare?.(Object.values(serviceImages)) ?? []), ...after],
+          machineId: machine.identity,
+          registryLogins: [...stackRegistryLogins(config, args.secrets), ...(machine.registryLogins ?? [])],
+          owner: owner?.hex,
+          hostLabel: count > 1 ? machine.label : undefined,
+          primary: i === 0,
+        },
+        { parent: this },
+      );
+    };
+    // Several hosts roll out in waves (the first alone, then rollout.parallel at a time): a wave
+    // starts once every step of the previous one succeeded, so a failing host stops the rollout
+    // and the hosts after it keep their version.
+    const runtimes: DockerRuntime[] = [];
+    let previousWave: DockerRuntime[] = [];
+    for (const wave of rolloutWaves(count, config.rollout.parallel)) {
+      previousWave = wave.map((i) => declareRuntime(i, previousWave));
+      runtimes.push(...previousWave);
+    }
+    this.runtimes = runtimes;
     this.destroyGuard = destroyGuard(name, args.name, this.dataProtected, [...this.runtimes, ...host.resources], this);
     this.url = environmentUrl(config, host.publish);
     this.registerOutputs({ url: this.url });

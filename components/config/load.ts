@@ -309,9 +309,20 @@ export function parseStackConfig(
     if (!otherKeys.includes(PROGRAM_SECRETS.sshPrivateKey)) {
       problems.push({
         key: `${NAMESPACE}:${PROGRAM_SECRETS.sshPrivateKey}`,
-        expected: `the private key of ${parsed.data.host.user}@${parsed.data.host.address} (required by host.kind "ssh")`,
+        expected: `the private key of ${parsed.data.host.user}@${parsed.data.host.address ?? parsed.data.host.hosts?.[0]?.address} (required by host.kind "ssh")`,
         found: "nothing (the key is missing)",
         fix: `pulumi config set --secret ${NAMESPACE}:${PROGRAM_SECRETS.sshPrivateKey} < ~/.ssh/deploy_ed25519`,
+      });
+    }
+  }
+  if (parsed.success && parsed.data.database.kind === "external") {
+    referenced.add(PROGRAM_SECRETS.databasePassword);
+    if (!otherKeys.includes(PROGRAM_SECRETS.databasePassword)) {
+      problems.push({
+        key: `${NAMESPACE}:${PROGRAM_SECRETS.databasePassword}`,
+        expected: `the password of ${parsed.data.database.user} on ${parsed.data.database.host} (required by database.kind "external")`,
+        found: "nothing (the key is missing)",
+        fix: `pulumi config set --secret ${NAMESPACE}:${PROGRAM_SECRETS.databasePassword}   # then type the value, or pipe it on stdin`,
       });
     }
   }
@@ -365,7 +376,10 @@ export function parseStackConfig(
       // The program's own secret on a host kind that does not use it: never an app's variable.
       problems.push({
         key: fullKey,
-        expected: `no ${key} on host.kind "${parsed.data.host.kind}" (only host.kind "ssh" uses it)`,
+        expected:
+          key === PROGRAM_SECRETS.databasePassword
+            ? `no ${key} with database.kind "${parsed.data.database.kind}" (only database.kind "external" uses it)`
+            : `no ${key} on host.kind "${parsed.data.host.kind}" (only host.kind "ssh" uses it)`,
         found: "a secret nothing uses",
         fix: `pulumi config rm ${fullKey}`,
       });

@@ -42,8 +42,34 @@ export const CROSS_KEY_RULES: readonly string[] = [
   "On `scaleway-container`: no `release`, `readTimeoutSeconds` or `clientMaxBodySize` (no edge of ours: the platform's limits apply), `replicas` 1 (the platform scales: `minScale`); a `scaleway-managed` database in the host's region; `dns.provider` `scaleway` with no hostname at the zone apex; TLS on; `minScale` at most `maxScale` (host and per service); `host.services` names real services and lists each hostname of `dns.hostnames` under one service at most; every route is `/`.",
   "Per service: no secret-looking name or credential-looking value in `env` (use `secretEnv`); no `DATABASE_*` in `env` or `secretEnv` (the program provides them); no variable in both `env` and `secretEnv`; `stripPrefix` only with a `route` other than `/`; health-check `timeoutSeconds` and `intervalSeconds` at most `deadlineSeconds`.",
   "On a stack whose data is protected (`prod` by default, or `database.protect`), a `scaleway-vm` host takes a `scaleway-managed` database (a container database dies with the VM).",
-  "Every secret a service's `secretEnv` or a registry's `passwordSecret` names is set, with `--secret`; a secret nothing uses is refused; `sshPrivateKey` is set on an `ssh` host only.",
+  "Every secret a service's `secretEnv` or a registry's `passwordSecret` names is set, with `--secret`; a secret nothing uses is refused; `sshPrivateKey` is set on an `ssh` host only; `databasePassword` with an `external` database only.",
+  "An `ssh` host gives either `address` with its `hostKey` (one server) or `hosts` (several), not both.",
+  "Several hosts (`host.count` above 1, several `host.hosts`) share one database and their accessories: a `container` database or a container accessory (one per host) is refused; several `ssh` servers whose records this stack creates need `host.loadBalancerAddress` (no DNS round robin: it keeps sending clients to a dead server until the records' TTL ends).",
+  "An `external` database is for `ssh` hosts.",
 ];
+
+/** One server of an `ssh` host, its port and user resolved. */
+export interface SshServer {
+  readonly address: string;
+  readonly port: number;
+  readonly user: string;
+  readonly hostKey: string;
+}
+
+/** The servers of an `ssh` host: `hosts`, or the one of `address`; each server's port and user default to the host's. */
+export function sshServers(host: Extract<HostConfig, { kind: "ssh" }>): SshServer[] {
+  if (host.hosts)
+    return host.hosts.map((server) => ({ address: server.address, hostKey: server.hostKey, port: server.port ?? host.port, user: server.user ?? host.user }));
+  if (host.address === undefined || host.hostKey === undefined) throw new Error("host.kind ssh: no address (the configuration was not validated)");
+  return [{ address: host.address, hostKey: host.hostKey, port: host.port, user: host.user }];
+}
+
+/** How many machines run the environment's Docker runtime (the platform's containers count none). */
+export function hostCount(host: HostConfig): number {
+  if (host.kind === "scaleway-vm") return host.count;
+  if (host.kind === "ssh") return host.hosts?.length ?? 1;
+  return host.kind === "scaleway-container" ? 0 : 1;
+}
 
 /** The rules that need the stack's name (its data protected by default on `prod`). */
 export function checkStackRules(stack: string, config: StackView & { readonly database: { readonly protect?: boolean } }): ConfigProblem[] {
@@ -204,6 +230,86 @@ export function checkCrossKeyRules(config: StackView, ctx: z.RefinementCtx): voi
   refineJobs(config, ctx);
   refineAccessories(config, ctx);
   refineServerlessContainers(config, ctx);
+  refineSeveralHosts(config, ctx);
+}
+
+/** One server or several (`ssh`), and what several hosts must share: the database, the accessories, one address for DNS. */
+function refineSeveralHosts(config: StackView, ctx: z.RefinementCtx): void {
+  const { host, database, dns } = config;
+  const issue = (path: PropertyKey[], message: string, input: unknown, fix: string) => ctx.addIssue({ code: "custom", path, message, input, params: { fix } });
+  if (database.kind === "external" && host.kind !== "ssh")
+    issue(
+      ["database", "kind"],
+      `expected "${host.kind === "scaleway-vm" || host.kind === "scaleway-container" ? "scaleway-managed" : "container"}" on a ${host.kind} host (an external database is for ssh hosts)`,
+      database.kind,
+      host.kind === "scaleway-vm" || host.kind === "scaleway-container"
+        ? "pulumi config set --path 'permacoop:database' '{\"kind\":\"scaleway-managed\"}'"
+        : "pulumi config set --path 'permacoop:database' '{\"kind\":\"container\"}'",
+    );
+  if (host.kind === "ssh") {
+    if (host.hosts && (host.address !== undefined || host.hostKey !== undefined))
+      issue(
+        ["host", host.address !== undefined ? "address" : "hostKey"],
+        "expected either address and hostKey (one server) or hosts (several), not both",
+        host.address ?? "(a host key)",
+        `pulumi config rm --path 'permacoop:host.address' && pulumi config rm --path 'permacoop:host.hostKey'`,
+      );
+    if (!host.hosts && host.address === undefined)
+      issue(
+        ["host", "address"],
+        "expected the server's IP address or DNS name (or, for several servers, host.hosts)",
+        undefined,
+        `pulumi config set --path 'permacoop:host.address' 203.0.113.20`,
+      );
+    if (!host.hosts && host.address !== undefined && host.hostKey === undefined)
+      issue(
+        ["host", "hostKey"],
+        "expected the server's SSH host public key, pinned (ssh-keyscan it once, check it out of band)",
+        undefined,
+        `pulumi config set --path 'permacoop:host.hostKey' "$(ssh-keyscan -t ed25519 ${host.address} 2>/dev/null | cut -d' ' -f2-)"`,
+      );
+    const seen = new Map<string, number>();
+    (host.hosts ?? []).forEach((server, i) => {
+      const key = `${server.address}:${server.port ?? host.port}`;
+      const earlier = seen.get(key);
+      if (earlier !== undefined)
+        issue(
+          ["host", "hosts", i, "address"],
+          `expected a server listed once (host.hosts[${earlier}] is also ${key})`,
+          server.address,
+          `pulumi config rm --path 'permacoop:host.hosts[${i}]'`,
+        );
+      else seen.set(key, i);
+    });
+  }
+  const count = hostCount(host);
+  if (count < 2) return;
+  const countKey = host.kind === "scaleway-vm" ? "permacoop:host.count" : "permacoop:host.hosts";
+  if (database.kind === "container")
+    issue(
+      ["database", "kind"],
+      `expected a database every host shares (${host.kind === "scaleway-vm" ? '"scaleway-managed"' : '"external"'}): a container database would be one per host, each with its own data`,
+      database.kind,
+      host.kind === "scaleway-vm"
+        ? "pulumi config set --path 'permacoop:database' '{\"kind\":\"scaleway-managed\"}'"
+        : `pulumi config set --path 'permacoop:database' '{"kind":"external","host":"<the database server>"}' && pulumi config set --secret permacoop:databasePassword   # or one server: pulumi config rm --path '${countKey.slice("permacoop:".length)}'`,
+    );
+  containerAccessories(config).forEach((accessory, i) => {
+    const index = config.accessories.indexOf(accessory);
+    issue(
+      ["accessories", index >= 0 ? index : i, "type"],
+      `expected no container accessory with several hosts: "${accessory.name}" would be one per host, each with its own data${host.kind === "scaleway-vm" ? " (s3 and redis are Scaleway's there)" : ""}`,
+      accessory.type,
+      `pulumi config rm --path 'permacoop:accessories[${index >= 0 ? index : i}]'`,
+    );
+  });
+  if (host.kind === "ssh" && dns.provider !== "none" && host.loadBalancerAddress === undefined)
+    issue(
+      ["host", "loadBalancerAddress"],
+      "expected the public IPv4 address of the load balancer in front of host.hosts: the DNS records point at it (several A records, DNS round robin, would keep sending clients to a dead server until their TTL ends)",
+      undefined,
+      "pulumi config set --path 'permacoop:host.loadBalancerAddress' 203.0.113.10",
+    );
 }
 
 /** Each item of list `key` has a name of its own; the fix renames a later one (`<name>-2`, within `maxLength`). */
@@ -365,7 +471,7 @@ function refineEdge(config: StackView, ctx: z.RefinementCtx): void {
       host.httpsPort,
       `pulumi config set --path 'permacoop:host.httpsPort' ${host.httpPort === 443 ? 8443 : 443}`,
     );
-  if (host.kind === "ssh" && dns.provider === "scaleway" && !isIpAddress(host.address))
+  if (host.kind === "ssh" && dns.provider === "scaleway" && host.address !== undefined && host.hosts === undefined && !isIpAddress(host.address))
     issue(
       ["host", "address"],
       "expected the server's IP address when dns.provider is scaleway (the records this stack creates point at an address, not a name)",

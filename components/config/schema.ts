@@ -171,6 +171,25 @@ export const scalewayVmHostSchema = z
           "Networks allowed to reach SSH (port 22), as IPv4 or IPv6 CIDR blocks (`203.0.113.7/32` for one address, not `203.0.113.7`). Everything else is dropped. Required, at least one.",
         examples: [["203.0.113.7/32"]],
       }),
+    /** Number of VMs, each running the same runtime; more than one puts them behind a Scaleway Load Balancer. Default 1. */
+    count: z
+      .number({ error: "expected a number of VMs" })
+      .int({ error: "expected a whole number of VMs" })
+      .min(1, { error: "expected between 1 and 10 VMs" })
+      .max(10, { error: "expected between 1 and 10 VMs" })
+      .default(1)
+      .meta({
+        description:
+          "Number of VMs running the same runtime. More than one: the VMs join a Private Network, a Scaleway Load Balancer (HTTP health check on the edge, TLS with Let's Encrypt, HTTP → HTTPS) takes the traffic and the DNS records, and rollouts go one VM at a time (`rollout.parallel`). Needs a `scaleway-managed` database and no container accessory (state every VM shares). Default 1.",
+      }),
+    /** Commercial type of the Load Balancer (when `count` > 1). Default `LB-S`. */
+    loadBalancerType: z
+      .string()
+      .regex(/^LB-[A-Z0-9-]+$/, { error: "expected a Scaleway Load Balancer type such as LB-S" })
+      .default("LB-S")
+      .meta({
+        description: "Commercial type of the Load Balancer in front of the VMs when `count` is more than 1, such as `LB-S` or `LB-GP-M`. Default `LB-S`.",
+      }),
     /** Unix user that deploys (member of the docker group). Default `deploy`. */
     deployUser,
     /** Container Registry namespace the built images are pushed to (when no `buildRegistry` is set); unique across all of Scaleway. Default `permacoop-<stack>`. */
@@ -216,37 +235,95 @@ export const localHostSchema = z
     examples: [{ kind: "local", httpPort: 8080, bindAddress: "127.0.0.1" }],
   });
 
-/** An existing server (a VPS, a Vagrant VM) with Docker, reached over SSH. */
+const sshAddress = z
+  .union([z.ipv4(), z.ipv6(), hostname, z.literal("localhost")], { error: "expected the server's IP address or DNS name" })
+  .meta({ description: "The server's IPv4 or IPv6 address, lower-case DNS name, or `localhost`.", examples: ["203.0.113.20"] });
+const sshUser = z
+  .string()
+  .regex(/^[a-z_][a-z0-9_-]{0,31}$/, { error: "expected a Unix user name" })
+  .meta({
+    title: "Unix user name",
+    description: "Unix user that deploys (must be allowed to use Docker); its private key is the secret `permacoop:sshPrivateKey`. Default `deploy`.",
+  });
+const pinnedHostKey = sshPublicKey.meta({
+  description: "The server's SSH host public key, pinned: `ssh-keyscan` it once and check it out of band.",
+  examples: [exampleSshKey],
+});
+
+/** One server of a several-server `ssh` host. */
+export const sshServerSchema = z
+  .strictObject({
+    /** Host name or IP address of the server. Required. */
+    address: sshAddress,
+    /** The server's SSH host public key, pinned. Required. */
+    hostKey: pinnedHostKey,
+    /** SSH port. Default `host.port`. */
+    port: port.optional().meta({ description: "SSH port. Default `host.port`." }),
+    /** Deploy user. Default `host.user`. */
+    user: sshUser.optional().meta({ description: "Unix user that deploys. Default `host.user`." }),
+  })
+  .meta({ description: "One server: its address and pinned host key (its SSH port and user default to the host's)." });
+
+/** An existing server (a VPS, a Vagrant VM) with Docker, reached over SSH; or several behind a load balancer. */
 export const sshHostSchema = z
   .strictObject({
     kind: z.literal("ssh").meta({ description: "`ssh`: an existing server reached over SSH." }),
-    /** Host name or IP address of the server. */
-    address: z
-      .union([z.ipv4(), z.ipv6(), hostname, z.literal("localhost")], { error: "expected the server's IP address or DNS name" })
-      .meta({ description: "The server's IPv4 or IPv6 address, lower-case DNS name, or `localhost`. Required.", examples: ["203.0.113.20"] }),
+    /** Host name or IP address of the server (one server; several: `hosts`). */
+    address: sshAddress.optional().meta({
+      description: "The server's IPv4 or IPv6 address, lower-case DNS name, or `localhost`. Required with one server; with several, give `hosts` instead.",
+      examples: ["203.0.113.20"],
+    }),
     /** SSH port. Default 22. */
-    port: port.default(22).meta({ description: "SSH port. Default 22." }),
+    port: port.default(22).meta({ description: "SSH port (of every server). Default 22." }),
     /** User that deploys (must be allowed to use Docker). Default `deploy`. */
-    user: z
-      .string()
-      .regex(/^[a-z_][a-z0-9_-]{0,31}$/, { error: "expected a Unix user name" })
-      .default("deploy")
-      .meta({
-        title: "Unix user name",
-        description: "Unix user that deploys (must be allowed to use Docker); its private key is the secret `permacoop:sshPrivateKey`. Default `deploy`.",
-      }),
+    user: sshUser.default("deploy"),
     /** The server's SSH host public key, pinned (ssh-keyscan it once, check it out of band). */
-    hostKey: sshPublicKey.meta({
-      description: "The server's SSH host public key, pinned: `ssh-keyscan` it once and check it out of band. Required.",
+    hostKey: pinnedHostKey.optional().meta({
+      description: "The server's SSH host public key, pinned: `ssh-keyscan` it once and check it out of band. Required with `address`.",
       examples: [exampleSshKey],
     }),
+    /** Several servers running the same runtime, behind the operator's load balancer. Exclusive with `address`. */
+    hosts: z
+      .array(sshServerSchema, { error: "expected a list of servers" })
+      .min(1, { error: "expected at least one server" })
+      .max(20, { error: "expected at most 20 servers" })
+      .optional()
+      .meta({
+        description:
+          "Several existing servers running the same runtime, rolled out one at a time (`rollout.parallel`), behind a load balancer of yours (`loadBalancerAddress`). They share one database (`external`): a `container` database or accessory, which would be one per server, is refused. Exclusive with `address`/`hostKey`. Default: the one server of `address`.",
+        examples: [
+          [
+            { address: "203.0.113.20", hostKey: exampleSshKey },
+            { address: "203.0.113.21", hostKey: exampleSshKey },
+          ],
+        ],
+      }),
+    /** The load balancer's public IPv4 address in front of `hosts` (what DNS records point at). */
+    loadBalancerAddress: z
+      .ipv4({ error: "expected the load balancer's public IPv4 address" })
+      .optional()
+      .meta({
+        description:
+          "Public IPv4 address of your load balancer in front of `hosts` (HAProxy, a cloud LB): the DNS records point at it, and it health-checks each server's edge. Required with several servers and DNS records: several A records (DNS round robin) keep sending clients to a dead server until their TTL ends. Default none.",
+        examples: ["203.0.113.10"],
+      }),
     /** Ports and address the edge publishes on: 80, 443, 0.0.0.0 (all interfaces). */
     ...edgePublishing({ httpPort: 80, httpsPort: 443, bindAddress: "0.0.0.0", reach: "all interfaces" }),
   })
   .meta({
     description:
-      "An existing server (a VPS, a Vagrant VM) with Docker, reached over SSH. Takes a `container` database. The deploy user's private key is the secret `permacoop:sshPrivateKey` (see below).",
-    examples: [{ kind: "ssh", address: "203.0.113.20", hostKey: exampleSshKey }],
+      "An existing server (a VPS, a Vagrant VM) with Docker, reached over SSH, or several (`hosts`) behind your load balancer. One server takes a `container` database; several share an `external` one. The deploy user's private key is the secret `permacoop:sshPrivateKey` (see below).",
+    examples: [
+      { kind: "ssh", address: "203.0.113.20", hostKey: exampleSshKey },
+      {
+        kind: "ssh",
+        hosts: [
+          { address: "10.0.0.11", hostKey: exampleSshKey },
+          { address: "10.0.0.12", hostKey: exampleSshKey },
+        ],
+        loadBalancerAddress: "203.0.113.10",
+      },
+    ],
   });
 
 const serviceName = z
@@ -382,12 +459,16 @@ export const hostSchema = z.discriminatedUnion("kind", [scalewayVmHostSchema, lo
 export const PROGRAM_SECRETS = {
   /** Private key of `host.user` on an `ssh` host. */
   sshPrivateKey: "sshPrivateKey",
+  /** Password of the `external` database's user. */
+  databasePassword: "databasePassword",
 } as const;
 
 /** What each of PROGRAM_SECRETS holds and when it is required: the generated docs list them. */
 export const PROGRAM_SECRET_DESCRIPTIONS = {
   sshPrivateKey:
     "Private key of `host.user` on an `ssh` host (the whole key file); required by host kind `ssh`. Set it from the file: `pulumi config set --secret permacoop:sshPrivateKey < ~/.ssh/deploy_ed25519`.",
+  databasePassword:
+    "Password of `database.user` on an `external` database; required by database kind `external`. Set it without echoing it: `pulumi config set --secret permacoop:databasePassword` (it prompts).",
 } as const satisfies Record<keyof typeof PROGRAM_SECRETS, string>;
 
 const backupRetentionDays = z
@@ -464,8 +545,31 @@ export const containerDatabaseSchema = z
     examples: [{ kind: "container", image: "postgres:16", backupHour: 3 }],
   });
 
-export const databaseSchema = z.discriminatedUnion("kind", [managedDatabaseSchema, containerDatabaseSchema], {
-  error: 'expected database.kind to be "scaleway-managed" or "container"',
+/** A PostgreSQL server run elsewhere (your managed service, a database server): what several `ssh` servers share. */
+export const externalDatabaseSchema = z
+  .strictObject({
+    kind: z.literal("external").meta({ description: "`external`: a PostgreSQL server run elsewhere, that every host reaches." }),
+    /** Host name or IP address of the server. Required. */
+    host: z
+      .union([z.ipv4(), z.ipv6(), hostname], { error: "expected the database server's IP address or DNS name" })
+      .meta({ description: "The database server's IP address or lower-case DNS name, as the hosts' containers reach it. Required.", examples: ["10.0.0.5"] }),
+    /** Port. Default 5432. */
+    port: port.default(5432).meta({ description: "PostgreSQL port. Default 5432." }),
+    /** Logical database name. Default `permacoop`. */
+    name: databaseIdentity.name,
+    /** Application user. Default `permacoop`. */
+    user: databaseIdentity.user,
+    /** Refuse `pulumi destroy` (the program never deletes an external database; this guards the accessories' data). */
+    protect: databaseIdentity.protect,
+  })
+  .meta({
+    description:
+      "A PostgreSQL server run elsewhere (your provider's managed PostgreSQL, a database server) that every host reaches: what several `ssh` servers share. Its password is the secret `permacoop:databasePassword`; its backups are its operator's (`npm run backup` covers the accessories). For `ssh` hosts.",
+    examples: [{ kind: "external", host: "10.0.0.5", port: 5432, name: "permacoop", user: "permacoop" }],
+  });
+
+export const databaseSchema = z.discriminatedUnion("kind", [managedDatabaseSchema, containerDatabaseSchema, externalDatabaseSchema], {
+  error: 'expected database.kind to be "scaleway-managed", "container" or "external"',
 });
 
 export const dnsSchema = z
@@ -1043,6 +1147,25 @@ export const stackConfigSchema = z
           ],
         ],
       }),
+    rollout: z
+      .strictObject({
+        /** Hosts updated at once after the first. Default 1. */
+        parallel: z
+          .number({ error: "expected a number of hosts" })
+          .int({ error: "expected a whole number of hosts" })
+          .min(1, { error: "expected at least 1 host at a time" })
+          .max(20, { error: "expected at most 20 hosts at a time" })
+          .default(1)
+          .meta({
+            description:
+              "With several hosts, how many are rolled out at once after the first (which goes alone: it runs the release phase and is the canary). Each host's rollout is health-gated; the first that fails stops the rollout, naming it. Default 1.",
+          }),
+      })
+      .default({ parallel: 1 })
+      .meta({
+        description:
+          "How a new version reaches several hosts (`host.count`, `host.hosts`): the first host alone, then `parallel` at a time, each wave after the previous one succeeded. Both versions serve during a rollout: migrations must be expand-then-contract. Default: one host at a time.",
+      }),
     registries: z.array(registrySchema, { error: "expected a list of registries" }).default([]).meta({
       description:
         "Private registries: every host logs in to each (`docker login --password-stdin`) before a rollout pulls, and the program resolves tags against them with the same login. Default none (public images only).",
@@ -1077,7 +1200,7 @@ export type ParsedStackConfig = z.output<typeof stackConfigSchema>;
 export type StackConfig = Omit<ParsedStackConfig, "host" | "database"> &
   (
     | { host: LocalHostConfig; database: ContainerDatabaseConfig }
-    | { host: SshHostConfig; database: ContainerDatabaseConfig }
+    | { host: SshHostConfig; database: ContainerDatabaseConfig | ExternalDatabaseConfig }
     | { host: LocalVmHostConfig; database: ContainerDatabaseConfig }
     | { host: ScalewayVmHostConfig; database: ContainerDatabaseConfig | ManagedDatabaseConfig }
     | { host: ScalewayContainerHostConfig; database: ManagedDatabaseConfig }
@@ -1097,6 +1220,7 @@ export type ScalewayContainerHostConfig = z.output<typeof scalewayContainerHostS
 export type ContainerDatabaseConfig = z.output<typeof containerDatabaseSchema>;
 export type DatabaseConfig = ParsedStackConfig["database"];
 export type ManagedDatabaseConfig = z.output<typeof managedDatabaseSchema>;
+export type ExternalDatabaseConfig = z.output<typeof externalDatabaseSchema>;
 export type DnsConfig = StackConfig["dns"];
 export type TlsConfig = StackConfig["tls"];
 export type ServiceConfig = StackConfig["services"][number];

@@ -15,6 +15,8 @@ import type { RegistryLogin } from "../registry/images";
 export interface Machine {
   /** Where its commands run: this machine, or a server over SSH. */
   readonly runner: HostRunner;
+  /** How errors and `npm run ops -- --host` name it among several (its address). Default none (the one machine). */
+  readonly label?: string;
   /** What must be done before anything runs there (a VM's first boot). */
   readonly ready: readonly pulumi.Resource[];
   /** Its identity when it can be replaced under the same address (a VM's server id): a new one redeploys everything. */
@@ -52,6 +54,8 @@ export interface HostOutputs {
   /** The host: its kind, and for a VM its addresses and deploy user. */
   readonly host: Record<string, pulumi.Input<unknown>>;
   readonly ssh?: SshOutput;
+  /** Each host's SSH coordinates, in the configuration's order, when there are several (`npm run ops -- --host`). */
+  readonly servers?: readonly SshOutput[];
   /** The deploy user's private key (secret), when the program generated it. */
   readonly sshPrivateKey?: pulumi.Output<string>;
   /** Image each service runs, by digest: what another stack's `services[].fromStack` ships. */

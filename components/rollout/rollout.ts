@@ -57,6 +57,8 @@ export interface RolloutSpec {
   readonly releaseDump: boolean;
   /** Variables whose values never reach the rollout's output (its secretEnv, the database password): masked. */
   readonly secretVariables: readonly string[];
+  /** Which of several hosts this is (its address), in the log and the failure; absent with one host. */
+  readonly hostLabel?: string;
   /** Paths relative to the deploy user's home (the host contract's). */
   readonly auditLog: string;
   /** The id of the stack that deployed the environment here: a rollout of another stack of that name is refused. */
@@ -75,8 +77,10 @@ export function rolloutSpec(
   image: string,
   switchPort: number,
   databaseKind: StackConfig["database"]["kind"],
+  hostLabel?: string,
 ): RolloutSpec {
   return {
+    ...(hostLabel === undefined ? {} : { hostLabel }),
     envName: contract.environment,
     service: service.name,
     image,

@@ -229,8 +229,26 @@ export interface StepNames {
 }
 
 /** The name of an environment's runtime component (its children are named from it). */
-export function runtimeComponentName(environmentComponent: string): string {
-  return `${environmentComponent}-runtime`;
+export function runtimeComponentName(environmentComponent: string, host?: HostSlot): string {
+  // One machine keeps the names it always had: an upgrade plans nothing new for it.
+  return host === undefined || host.count === 1 ? `${environmentComponent}-runtime` : `${environmentComponent}-host${host.index + 1}-runtime`;
+}
+
+/** Which of several machines: its position in the config's order (0-based) and how many there are. */
+export interface HostSlot {
+  readonly index: number;
+  readonly count: number;
+}
+
+/**
+ * The order several hosts are rolled out in, as waves: the first host alone (it runs each release
+ * once, and is the canary), then `parallel` hosts at a time, each wave after the previous one.
+ */
+export function rolloutWaves(count: number, parallel: number): number[][] {
+  if (count < 1) return [];
+  const waves: number[][] = [[0]];
+  for (let start = 1; start < count; start += parallel) waves.push(Array.from({ length: Math.min(parallel, count - start) }, (_, i) => start + i));
+  return waves;
 }
 
 export function stepNames(runtimeComponent: string): StepNames {
@@ -263,8 +281,9 @@ export function repairSteps(
   services: readonly string[],
   registries: readonly string[] = [],
   accessories: readonly string[] = [],
+  host?: HostSlot,
 ): RepairStep[] {
-  const steps = stepNames(runtimeComponentName(environment));
+  const steps = stepNames(runtimeComponentName(environment, host));
   const required = (name: string) => ({ name, optional: false });
   return [
     required(steps.scripts),

@@ -47,6 +47,10 @@ export interface DockerRuntimeArgs extends Publish {
   readonly registryLogins?: readonly RegistryLogin[];
   /** The id of the stack (kept in its state): the host's steps refuse another stack of the same name. Default none (no check). */
   readonly owner?: pulumi.Input<string>;
+  /** Which of several hosts this is (its address): rollouts name it in their log and failure. Default none (the one host). */
+  readonly hostLabel?: string;
+  /** Whether this host runs what must run once per environment: each version's release, the scheduled jobs. Default true (the first host). */
+  readonly primary?: boolean;
 }
 
 /**
@@ -79,17 +83,23 @@ export class DockerRuntime extends pulumi.ComponentResource {
     const contract = pulumi.output(args.envId).apply((id) => hostContract(environment, id));
     this.contract = contract;
     const steps = stepNames(name);
-    const runtimeScript = contract.apply((c) => hostScript("runtime", renderRuntimeScript(runtimeSpec(config, c, args))));
+    // The jobs run on one host only (each would run once per host otherwise).
+    const primary = args.primary ?? true;
+    const runtimeScript = contract.apply((c) => hostScript("runtime", renderRuntimeScript(runtimeSpec(primary ? config : { ...config, jobs: [] }, c, args))));
     const asOwner = (command: pulumi.Input<string>) => asStack(args.owner, command);
     const onMachine = (command: pulumi.Input<string>) => onMachineAs(args.machineId, args.owner, command);
 
     const rolloutScripts = config.services.map((service) => {
       const image = args.serviceImages[service.name] ?? service.image;
-      return pulumi
-        .all([contract, image])
-        .apply(([c, imageRef]) =>
-          hostScript(`rollout-${service.name}`, renderRolloutScript(rolloutSpec(service, c, imageRef, switchPort(service.name), config.database.kind))),
-        );
+      return pulumi.all([contract, image]).apply(([c, imageRef]) =>
+        hostScript(
+          `rollout-${service.name}`,
+          renderRolloutScript(
+            // The release runs once per version, on the first host: the others roll out after it.
+            rolloutSpec(primary ? service : { ...service, release: undefined }, c, imageRef, switchPort(service.name), config.database.kind, args.hostLabel),
+          ),
+        ),
+      );
     });
     const allScripts = pulumi.all([runtimeScript, ...rolloutScripts]);
     this.scripts = runner.run(

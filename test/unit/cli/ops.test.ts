@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { commandLine, healthProbe, liveContainer, parseOpsArgs } from "../../../cli/ops";
+import { hostIndex } from "../../../cli/host";
 import { hostContract } from "../../../components/runtime/contract";
 
 describe("npm run ops arguments", () => {
@@ -12,13 +13,27 @@ describe("npm run ops arguments", () => {
     expect(parseOpsArgs(["exec", "app", "-s", "local"])).toEqual({ action: "exec", stack: "local", service: "app" });
   });
 
+  it("takes --host among several hosts, by address or number", () => {
+    expect(parseOpsArgs(["logs", "-s", "prod", "--host", "10.0.0.12", "api"])).toEqual({ action: "logs", stack: "prod", service: "api", host: "10.0.0.12" });
+    expect(parseOpsArgs(["status", "--host", "2", "-s", "prod"])).toEqual({ action: "status", stack: "prod", service: undefined, host: "2" });
+    const addresses = ["10.0.0.11", "10.0.0.12", "10.0.0.13"];
+    expect(hostIndex(addresses, undefined)).toBe(0);
+    expect(hostIndex(addresses, "10.0.0.13")).toBe(2);
+    expect(hostIndex(addresses, "2")).toBe(1);
+    expect(() => hostIndex(addresses, "4")).toThrow("--host 4: not a host of this stack (hosts: 1=10.0.0.11, 2=10.0.0.12, 3=10.0.0.13)");
+    expect(() => hostIndex(addresses, "10.0.0.9")).toThrow(/not a host of this stack/);
+  });
+
   it.each([
     [[], /unknown action: none/],
     [["reboot", "-s", "prod"], /unknown action: reboot/],
     [["status"], /missing -s <stack>/],
     [["logs", "-s", "prod", "app", "extra"], /unexpected: extra/],
+    [["logs", "-s", "prod", "--host"], /--host: which host\?/],
   ])("refuses %j with the usage", (argv, reason) => {
-    expect(() => parseOpsArgs(argv as string[])).toThrow(/usage: npm run ops -- <status\|logs\|exec\|psql\|audit\|jobs\|run> -s <stack> \[service\]/);
+    expect(() => parseOpsArgs(argv as string[])).toThrow(
+      /usage: npm run ops -- <status\|logs\|exec\|psql\|audit\|jobs\|run> -s <stack> \[--host <address\|number>\] \[service\]/,
+    );
     expect(() => parseOpsArgs(argv as string[])).toThrow(reason);
   });
 });

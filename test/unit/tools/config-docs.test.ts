@@ -102,7 +102,7 @@ describe("docs/config.md, the configuration reference generated from the schema"
 
   it("has a section per top-level key, and one for the secrets", () => {
     const rendered = docs();
-    expect(STRUCTURED_KEYS).toEqual(["host", "database", "dns", "tls", "proxy", "services", "jobs", "accessories", "registries", "buildRegistry"]);
+    expect(STRUCTURED_KEYS).toEqual(["host", "database", "dns", "tls", "proxy", "services", "jobs", "accessories", "rollout", "registries", "buildRegistry"]);
     for (const key of STRUCTURED_KEYS) expect(rendered).toContain(`\n## \`${NAMESPACE}:${key}\`\n`);
     expect(rendered).toContain(`\n## \`${NAMESPACE}:<name>\`: secrets\n`);
     for (const name of Object.values(PROGRAM_SECRETS)) expect(rendered).toContain(`\`${NAMESPACE}:${name}\``);

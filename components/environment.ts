@@ -3,7 +3,7 @@ import * as random from "@pulumi/random";
 import { containerAccessories, pushesBuilds } from "./config/rules";
 import { hasHostKind, isDataProtected, StackConfig } from "./config/schema";
 import { DnsRecordSpec } from "./dns/records";
-import { EnvironmentHost, HostArgs, recordsToCreate } from "./host/host";
+import { EnvironmentHost, HostArgs, Machine, recordsToCreate } from "./host/host";
 import { LocalHost } from "./host/local";
 import { LocalVmHost, localVmAddress } from "./host/localVm";
 import { ScalewayContainerHost } from "./host/scalewayContainers";
@@ -152,6 +152,7 @@ export class Environment extends pulumi.ComponentResource {
           owner: owner?.hex,
           hostLabel: count > 1 ? machine.label : undefined,
           primary: i === 0,
+          acmePeers: config.tls.enabled ? acmePeers(host.machines, i, host.publish.httpPort) : undefined,
         },
         { parent: this },
       );
@@ -185,6 +186,13 @@ export class Environment extends pulumi.ComponentResource {
  */
 function destroyGuard(name: string, environment: string, protect: boolean, everything: readonly pulumi.Resource[], parent: pulumi.Resource): random.RandomId {
   return new random.RandomId(`${name}-destroy-guard`, { byteLength: 4, keepers: { environment } }, { parent, protect, dependsOn: [...everything] });
+}
+
+/** The edges of the machines other than `i` (`address:port`): where its ACME challenges are asked when it does not hold them. */
+export function acmePeers(machines: readonly Machine[], i: number, httpPort: number): string[] {
+  return machines
+    .filter((machine, j) => j !== i && machine.address !== undefined)
+    .map((machine) => `${machine.address!.includes(":") ? `[${machine.address}]` : machine.address}:${httpPort}`);
 }
 
 /** The canonical URL: the first hostname, with the published port when it is not the default. */

@@ -242,9 +242,7 @@ function refineSeveralHosts(config: StackView, ctx: z.RefinementCtx): void {
       ["database", "kind"],
       `expected "${host.kind === "scaleway-vm" || host.kind === "scaleway-container" ? "scaleway-managed" : "container"}" on a ${host.kind} host (an external database is for ssh hosts)`,
       database.kind,
-      host.kind === "scaleway-vm" || host.kind === "scaleway-container"
-        ? "pulumi config set --path 'permacoop:database' '{\"kind\":\"scaleway-managed\"}'"
-        : "pulumi config set --path 'permacoop:database' '{\"kind\":\"container\"}'",
+      `pulumi config rm permacoop:database && pulumi config set --path 'permacoop:database.kind' ${host.kind === "scaleway-vm" || host.kind === "scaleway-container" ? "scaleway-managed" : "container"}`,
     );
   if (host.kind === "ssh") {
     if (host.hosts && (host.address !== undefined || host.hostKey !== undefined))
@@ -259,7 +257,7 @@ function refineSeveralHosts(config: StackView, ctx: z.RefinementCtx): void {
         ["host", "address"],
         "expected the server's IP address or DNS name (or, for several servers, host.hosts)",
         undefined,
-        `pulumi config set --path 'permacoop:host.address' 203.0.113.20`,
+        `pulumi config set --path 'permacoop:host.address' <the server's address>`,
       );
     if (!host.hosts && host.address !== undefined && host.hostKey === undefined)
       issue(
@@ -284,15 +282,14 @@ function refineSeveralHosts(config: StackView, ctx: z.RefinementCtx): void {
   }
   const count = hostCount(host);
   if (count < 2) return;
-  const countKey = host.kind === "scaleway-vm" ? "permacoop:host.count" : "permacoop:host.hosts";
   if (database.kind === "container")
     issue(
       ["database", "kind"],
       `expected a database every host shares (${host.kind === "scaleway-vm" ? '"scaleway-managed"' : '"external"'}): a container database would be one per host, each with its own data`,
       database.kind,
       host.kind === "scaleway-vm"
-        ? "pulumi config set --path 'permacoop:database' '{\"kind\":\"scaleway-managed\"}'"
-        : `pulumi config set --path 'permacoop:database' '{"kind":"external","host":"<the database server>"}' && pulumi config set --secret permacoop:databasePassword   # or one server: pulumi config rm --path '${countKey.slice("permacoop:".length)}'`,
+        ? "pulumi config set --path 'permacoop:host.count' 1   # or a database they share: pulumi config rm permacoop:database && pulumi config set --path 'permacoop:database.kind' scaleway-managed"
+        : "pulumi config rm permacoop:database && pulumi config set --path 'permacoop:database.kind' external && pulumi config set --path 'permacoop:database.host' <the database server's address> && pulumi config set --secret permacoop:databasePassword",
     );
   containerAccessories(config).forEach((accessory, i) => {
     const index = config.accessories.indexOf(accessory);
@@ -308,7 +305,7 @@ function refineSeveralHosts(config: StackView, ctx: z.RefinementCtx): void {
       ["host", "loadBalancerAddress"],
       "expected the public IPv4 address of the load balancer in front of host.hosts: the DNS records point at it (several A records, DNS round robin, would keep sending clients to a dead server until their TTL ends)",
       undefined,
-      "pulumi config set --path 'permacoop:host.loadBalancerAddress' 203.0.113.10",
+      "pulumi config set --path 'permacoop:host.loadBalancerAddress' <your load balancer's public IPv4 address>",
     );
 }
 

@@ -17,6 +17,8 @@ export interface Machine {
   readonly runner: HostRunner;
   /** How errors and `npm run ops -- --host` name it among several (its address). Default none (the one machine). */
   readonly label?: string;
+  /** The address the other machines reach it on (its edge), when it has one of its own. Default none. */
+  readonly address?: string;
   /** What must be done before anything runs there (a VM's first boot). */
   readonly ready: readonly pulumi.Resource[];
   /** Its identity when it can be replaced under the same address (a VM's server id): a new one redeploys everything. */

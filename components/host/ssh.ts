@@ -42,6 +42,7 @@ export class SshHost implements EnvironmentHost {
       runner: new SshRunner(sshConnection({ host: server.address, port: server.port, user: server.user, privateKey, hostKey: server.hostKey })),
       ready: [],
       label: server.address,
+      address: server.address,
     }));
     let db: ContainerDatabase | undefined;
     if (database.kind === "external") {

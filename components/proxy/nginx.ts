@@ -58,7 +58,15 @@ export interface EdgeConfigArgs {
   readonly httpsPort?: number;
   /** Directory holding `fullchain.pem` and `privkey.pem`. Default certbot's live directory. */
   readonly certDir?: string;
+  /**
+   * The other hosts' edges (`address:port`, HTTP) when several hosts serve the environment behind
+   * one load balancer: an ACME challenge this host does not hold is asked of them. Default none.
+   */
+  readonly acmePeers?: readonly string[];
 }
+
+/** The request header marking a challenge one host asks another: the peer answers from its own files only (no loop). */
+export const ACME_PEER_HEADER = "X-Permacoop-Acme-Peer";
 
 // Mozilla SSL configuration generator, "intermediate" profile (nginx 1.22, OpenSSL 3).
 const MOZILLA_INTERMEDIATE_CIPHERS = [
@@ -191,8 +199,41 @@ function routeLocations(args: EdgeConfigArgs): string[] {
   ]);
 }
 
-function acmeLocation(): string[] {
-  return ["location ^~ /.well-known/acme-challenge/ {", `    root ${ACME_WEBROOT};`, "    default_type text/plain;", "}"];
+/**
+ * Where ACME HTTP-01 challenges are answered: certbot's webroot. With peers (several hosts behind
+ * one load balancer, each issuing its own certificate), the challenge reaches whichever host the
+ * balancer picks: one it does not hold is asked of each peer in turn until one has it.
+ */
+function acmeLocation(peers: readonly string[] = []): string[] {
+  const own = ["location ^~ /.well-known/acme-challenge/ {", `    root ${ACME_WEBROOT};`, "    default_type text/plain;"];
+  if (peers.length === 0) return [...own, "}"];
+  const asked = `$http_${ACME_PEER_HEADER.toLowerCase().replace(/-/g, "_")}`;
+  return [
+    ...own,
+    "    try_files $uri @acme_peers;",
+    "}",
+    "location @acme_peers {",
+    // A peer asked by another answers from its own files only: no request goes round in circles.
+    `    if (${asked}) {`,
+    "        return 404;",
+    "    }",
+    `    proxy_pass http://${ACME_PEERS_UPSTREAM};`,
+    `    proxy_set_header ${ACME_PEER_HEADER} 1;`,
+    "    proxy_set_header Host $host;",
+    "    proxy_next_upstream error timeout http_404;",
+    `    proxy_next_upstream_tries ${peers.length};`,
+    "    proxy_connect_timeout 2s;",
+    "    proxy_read_timeout 5s;",
+    "}",
+  ];
+}
+
+const ACME_PEERS_UPSTREAM = "permacoop_acme_peers";
+
+function acmePeersUpstream(peers: readonly string[] = []): string[] {
+  if (peers.length === 0) return [];
+  // max_fails=0: a peer that was down a moment ago is asked again (a challenge is a rare request).
+  return [`upstream ${ACME_PEERS_UPSTREAM} {`, ...peers.map((peer) => `    server ${peer} max_fails=0;`), "}", ""];
 }
 
 /** The edge's `conf.d/default.conf`. */
@@ -226,6 +267,7 @@ export function renderEdgeConfig(args: EdgeConfigArgs): string {
     "}",
     "",
     ...upstreams(args),
+    ...(args.tls ? acmePeersUpstream(args.acmePeers) : []),
     ...maintenanceMap(args),
   ];
   if (args.tls) {
@@ -238,7 +280,7 @@ export function renderEdgeConfig(args: EdgeConfigArgs): string {
           serverNames,
           "server_tokens off;",
           "",
-          ...acmeLocation(),
+          ...acmeLocation(args.acmePeers),
           "",
           "location / {",
           `    return 301 https://$host${args.httpsPort && args.httpsPort !== 443 ? `:${args.httpsPort}` : ""}$request_uri;`,

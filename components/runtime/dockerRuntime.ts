@@ -51,6 +51,8 @@ export interface DockerRuntimeArgs extends Publish {
   readonly hostLabel?: string;
   /** Whether this host runs what must run once per environment: each version's release, the scheduled jobs. Default true (the first host). */
   readonly primary?: boolean;
+  /** The other hosts' edges (`address:port`) behind the same load balancer: ACME challenges are asked of them (nginx.ts). Default none. */
+  readonly acmePeers?: readonly string[];
 }
 
 /**
@@ -207,6 +209,7 @@ export class DockerRuntime extends pulumi.ComponentResource {
         routes,
         clientMaxBodySize: config.proxy.clientMaxBodySize,
         httpsPort: args.httpsPort,
+        ...(args.acmePeers?.length ? { acmePeers: args.acmePeers } : {}),
       };
       return `${renderEdgeConfig({ ...edge, tls: false })}---\n${config.tls.enabled ? renderEdgeConfig({ ...edge, tls: true }) : ""}`;
     });

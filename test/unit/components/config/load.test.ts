@@ -6,6 +6,8 @@ import { parse, rawConfig, validConfigInput } from "../../../support/mocks";
 import { PROJECT_DIR } from "../../../support/stackFiles";
 import { serverlessConfigInput } from "../../../support/serverlessStack";
 
+const SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHc2p5Zb0Q9y8m7x3kVt4Jb9qW1eR6tY2uI8oP0aS4dF";
+
 type Mutable = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 function problemsOf(mutate: (config: Mutable) => void, secrets: Record<string, string> = { calendarToken: "s3cret" }): ConfigError {
@@ -237,6 +239,70 @@ describe("config contract", () => {
       ),
       "permacoop:host.address",
     ],
+    [
+      "ssh host with both one address and several hosts",
+      (c) => (
+        (c.host = { kind: "ssh", address: "203.0.113.20", hostKey: SSH_KEY, hosts: [{ address: "203.0.113.21", hostKey: SSH_KEY }] }),
+        (c.database = { kind: "container" })
+      ),
+      "permacoop:host.address",
+    ],
+    [
+      "ssh host with neither an address nor hosts",
+      (c) => ((c.host = { kind: "ssh", hostKey: SSH_KEY }), (c.database = { kind: "container" })),
+      "permacoop:host.address",
+    ],
+    [
+      "the same server listed twice",
+      (c) => (
+        (c.host = {
+          kind: "ssh",
+          hosts: [
+            { address: "10.0.0.11", hostKey: SSH_KEY },
+            { address: "10.0.0.11", hostKey: SSH_KEY },
+          ],
+          loadBalancerAddress: "203.0.113.10",
+        }),
+        (c.database = { kind: "external", host: "10.0.0.5" })
+      ),
+      "permacoop:host.hosts[1].address",
+    ],
+    [
+      "several ssh servers with a container database",
+      (c) => (
+        (c.host = {
+          kind: "ssh",
+          hosts: [
+            { address: "10.0.0.11", hostKey: SSH_KEY },
+            { address: "10.0.0.12", hostKey: SSH_KEY },
+          ],
+          loadBalancerAddress: "203.0.113.10",
+        }),
+        (c.database = { kind: "container" })
+      ),
+      "permacoop:database.kind",
+    ],
+    [
+      "several ssh servers with DNS records and no load balancer (DNS round robin)",
+      (c) => (
+        (c.host = {
+          kind: "ssh",
+          hosts: [
+            { address: "10.0.0.11", hostKey: SSH_KEY },
+            { address: "10.0.0.12", hostKey: SSH_KEY },
+          ],
+        }),
+        (c.database = { kind: "external", host: "10.0.0.5" })
+      ),
+      "permacoop:host.loadBalancerAddress",
+    ],
+    ["several VMs with a container database", (c) => ((c.host.count = 2), (c.database = { kind: "container", protect: false })), "permacoop:database.kind"],
+    [
+      "several VMs with a container accessory",
+      (c) => ((c.host.count = 3), (c.accessories = [{ name: "files", type: "generic", image: "example/files:1", port: 9000, dataPath: "/data" }])),
+      "permacoop:accessories[0].type",
+    ],
+    ["an external database on a scaleway-vm", (c) => (c.database = { kind: "external", host: "10.0.0.5" }), "permacoop:database.kind"],
   ];
 
   it.each(malformed.map(([what, mutate, key]) => [what, key, mutate] as const))("rejects %s, naming %s", (_what, key, mutate) => {

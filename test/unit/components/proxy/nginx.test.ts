@@ -105,6 +105,25 @@ describe("edge nginx configuration", () => {
     expect(result.ok).toBe(true);
   });
 
+  it("with several hosts, asks the peers for a challenge it does not hold, once (no loop), and passes nginx -t", () => {
+    const certDir = mkdtempSync(join(tmpdir(), "live-"));
+    const cert = selfSignedCertificate("permacoop.example.org");
+    writeFileSync(join(certDir, "fullchain.pem"), cert.fullchain);
+    writeFileSync(join(certDir, "privkey.pem"), cert.privkey);
+    const conf = renderEdgeConfig({ ...resolvable, tls: true, certDir, acmePeers: ["127.0.0.2:80", "[::1]:8080"] });
+    expect(conf).toContain("upstream permacoop_acme_peers {\n    server 127.0.0.2:80 max_fails=0;\n    server [::1]:8080 max_fails=0;\n}");
+    const http = conf.slice(0, conf.indexOf("listen 443"));
+    expect(http).toMatch(/location \^~ \/\.well-known\/acme-challenge\/ \{[^}]*try_files \$uri @acme_peers;\n *\}/);
+    // A request another host forwarded is answered from this host's files only.
+    expect(http).toMatch(/location @acme_peers \{\n *if \(\$http_x_permacoop_acme_peer\) \{\n *return 404;/);
+    expect(http).toContain("proxy_set_header X-Permacoop-Acme-Peer 1;");
+    expect(http).toContain("proxy_next_upstream_tries 2;");
+    expect(renderEdgeConfig({ ...resolvable, acmePeers: ["127.0.0.2:80"] })).not.toContain("acme_peers");
+    const result = nginxTest(conf);
+    expect(result.output).toContain("syntax is ok");
+    expect(result.ok).toBe(true);
+  });
+
   it("nginx -t really rejects a broken configuration (the validator can fail)", () => {
     const result = nginxTest(renderEdgeConfig(resolvable).replace("proxy_pass http://switch_app;", "proxy_pass http://switch_app"));
     expect(result.ok).toBe(false);

@@ -13,8 +13,8 @@
 import { containerAccessories } from "../components/config/rules";
 import { spawnSync } from "node:child_process";
 import { StackConfig } from "../components/config/schema";
-import { repairSteps } from "../components/runtime/contract";
-import { onHost, readStack, runtimeAction } from "./host";
+import { HostSlot, repairSteps } from "../components/runtime/contract";
+import { onEveryHost, onHost, readStack, runtimeAction } from "./host";
 import { pulumiCliEnv } from "./pulumi";
 import { runMain, takeFlag, takeStack } from "./args";
 
@@ -66,10 +66,11 @@ export function replayableCommands(
   services: readonly string[],
   registries: readonly string[] = [],
   accessories: readonly string[] = [],
+  host?: HostSlot,
 ): RecordedCommand[] {
   // Resources pending deletion or replacement belong to an interrupted update, not to the deployment.
   const commands = resources.filter((r) => (r.type === "command:local:Command" || r.type === "command:remote:Command") && !r.delete && !r.pendingReplacement);
-  return repairSteps(stack, services, registries, accessories).flatMap(({ name, optional }) => {
+  return repairSteps(stack, services, registries, accessories, host).flatMap(({ name, optional }) => {
     const found = commands.find((r) => r.urn.endsWith(`::${name}`));
     if (!found && optional) return [];
     if (!found) throw new Error(`--repair: the state of ${stack} has no step ${name}: deploy first (pulumi up -s ${stack})`);
@@ -104,20 +105,23 @@ function repair(stack: string, config: StackConfig, secrets: Record<string, stri
   });
   if (exported.status !== 0) throw new Error(`cannot read the state of ${stack}: ${exported.stderr}`);
   const resources = (JSON.parse(exported.stdout) as { deployment: { resources?: StateResource[] } }).deployment.resources ?? [];
-  for (const command of replayableCommands(
-    resources,
-    stack,
-    config.services.map((s) => s.name),
-    config.registries.map((r) => r.address),
-    containerAccessories(config).map((a) => a.name),
-  )) {
-    section(`repair: ${command.urn.split("::").pop()}`);
-    // Secrets (the database password, the services' env) travel on stdin, as in a deployment.
-    // PERMACOOP_REPAIR: the scripts leave alone what a newer deployment has put there since.
-    const result = onHost(stack, config, secrets, `export PERMACOOP_REPAIR=1; ${command.create}`, false, command.stdin ?? "");
-    process.stdout.write(result.stdout);
-    if (result.status !== 0) throw new Error(`repair of ${command.urn} failed (exit ${result.status}): the steps above say why`);
-  }
+  onEveryHost(config, ({ number, count }) => {
+    for (const command of replayableCommands(
+      resources,
+      stack,
+      config.services.map((s) => s.name),
+      config.registries.map((r) => r.address),
+      containerAccessories(config).map((a) => a.name),
+      { index: number - 1, count },
+    )) {
+      section(`repair: ${command.urn.split("::").pop()}`);
+      // Secrets (the database password, the services' env) travel on stdin, as in a deployment.
+      // PERMACOOP_REPAIR: the scripts leave alone what a newer deployment has put there since.
+      const result = onHost(stack, config, secrets, `export PERMACOOP_REPAIR=1; ${command.create}`, false, command.stdin ?? "");
+      process.stdout.write(result.stdout);
+      if (result.status !== 0) throw new Error(`repair of ${command.urn} failed (exit ${result.status}): the steps above say why`);
+    }
+  });
 }
 
 function main(): void {
@@ -145,12 +149,15 @@ function main(): void {
     section("3/3 host containers: none (the platform runs them; step 1 covers them)");
   } else {
     section("3/3 containers on the host against the last deployment");
-    const verify = runtimeAction(stack, config, secrets, "verify");
-    process.stdout.write(verify.stdout);
-    checks.push({
-      name: "host containers",
-      drift: verify.status !== 0,
-      fix: `put them back as deployed: npm run drift -- -s ${stack} --repair (what happened: npm run ops -- status|logs|audit -s ${stack})`,
+    onEveryHost(config, ({ number, count }) => {
+      if (count > 1) process.stdout.write(`--- host ${number}\n`);
+      const verify = runtimeAction(stack, config, secrets, "verify");
+      process.stdout.write(verify.stdout);
+      checks.push({
+        name: count > 1 ? `host ${number} containers` : "host containers",
+        drift: verify.status !== 0,
+        fix: `put them back as deployed: npm run drift -- -s ${stack} --repair (what happened: npm run ops -- status|logs|audit -s ${stack}${count > 1 ? ` --host ${number}` : ""})`,
+      });
     });
   }
 

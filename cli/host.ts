@@ -7,7 +7,7 @@ import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseStackConfig } from "../components/config/load";
-import { sshServers } from "../components/config/rules";
+import { hostCount, sshServers } from "../components/config/rules";
 import { PROGRAM_SECRETS, StackConfig } from "../components/config/schema";
 import { HostContract, hostContract, homePath, runtimeComponentName } from "../components/runtime/contract";
 import { pulumiCliEnv } from "./pulumi";
@@ -42,6 +42,23 @@ let chosenHost: string | undefined;
 /** Makes the next commands reach the host `--host <address|number>` names (several hosts); undefined: the first. */
 export function chooseHost(choice: string | undefined): void {
   chosenHost = choice;
+}
+
+/**
+ * Runs `action` against each host of the stack in turn (several: `host.count`, `host.hosts`),
+ * with its 1-based number and how many there are; the host chosen before is chosen again after.
+ */
+export function onEveryHost<T>(config: StackConfig, action: (host: { readonly number: number; readonly count: number }) => T): T[] {
+  const count = Math.max(1, hostCount(config.host));
+  const before = chosenHost;
+  try {
+    return Array.from({ length: count }, (_, i) => {
+      chosenHost = count > 1 ? String(i + 1) : before;
+      return action({ number: i + 1, count });
+    });
+  } finally {
+    chosenHost = before;
+  }
 }
 
 /** The position of the chosen host among `addresses`; a choice naming none of them fails, listing them. */

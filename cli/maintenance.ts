@@ -17,7 +17,7 @@ import {
   renderMaintenancePage,
   RETRY_AFTER_RANGE,
 } from "../components/proxy/maintenance";
-import { readStack, runtimeAction } from "./host";
+import { onEveryHost, readStack, runtimeAction } from "./host";
 import { runMain, takeStack } from "./args";
 
 const USAGE =
@@ -82,15 +82,22 @@ function main(): void {
     throw new Error(
       `maintenance: stack ${args.stack} runs on scaleway-container, which has no edge of ours to answer 503 (Scaleway routes to the containers): not supported there`,
     );
-  const run = (action: string, input?: string) => {
-    const result = runtimeAction(args.stack, config, secrets, action, input);
-    if (result.status !== 0) process.exit(result.status);
-    return result.stdout;
-  };
+  // Every host behind the load balancer answers the same: one left open would serve a share of the requests.
+  const run = (action: string, input?: string) =>
+    onEveryHost(config, () => {
+      const result = runtimeAction(args.stack, config, secrets, action, input);
+      if (result.status !== 0) process.exit(result.status);
+      return result.stdout;
+    });
+  // One line per host: `<stack>: …`, or `<stack> host <n>: …` when there are several.
+  const status = () =>
+    run("maintenance status")
+      .map((flag, i, all) => `${args.stack}${all.length > 1 ? ` host ${i + 1}` : ""}: ${describeMaintenanceFlag(flag)}\n`)
+      .join("");
   switch (args.action) {
     case "on": {
       run("maintenance on", `${renderMaintenanceSettings(args.retryAfterSeconds)}---\n${maintenancePage(args)}`);
-      process.stdout.write(`${args.stack}: ${describeMaintenanceFlag(run("maintenance status"))}\n`);
+      process.stdout.write(status());
       break;
     }
     case "off":
@@ -98,7 +105,7 @@ function main(): void {
       process.stdout.write(`${args.stack}: maintenance: off\n`);
       break;
     case "status":
-      process.stdout.write(`${args.stack}: ${describeMaintenanceFlag(run("maintenance status"))}\n`);
+      process.stdout.write(status());
       break;
   }
 }

@@ -58,4 +58,19 @@ describe("npm run drift", () => {
     expect(() => replayableCommands(state.slice(1), "s", ["app"])).toThrow(/has no step s-runtime-scripts: deploy first \(pulumi up -s s\)/);
     expect(() => replayableCommands(state, "s", ["app", "api"])).toThrow(/has no step s-runtime-api-rollout/);
   });
+
+  it("with several hosts, replays the chosen host's steps only", () => {
+    const command = (name: string) => ({
+      urn: `urn:pulumi:s::permacoop::command:remote:Command::${name}`,
+      type: "command:remote:Command",
+      inputs: { create: name },
+    });
+    const steps = ["scripts", "runtime", "proxy", "app-rollout"];
+    const state = [1, 2, 3].flatMap((host) => steps.map((step) => command(`s-host${host}-runtime-${step}`)));
+    expect(replayableCommands(state, "s", ["app"], [], [], { index: 1, count: 3 }).map((c) => c.create)).toEqual(
+      steps.map((step) => `s-host2-runtime-${step}`),
+    );
+    // One host keeps the names it always had.
+    expect(() => replayableCommands(state, "s", ["app"], [], [], { index: 0, count: 1 })).toThrow(/has no step s-runtime-scripts/);
+  });
 });

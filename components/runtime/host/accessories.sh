@@ -35,12 +35,22 @@ redis_ready() { [[ "$(redis_cli "$1" ping 2>/dev/null)" == "PONG" ]]; }
 
 # s3_curl CONTAINER CURL_ARGS...: a signed S3 request to the accessory (path-style). Its secret key,
 # read from the container's environment, reaches curl on stdin (-K -), never argv.
+# Both are read once per run: a bucket mirror makes a request per object.
+declare -A s3_secrets=()
+sigv4_curl_checked=false
 s3_curl() {
   local container="$1" secret
   shift
-  require_sigv4_curl
-  secret="$(docker inspect -f "$env_template" "$container" | sed -n 's/^MINIO_ROOT_PASSWORD=//p')"
-  [[ -n "$secret" ]] || fail "${container} has no MINIO_ROOT_PASSWORD"
+  if [[ "$sigv4_curl_checked" != true ]]; then
+    require_sigv4_curl
+    sigv4_curl_checked=true
+  fi
+  secret="${s3_secrets[$container]:-}"
+  if [[ -z "$secret" ]]; then
+    secret="$(docker inspect -f "$env_template" "$container" | sed -n 's/^MINIO_ROOT_PASSWORD=//p')"
+    [[ -n "$secret" ]] || fail "${container} has no MINIO_ROOT_PASSWORD"
+    s3_secrets[$container]="$secret"
+  fi
   # curl signs but does not send x-amz-content-sha256, which S3 servers require.
   printf 'user = "%s:%s"\n' "$S3_ACCESS_KEY" "$secret" |
     curl -K - --globoff --silent --show-error --fail --max-time 60 --aws-sigv4 "aws:amz:${S3_REGION}:s3" -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "$@"
@@ -56,6 +66,9 @@ require_sigv4_curl() {
 }
 
 s3_url() { printf 'http://%s:%s/%s' "$(network_address "$1")" "$2" "$3"; }
+
+# s3_object_url BUCKET_URL KEY: the URL of object KEY in the bucket.
+s3_object_url() { printf '%s/%s' "$1" "$(urlencode_key "$2")"; }
 
 # Percent-encodes an object key for a URL path ("/" kept).
 urlencode_key() {
@@ -112,7 +125,6 @@ accessory() {
     redis) wait_until "accessory ${name}" 60 redis_ready "$container" ;;
     generic) wait_until "accessory ${name}" 60 answers_tcp "$container" "$port" ;;
   esac
-  schedule backup "${BACKUP_MINUTE} ${BACKUP_HOUR} * * *" "backup daily"
   log "accessory ${name} (${type}) is up: ${container}"
 }
 
@@ -217,7 +229,7 @@ mirror_bucket() {
       continue
     fi
     mkdir -p "$(dirname "${dir}/${key}")"
-    s3_curl "$container" --output "${dir}/${key}" "${url}/$(urlencode_key "$key")" || return 1
+    s3_curl "$container" --output "${dir}/${key}" "$(s3_object_url "$url" "$key")" || return 1
   done <<<"$keys"
 }
 
@@ -247,13 +259,13 @@ restore_accessory() {
       url="$(s3_url "$container" "$port" "$bucket")"
       # Every object of the backup put back, then the objects it did not have removed.
       (cd "${file}/${bucket}" && find . -type f -printf '%P\n') | while IFS= read -r key; do
-        s3_curl "$container" --output /dev/null -T "${file}/${bucket}/${key}" "${url}/$(urlencode_key "$key")" || exit 1
+        s3_curl "$container" --output /dev/null -T "${file}/${bucket}/${key}" "$(s3_object_url "$url" "$key")" || exit 1
       done || fail "restore of ${name} failed part-way: the bucket holds a mix (restore the pre-restore backup)"
       current="$(mktemp -d)"
       bucket_keys "$container" "$port" "$bucket" >"${current}/keys" || fail "cannot list bucket ${bucket}"
       while IFS= read -r key; do
         [[ -z "$key" || -f "${file}/${bucket}/${key}" || ("$key" == */ && -d "${file}/${bucket}/${key}") ]] && continue
-        s3_curl "$container" --output /dev/null -X DELETE "${url}/$(urlencode_key "$key")" || fail "restore of ${name}: cannot delete ${key@Q}"
+        s3_curl "$container" --output /dev/null -X DELETE "$(s3_object_url "$url" "$key")" || fail "restore of ${name}: cannot delete ${key@Q}"
       done <"${current}/keys"
       rm -rf "$current"
       ;;

@@ -55,12 +55,12 @@ data() {
       fail "the database volume ${DB_VOLUME} is missing on this host (removed by hand?). To start again from a backup: docker volume create --label ${label} ${DB_VOLUME}, pulumi up, then npm run restore -- -s ${ENV_NAME} <backup> (backups: ${backup_dir})"
     fi
   fi
-  schedule backup "${BACKUP_MINUTE} ${BACKUP_HOUR} * * *" "backup daily"
 }
 
 drop_data() {
   require_container_database
-  unschedule backup
+  # The accessories, if any, still need their daily backup.
+  [[ -n "$ACCESSORIES" ]] || unschedule backup
   if [[ "${PERMACOOP_KEEP_DATA:-0}" == "1" ]]; then
     log "keeping data volume ${DB_VOLUME} (PERMACOOP_KEEP_DATA=1): the next deploy of ${ENV_NAME} here finds it"
     touch "$data_kept"

@@ -29,10 +29,11 @@ up() {
   ensure_network
   up_database
   up_proxy
-  # The daily backup: the data step schedules it for a container database; accessories need it too.
-  if [[ -n "$ACCESSORIES" ]]; then
+  # The daily backup, of the container database and the accessories: scheduled here only (every
+  # change of the runtime's settings runs `up`, the data and accessory steps' changes included).
+  if [[ "$DB_MODE" == "container" || -n "$ACCESSORIES" ]]; then
     schedule backup "${BACKUP_MINUTE} ${BACKUP_HOUR} * * *" "backup daily"
-  elif [[ "$DB_MODE" != "container" ]]; then
+  else
     unschedule backup
   fi
   schedule_jobs

@@ -101,12 +101,12 @@ function stackOutput(stack: string, name: string, ...flags: string[]): string {
  * last `up` exported (`envId`); the stack's name alone for one deployed before ids, until its next `up`.
  */
 export function stackContract(stack: string): HostContract {
-  // Several hosts: each has its id (`envIds`, in the hosts' order).
-  const several = spawnSync("pulumi", ["stack", "output", "envIds", "--json", "--stack", stack], { env: pulumiCliEnv(stack), encoding: "utf8" });
-  if (several.status === 0 && several.stdout.trim().startsWith("[")) {
-    const ids = JSON.parse(several.stdout) as string[];
-    const id = ids[chosenHost === undefined ? 0 : Math.min(chosenIndexOf(stack), ids.length - 1)];
-    if (id) return hostContract(stack, id);
+  // A host chosen among several: its own id (`envIds`, in the hosts' order); the first's is `envId`.
+  if (chosenHost !== undefined) {
+    const ids = JSON.parse(stackOutput(stack, "envIds", "--json")) as string[];
+    const id = ids[chosenIndexOf(stack)];
+    if (!id) throw new Error(`stack ${stack} has no environment id for host ${chosenHost}: run pulumi up -s ${stack} first`);
+    return hostContract(stack, id);
   }
   const result = spawnSync("pulumi", ["stack", "output", "envId", "--stack", stack], { env: pulumiCliEnv(stack), encoding: "utf8" });
   if (result.status === 0 && result.stdout.trim() !== "") return hostContract(stack, result.stdout.trim());

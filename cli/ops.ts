@@ -19,6 +19,7 @@ import { describeMaintenanceFlag, MAINTENANCE_FLAG_FILE } from "../components/pr
 import { CERT_DIR } from "../components/proxy/nginx";
 import { HostContract, homePath, jobLogPath } from "../components/runtime/contract";
 import { shellQuote } from "../components/runtime/shell";
+import { hostCount } from "../components/config/rules";
 import { chooseHost, onHost, readStack, stackContract } from "./host";
 import { runMain, takeStack } from "./args";
 
@@ -91,8 +92,11 @@ export function healthProbe(network: string, container: string, port: number, he
 
 function main(): void {
   const args = parseOpsArgs(process.argv.slice(2));
-  chooseHost(args.host);
   const { config, secrets } = readStack(args.stack);
+  // One host: --host may name it (1), and changes nothing.
+  if (args.host !== undefined && hostCount(config.host) <= 1 && args.host !== "1")
+    throw new Error(`--host ${args.host}: stack ${args.stack} has one host (--host 1, or none)`);
+  chooseHost(hostCount(config.host) > 1 ? args.host : undefined);
   const names = stackContract(args.stack);
   const run = (command: string, interactive = false) => {
     const result = onHost(args.stack, config, secrets, command, interactive);

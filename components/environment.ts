@@ -139,7 +139,8 @@ export class Environment extends pulumi.ComponentResource {
           environment: args.name,
           envId: envIds[i]!,
           runner: machine.runner,
-          config,
+          // A load balancer in front holds the certificate: the edges behind it request none.
+          config: host.terminatesTls ? { ...config, tls: { ...config.tls, enabled: false } } : config,
           ...host.publish,
           serviceEnv: this.serviceEnv,
           serviceImages,

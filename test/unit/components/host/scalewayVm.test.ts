@@ -1,9 +1,13 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { parse as parseYaml } from "yaml";
 import { Environment } from "../../../../components/environment";
 import { inboundRules, ScalewayVmHost } from "../../../../components/host/scalewayVm";
 import { relativeName } from "../../../../components/dns/records";
 import { installedScript } from "../../../support/hostScripts";
 import { Declared, installMocks, parse, recorder, validConfigInput, valueOf } from "../../../support/mocks";
+import { PROJECT_DIR } from "../../../support/stackFiles";
 
 /** The VM of a scaleway-vm environment. */
 const vmOf = (env: Environment) => (env.host as ScalewayVmHost).vm;
@@ -435,5 +439,23 @@ describe("several VMs behind a Scaleway Load Balancer (host.count)", () => {
     expect(hostOf(env).outputs.servers).toBeUndefined();
     expect(hostOf(env).outputs.host.loadBalancerAddress).toBeUndefined();
     expect(hostOf(env).terminatesTls).toBe(false);
+  });
+
+  it("declares the runbook's two-VM example as it says (docs/runbooks/scaleway-load-balancer.md)", async () => {
+    const runbook = readFileSync(join(PROJECT_DIR, "docs", "runbooks", "scaleway-load-balancer.md"), "utf8");
+    const example = (parseYaml(/```yaml\n([\s\S]*?)```/.exec(runbook)![1]!) as { config: Record<string, unknown> }).config;
+    const input = Object.fromEntries(
+      Object.entries(example).flatMap(([key, value]) => (key.startsWith("permacoop:") ? [[key.slice("permacoop:".length), value]] : [])),
+    );
+    const { ofType, declared } = await build("prod", (c) => {
+      for (const key of Object.keys(c)) delete c[key];
+      Object.assign(c, input);
+    });
+    expect(ofType("scaleway:instance/server:Server").map((s) => s.name)).toEqual(["prod-host-server", "prod-host2-server"]);
+    expect(ofType("scaleway:loadbalancers/loadBalancer:LoadBalancer").map((lb) => lb.props.type)).toEqual(["LB-S"]);
+    for (const name of ["prod-network-pn", "prod-lb-ip", "prod-lb-lb", "prod-lb-backend", "prod-lb-certificate", "prod-lb-https", "prod-lb-http"]) {
+      expect(declared.map((d) => d.name)).toContain(name);
+      expect(runbook).toContain(`\`${name}\``);
+    }
   });
 });

@@ -141,6 +141,8 @@ export class Environment extends pulumi.ComponentResource {
           runner: machine.runner,
           // A load balancer in front holds the certificate: the edges behind it request none.
           config: host.terminatesTls ? { ...config, tls: { ...config.tls, enabled: false } } : config,
+          // Behind it, every request the services see came in over HTTPS (80 redirects there).
+          clientScheme: host.terminatesTls && config.tls.enabled ? "https" : undefined,
           ...host.publish,
           serviceEnv: this.serviceEnv,
           serviceImages,

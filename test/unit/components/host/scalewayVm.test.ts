@@ -393,6 +393,12 @@ describe("several VMs behind a Scaleway Load Balancer (host.count)", () => {
     expect(env.runtimes).toHaveLength(2);
     expect(ofType("command:remote:Command").filter((c) => c.name.endsWith("-certificate"))).toEqual([]);
     expect(env.url).toBe("https://app.example.org");
+    // The services hear that their clients came in over HTTPS.
+    for (const proxy of ofType("command:remote:Command").filter((c) => c.name.endsWith("-runtime-proxy"))) {
+      const edge = await valueOf(proxy.props.stdin as pulumi.Input<string>);
+      expect(edge).toContain("proxy_set_header X-Forwarded-Proto https;");
+      expect(edge).not.toContain("listen 443");
+    }
   });
 
   it("opens 80/443 to no one on the VMs (the Load Balancer comes over the Private Network), SSH to the admin networks", async () => {

@@ -150,7 +150,8 @@ export class ScalewayVm extends pulumi.ComponentResource {
       this.privateNic = new scaleway.instance.PrivateNic(
         `${name}-private-nic`,
         { zone: host.zone, serverId: this.server.id, privateNetworkId, ipamIpIds: [privateIp.id], tags },
-        { parent: this },
+        // The reserved address can be on one NIC at a time: delete the old one first.
+        { parent: this, deleteBeforeReplace: true },
       );
       this.privateIpv4 = privateIp.address;
     }

@@ -139,7 +139,10 @@ export class Environment extends pulumi.ComponentResource {
           environment: args.name,
           envId: envIds[i]!,
           runner: machine.runner,
-          config,
+          // A load balancer in front holds the certificate: the edges behind it request none.
+          config: host.terminatesTls ? { ...config, tls: { ...config.tls, enabled: false } } : config,
+          // Behind it, every request the services see came in over HTTPS (80 redirects there).
+          clientScheme: host.terminatesTls && config.tls.enabled ? "https" : undefined,
           ...host.publish,
           serviceEnv: this.serviceEnv,
           serviceImages,
@@ -152,7 +155,7 @@ export class Environment extends pulumi.ComponentResource {
           owner: owner?.hex,
           hostLabel: count > 1 ? machine.label : undefined,
           primary: i === 0,
-          acmePeers: config.tls.enabled ? acmePeers(host.machines, i, host.publish.httpPort) : undefined,
+          acmePeers: config.tls.enabled && !host.terminatesTls ? acmePeers(host.machines, i, host.publish.httpPort) : undefined,
         },
         { parent: this },
       );

@@ -56,7 +56,8 @@ export const policies: Policies = [
   },
   {
     name: "tls-on-public-hosts",
-    description: "A stack on a public host requests a certificate; a serverless container with a custom domain redirects HTTP to HTTPS.",
+    description:
+      "A stack on a public host requests a certificate; a Load Balancer serves one on 443 and redirects 80 to HTTPS; a serverless container with a custom domain redirects HTTP to HTTPS.",
     enforcementLevel: "mandatory",
     validateStack: (args, reportViolation) => report(tlsOnPublicHosts(args.resources.map(viewOf)), reportViolation),
   },

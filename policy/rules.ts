@@ -17,6 +17,7 @@ export const TYPES = {
   securityGroup: "scaleway:instance/securityGroup:SecurityGroup",
   container: "scaleway:containers/container:Container",
   containerDomain: "scaleway:containers/domain:Domain",
+  lbFrontend: "scaleway:loadbalancers/frontend:Frontend",
   remoteCommand: "command:remote:Command",
 } as const;
 
@@ -181,14 +182,70 @@ function containersBehindDomains(resources: readonly ResourceView[]): ResourceVi
   return [...behind];
 }
 
+/** Whether a frontend ACL redirects to HTTPS: a `scheme` redirect to `https`, or a `location` one to an https:// URL. */
+function redirectsToHttps(acl: unknown): boolean {
+  const action = isRecord(acl) ? acl.action : undefined;
+  if (!isRecord(action) || action.type !== "redirect" || !Array.isArray(action.redirects)) return false;
+  return action.redirects.some(
+    (redirect: unknown) =>
+      isRecord(redirect) &&
+      ((redirect.type === "scheme" && redirect.target === "https") || (redirect.type === "location" && String(redirect.target).startsWith("https://"))),
+  );
+}
+
+const LB_FIX =
+  "Fix: the Load Balancer is declared by components/network/loadBalancer.ts from permacoop:tls.enabled (a certificate on 443, " +
+  "port 80 redirecting there); do not change its frontends by hand.";
+
+/**
+ * The Load Balancers' frontends: a frontend on 443 serves a certificate, and on a Load Balancer
+ * that serves 443 the one on 80 redirects to HTTPS; a Load Balancer serving no 443 at all serves
+ * plain HTTP. Values unknown during a preview are left to `pulumi up`.
+ */
+function loadBalancerTls(resources: readonly ResourceView[]): Violation[] {
+  const frontends = resources.filter((r) => r.type === TYPES.lbFrontend);
+  // A frontend's Load Balancer: the resource its lbId comes from, else the id itself.
+  const lbOf = (frontend: ResourceView) => frontend.propertyDependencies.lbId?.[0] ?? String(frontend.props.lbId);
+  const violations: Violation[] = [];
+  for (const lb of new Set(frontends.map(lbOf))) {
+    const own = frontends.filter((f) => lbOf(f) === lb);
+    if (own.some((f) => f.props.inboundPort === UNKNOWN)) continue;
+    const https = own.filter((f) => f.props.inboundPort === 443);
+    for (const frontend of https) {
+      if (frontend.props.certificateIds === UNKNOWN || isSet(frontend.props.certificateIds)) continue;
+      violations.push({
+        urn: frontend.urn,
+        message: `Load Balancer frontend ${frontend.name} listens on 443 without a certificate: browsers refuse it. ${LB_FIX}`,
+      });
+    }
+    if (https.length === 0) {
+      violations.push({
+        urn: own[0]!.urn,
+        message: `Load Balancer frontend ${own[0]!.name} serves the hostnames in plain HTTP, and no frontend serves HTTPS (443). ${tlsFix(stackOf(own[0]!.urn))}`,
+      });
+      continue;
+    }
+    for (const frontend of own.filter((f) => f.props.inboundPort === 80)) {
+      const { acls } = frontend.props;
+      if (acls === UNKNOWN || (Array.isArray(acls) && acls.some((acl) => acl === UNKNOWN || redirectsToHttps(acl)))) continue;
+      violations.push({
+        urn: frontend.urn,
+        message: `Load Balancer frontend ${frontend.name} answers plain HTTP on 80 next to HTTPS on 443: visitors who type the bare name stay in HTTP. It needs an ACL redirecting to https. ${LB_FIX}`,
+      });
+    }
+  }
+  return violations;
+}
+
 /**
  * Rule 3 (stack): TLS on public hosts. A stack that runs on a public host (a Scaleway server, or
- * rollouts over SSH) requests a certificate (its `*-certificate` command); a serverless container
- * behind a custom domain redirects HTTP to HTTPS (`httpsConnectionsOnly`, or the deprecated
- * `httpOption: "redirected"`). Local stacks (local commands only) are exempt.
+ * rollouts over SSH) requests a certificate (its `*-certificate` command, or its Load Balancer's
+ * `*-certificate`); a Load Balancer serves a certificate on 443 and redirects 80 there; a
+ * serverless container behind a custom domain redirects HTTP to HTTPS (`httpsConnectionsOnly`, or
+ * the deprecated `httpOption: "redirected"`). Local stacks (local commands only) are exempt.
  */
 export function tlsOnPublicHosts(resources: readonly ResourceView[]): Violation[] {
-  const violations: Violation[] = [];
+  const violations: Violation[] = [...loadBalancerTls(resources)];
   const host = resources.find((r) => r.type === TYPES.server) ?? resources.find((r) => r.type === TYPES.remoteCommand && r.name.endsWith("-rollout"));
   if (host && !resources.some((r) => r.name.endsWith("-certificate"))) {
     violations.push({

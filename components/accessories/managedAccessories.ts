@@ -3,6 +3,7 @@ import * as random from "@pulumi/random";
 import * as scaleway from "@pulumiverse/scaleway";
 import { accessoryEnvPrefix } from "../config/rules";
 import { AccessoryConfig } from "../config/schema";
+import { hostAclRules } from "../database/managed";
 
 /** What a key of an `s3` accessory may do: the objects of its project's buckets, not the buckets themselves. */
 export const OBJECT_PERMISSION_SETS = ["ObjectStorageBucketsRead", "ObjectStorageObjectsRead", "ObjectStorageObjectsWrite", "ObjectStorageObjectsDelete"];
@@ -28,10 +29,10 @@ export interface ManagedAccessoriesArgs {
   readonly region: string;
   /** Zone of the Redis clusters (`fr-par-1`). */
   readonly zone: string;
-  /** Reach Redis over this Private Network (serverless containers): no public endpoint. Exclusive with `allowedIpv4`. */
+  /** Reach Redis over this Private Network (serverless containers): no public endpoint. Exclusive with `allowedIpv4s`. */
   readonly privateNetworkId?: pulumi.Input<string>;
-  /** The one address Redis's public endpoint admits (the VM's). Exclusive with `privateNetworkId`. */
-  readonly allowedIpv4?: pulumi.Input<string>;
+  /** The addresses Redis's public endpoint admits (the VMs'), one ACL rule each. Exclusive with `privateNetworkId`. */
+  readonly allowedIpv4s?: readonly pulumi.Input<string>[];
   /** Refuse deletion on `pulumi destroy` (the data's protection). */
   readonly protect: boolean;
 }
@@ -52,8 +53,8 @@ export class ManagedAccessories extends pulumi.ComponentResource {
 
   constructor(name: string, args: ManagedAccessoriesArgs, opts?: pulumi.ComponentResourceOptions) {
     super("permacoop:index:ManagedAccessories", name, {}, opts);
-    if ((args.allowedIpv4 === undefined) === (args.privateNetworkId === undefined)) {
-      throw new Error(`${name}: give exactly one of allowedIpv4 (public endpoint) and privateNetworkId`);
+    if ((args.allowedIpv4s === undefined) === (args.privateNetworkId === undefined)) {
+      throw new Error(`${name}: give exactly one of allowedIpv4s (public endpoint) and privateNetworkId`);
     }
     const tags = ["permacoop", `env:${args.environment}`];
     const keep = { parent: this, protect: args.protect };
@@ -149,7 +150,7 @@ export class ManagedAccessories extends pulumi.ComponentResource {
         tags,
         ...(args.privateNetworkId !== undefined
           ? { privateNetworks: [{ id: args.privateNetworkId }] }
-          : { acls: [{ ip: pulumi.interpolate`${args.allowedIpv4}/32`, description: `${args.environment} host only` }] }),
+          : { acls: hostAclRules(args.environment, args.allowedIpv4s ?? []) }),
       },
       { ...keep, additionalSecretOutputs: ["password"] },
     );

@@ -17,15 +17,23 @@ export interface ManagedDatabaseArgs {
   readonly database: ManagedDatabaseConfig;
   /** Environment (stack) name, used for names and tags. */
   readonly environment: string;
-  /** The one public IPv4 address allowed to connect (the host's), on the public endpoint. Exclusive with `privateNetwork`. */
-  readonly allowedIpv4?: pulumi.Input<string>;
+  /** The public IPv4 addresses allowed to connect (the hosts'), on the public endpoint, one ACL rule each. Exclusive with `privateNetworkId`. */
+  readonly allowedIpv4s?: readonly pulumi.Input<string>[];
   /**
    * Reach the instance over this Private Network instead (serverless containers): the instance then
-   * has no public endpoint at all, so no ACL either (ACLs filter the public endpoint). Exclusive with `allowedIpv4`.
+   * has no public endpoint at all, so no ACL either (ACLs filter the public endpoint). Exclusive with `allowedIpv4s`.
    */
   readonly privateNetworkId?: pulumi.Input<string>;
   /** Refuse deletion on `pulumi destroy`. Default: `database.protect`, else true on prod only. */
   readonly protect?: boolean;
+}
+
+/** ACL rules admitting each host's address alone (/32): `<environment> host only` for one host, `<environment> host <N>` for several. */
+export function hostAclRules(environment: string, addresses: readonly pulumi.Input<string>[]): { ip: pulumi.Output<string>; description: string }[] {
+  return addresses.map((address, i) => ({
+    ip: pulumi.interpolate`${address}/32`,
+    description: addresses.length === 1 ? `${environment} host only` : `${environment} host ${i + 1}`,
+  }));
 }
 
 /**
@@ -46,10 +54,10 @@ export class ManagedDatabase extends pulumi.ComponentResource {
   constructor(name: string, args: ManagedDatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
     super("permacoop:index:ManagedDatabase", name, {}, opts);
     const { database, environment } = args;
-    if ((args.allowedIpv4 === undefined) === (args.privateNetworkId === undefined)) {
-      throw new Error(`${name}: give exactly one of allowedIpv4 (public endpoint) and privateNetworkId`);
+    if ((args.allowedIpv4s === undefined) === (args.privateNetworkId === undefined)) {
+      throw new Error(`${name}: give exactly one of allowedIpv4s (public endpoint) and privateNetworkId`);
     }
-    const { allowedIpv4, privateNetworkId } = args;
+    const { allowedIpv4s, privateNetworkId } = args;
     this.protected = args.protect ?? database.protect ?? environment === "prod";
     const keep = { parent: this, protect: this.protected };
     const tags = ["permacoop", `env:${environment}`];
@@ -105,14 +113,10 @@ export class ManagedDatabase extends pulumi.ComponentResource {
       { instanceId: this.instance.id, region: database.region, userName: user.name, databaseName: logicalDatabase.name, permission: "all" },
       { parent: this },
     );
-    if (allowedIpv4 !== undefined) {
+    if (allowedIpv4s !== undefined) {
       this.acl = new scaleway.databases.Acl(
         `${name}-acl`,
-        {
-          instanceId: this.instance.id,
-          region: database.region,
-          aclRules: [{ ip: pulumi.interpolate`${allowedIpv4}/32`, description: `${environment} host only` }],
-        },
+        { instanceId: this.instance.id, region: database.region, aclRules: hostAclRules(environment, allowedIpv4s) },
         { parent: this },
       );
     }

@@ -6,12 +6,16 @@ import { CLOUD_INIT_DONE_MARKER, renderCloudInit } from "./cloudInit";
 import { ed25519KeyPair, OpenSshKeyPair } from "./sshKeys";
 
 export interface FirstBootArgs {
-  /** Environment (stack) name: the VM's host name is `<environment>-host`. */
+  /** Environment (stack) name. */
   readonly environment: string;
+  /** The VM's host name. Default `<environment>-host`. */
+  readonly hostname?: string;
   /** The user rollouts connect as. */
   readonly deployUser: string;
   /** Operators' public keys, besides the generated deploy key. */
   readonly sshPublicKeys: readonly string[];
+  /** The deploy user's key pair (secret), shared with another VM of the environment. Default one of its own, generated here. */
+  readonly deployKey?: pulumi.Output<OpenSshKeyPair>;
 }
 
 /**
@@ -26,22 +30,23 @@ export class FirstBoot {
   public readonly hostPublicKey: pulumi.Output<string>;
   /** Private key of the deploy user (secret), for `npm run ops|backup|drift`. */
   public readonly deployPrivateKey: pulumi.Output<string>;
+  /** The deploy user's key pair (secret). */
+  public readonly deployKey: pulumi.Output<OpenSshKeyPair>;
   private readonly hostKey: pulumi.Output<OpenSshKeyPair>;
-  private readonly deployKey: pulumi.Output<OpenSshKeyPair>;
 
   constructor(
     private readonly name: string,
     private readonly args: FirstBootArgs,
     private readonly parent: pulumi.Resource,
   ) {
-    const hostname = `${args.environment}-host`;
+    const hostname = args.hostname ?? `${args.environment}-host`;
     // A seed in the state makes the key: the same key on every run, a new one only on purpose.
     const keyPair = (seedName: string, comment: string): pulumi.Output<OpenSshKeyPair> =>
       pulumi.secret(
         new random.RandomBytes(`${name}-${seedName}`, { length: 32 }, { parent }).base64.apply((seed) => ed25519KeyPair(Buffer.from(seed, "base64"), comment)),
       );
     this.hostKey = keyPair("host-key", hostname);
-    this.deployKey = keyPair("deploy-key", `${args.deployUser}@${hostname} (pulumi)`);
+    this.deployKey = args.deployKey ?? keyPair("deploy-key", `${args.deployUser}@${hostname} (pulumi)`);
     this.userData = pulumi.secret(
       pulumi
         .all([this.hostKey, this.deployKey])

@@ -86,6 +86,8 @@ export interface EnvironmentHost {
   readonly machines: readonly Machine[];
   /** Where the edge publishes on each machine (the URL's ports). */
   readonly publish: Publish;
+  /** The host kind's load balancer terminates TLS: the machines' edges serve HTTP only (no certificate there). Default false. */
+  readonly terminatesTls?: boolean;
   readonly database: HostDatabase;
   /** The variables of the accessories the platform runs (Scaleway hosts: Object Storage, Managed Redis), secret. Default none. */
   readonly accessoryEnv?: pulumi.Output<Record<string, string>>;

@@ -11,8 +11,12 @@ import { hostContract } from "../runtime/contract";
 import { SshRunner } from "../runtime/runner";
 import { Publish } from "../runtime/runtime";
 import { RegistryImages, scalewayPushKey } from "../registry/images";
-import { BuiltImages, EnvironmentHost, HostArgs, HostDatabase, HostOutputs, Machine, PUBLIC_EDGE } from "./host";
+import { BuiltImages, EnvironmentHost, HostArgs, HostDatabase, HostOutputs, Machine, PUBLIC_EDGE, SshOutput } from "./host";
 import { FirstBoot } from "./firstBoot";
+import { OpenSshKeyPair } from "./sshKeys";
+import { PrivateNetwork } from "../network/privateNetwork";
+import { ScalewayLoadBalancer } from "../network/loadBalancer";
+import { publicHealthPath } from "../proxy/maintenance";
 
 /** Ports every public host serves to the world. */
 export const PUBLIC_PORTS = [80, 443] as const;
@@ -23,6 +27,20 @@ export interface ScalewayVmArgs {
   readonly host: ScalewayVmHostConfig;
   /** Environment (stack) name, used for names and tags. */
   readonly environment: string;
+  /** The server's name and host name. Default `<environment>-host`. */
+  readonly hostname?: string;
+  /**
+   * A Private Network to join, with an address of its own (IPAM) on a private NIC: a Load Balancer
+   * there reaches the edge, so 80/443 are not opened to the world. Default none: the edge is public.
+   */
+  readonly privateNetworkId?: pulumi.Input<string>;
+  /** The deploy user's key pair (secret), the first VM's: ops reach every VM with the stack's one `sshPrivateKey`. Default one of its own. */
+  readonly deployKey?: pulumi.Output<OpenSshKeyPair>;
+}
+
+/** The region of a zone: `fr-par` for `fr-par-1`. */
+export function regionOf(zone: string): string {
+  return zone.replace(/-[0-9]+$/, "");
 }
 
 /** One inbound rule of the host's security group. */
@@ -33,11 +51,15 @@ export interface InboundRule {
   readonly ipRange: string;
 }
 
-/** Inbound rules of the host: 80/443 from anywhere, 22 from the admin networks only; everything else dropped. */
-export function inboundRules(adminCidrs: readonly string[]): InboundRule[] {
+/**
+ * Inbound rules of the host: 80/443 from anywhere (unless `publicEdge` is false: behind a Load
+ * Balancer, which reaches the VM over the Private Network, where security groups do not apply),
+ * 22 from the admin networks only; everything else dropped.
+ */
+export function inboundRules(adminCidrs: readonly string[], publicEdge = true): InboundRule[] {
   const world = ["0.0.0.0/0", "::/0"];
   return [
-    ...PUBLIC_PORTS.flatMap((port) => world.map((ipRange) => ({ action: "accept" as const, protocol: "TCP" as const, port, ipRange }))),
+    ...(publicEdge ? PUBLIC_PORTS : []).flatMap((port) => world.map((ipRange) => ({ action: "accept" as const, protocol: "TCP" as const, port, ipRange }))),
     ...adminCidrs.map((ipRange) => ({ action: "accept" as const, protocol: "TCP" as const, port: SSH_PORT, ipRange })),
   ];
 }
@@ -67,12 +89,21 @@ export class ScalewayVm extends pulumi.ComponentResource {
   public readonly hostPublicKey: pulumi.Output<string>;
   /** Private key of the deploy user (secret), for `npm run ops|backup|drift`. */
   public readonly deployPrivateKey: pulumi.Output<string>;
+  /** The deploy user's key pair (secret): the other VMs of the environment share it. */
+  public readonly deployKey: pulumi.Output<OpenSshKeyPair>;
+  /** The server's name and host name. */
+  public readonly hostname: string;
+  /** The address on the Private Network, when the VM joined one. */
+  public readonly privateIpv4?: pulumi.Output<string>;
+  /** The NIC on the Private Network, when the VM joined one. */
+  public readonly privateNic?: scaleway.instance.PrivateNic;
 
   constructor(name: string, args: ScalewayVmArgs, opts?: pulumi.ComponentResourceOptions) {
     // The type token keeps its first name: a new one would change every URN under it (a new VM).
     super("permacoop:index:ScalewayVmHost", name, {}, opts);
-    const { host, environment } = args;
+    const { host, environment, privateNetworkId } = args;
     const tags = ["permacoop", `env:${environment}`];
+    this.hostname = args.hostname ?? `${environment}-host`;
 
     const ip = new scaleway.instance.Ip(`${name}-ipv4`, { type: "routed_ipv4", zone: host.zone, tags }, { parent: this });
     const ip6 = host.ipv6 ? new scaleway.instance.Ip(`${name}-ipv6`, { type: "routed_ipv6", zone: host.zone, tags }, { parent: this }) : undefined;
@@ -80,22 +111,26 @@ export class ScalewayVm extends pulumi.ComponentResource {
     this.securityGroup = new scaleway.instance.SecurityGroup(
       `${name}-sg`,
       {
-        name: `${environment}-host`,
+        name: this.hostname,
         zone: host.zone,
         stateful: true,
         inboundDefaultPolicy: "drop",
         outboundDefaultPolicy: "accept",
-        inboundRules: inboundRules(host.adminCidrs),
+        inboundRules: inboundRules(host.adminCidrs, privateNetworkId === undefined),
         tags,
       },
       { parent: this },
     );
 
-    const firstBoot = new FirstBoot(name, { environment, deployUser: host.deployUser, sshPublicKeys: host.sshPublicKeys }, this);
+    const firstBoot = new FirstBoot(
+      name,
+      { environment, hostname: args.hostname, deployUser: host.deployUser, sshPublicKeys: host.sshPublicKeys, deployKey: args.deployKey },
+      this,
+    );
     this.server = new scaleway.instance.Server(
       `${name}-server`,
       {
-        name: `${environment}-host`,
+        name: this.hostname,
         zone: host.zone,
         type: host.type,
         image: host.image,
@@ -109,6 +144,18 @@ export class ScalewayVm extends pulumi.ComponentResource {
       { parent: this, replaceOnChanges: ["userData"], deleteBeforeReplace: true },
     );
 
+    if (privateNetworkId !== undefined) {
+      // Reserved apart from the NIC: the address survives a replaced server (the backend's list stays).
+      const privateIp = new scaleway.ipam.Ip(`${name}-private-ipv4`, { region: regionOf(host.zone), sources: [{ privateNetworkId }], tags }, { parent: this });
+      this.privateNic = new scaleway.instance.PrivateNic(
+        `${name}-private-nic`,
+        { zone: host.zone, serverId: this.server.id, privateNetworkId, ipamIpIds: [privateIp.id], tags },
+        // The reserved address can be on one NIC at a time: delete the old one first.
+        { parent: this, deleteBeforeReplace: true },
+      );
+      this.privateIpv4 = privateIp.address;
+    }
+
     this.ipv4 = ip.address;
     // A routed IPv6 flexible IP is a /64 prefix: the server's own address is the one it reports.
     this.ipv6 = ip6
@@ -121,6 +168,7 @@ export class ScalewayVm extends pulumi.ComponentResource {
     this.deployUser = host.deployUser;
     this.hostPublicKey = firstBoot.hostPublicKey;
     this.deployPrivateKey = firstBoot.deployPrivateKey;
+    this.deployKey = firstBoot.deployKey;
     // First boot: sshd answers only after the image has booted.
     this.connection = firstBoot.connection(this.ipv4, 60);
     this.ready = firstBoot.waitForCloudInit(this.connection, this.server.id, [this.server]);
@@ -131,14 +179,20 @@ export class ScalewayVm extends pulumi.ComponentResource {
 type ScalewayVmConfig = StackConfigOf<"scaleway-vm">;
 
 /**
- * Host kind `scaleway-vm`: the VM this stack creates, reached over SSH once cloud-init is done;
- * a managed database admitting the VM's address only (or, for throwaway data, a PostgreSQL
- * container on the VM); DNS records pointing at the VM.
+ * Host kind `scaleway-vm`: the VMs this stack creates (`host.count`, one by default), reached over
+ * SSH once cloud-init is done; a managed database admitting the VMs' addresses only (or, for
+ * throwaway data on one VM, a PostgreSQL container there); DNS records pointing at the VM or, with
+ * several, at the Load Balancer in front of them (on their Private Network, terminating TLS).
  */
 export class ScalewayVmHost implements EnvironmentHost {
+  /** The first VM (the only one by default). */
   public readonly vm: ScalewayVm;
+  /** Every VM, the first one first. */
+  public readonly vms: readonly ScalewayVm[];
   public readonly machines: readonly Machine[];
   public readonly publish: Publish = PUBLIC_EDGE;
+  /** With several VMs: the Load Balancer holds the certificate, the VMs' edges serve HTTP. */
+  public readonly terminatesTls: boolean;
   public readonly database: HostDatabase;
   /** The managed database, when `database.kind` is `scaleway-managed`. */
   public readonly managedDatabase?: ManagedDatabase;
@@ -146,6 +200,10 @@ export class ScalewayVmHost implements EnvironmentHost {
   public readonly accessories?: ManagedAccessories;
   public readonly accessoryEnv?: pulumi.Output<Record<string, string>>;
   public readonly dns: DnsRecords;
+  /** The Private Network the VMs and the Load Balancer share, with several VMs. */
+  public readonly network?: PrivateNetwork;
+  /** The Load Balancer in front of the VMs, with several. */
+  public readonly loadBalancer?: ScalewayLoadBalancer;
   /** The environment's registry namespace, when services build and no `buildRegistry` is set. */
   public readonly registry?: RegistryImages;
   public readonly builtImages?: BuiltImages;
@@ -155,7 +213,25 @@ export class ScalewayVmHost implements EnvironmentHost {
   constructor(name: string, args: HostArgs<ScalewayVmConfig>) {
     const { host, database, dns } = args.config;
     const parent = args.parent;
-    this.vm = new ScalewayVm(`${name}-host`, { host, environment: args.environment }, { parent });
+    const several = host.count > 1;
+    this.terminatesTls = several;
+    // Several VMs share a Private Network with the Load Balancer. The first VM keeps the names of
+    // a single one: going from one VM to several keeps it (and its address) rather than replacing it.
+    this.network = several ? new PrivateNetwork(`${name}-network`, { environment: args.environment, region: regionOf(host.zone) }, { parent }) : undefined;
+    this.vm = new ScalewayVm(`${name}-host`, { host, environment: args.environment, privateNetworkId: this.network?.id }, { parent });
+    const vm = this.vm;
+    this.vms = [
+      vm,
+      ...Array.from(
+        { length: host.count - 1 },
+        (_, i) =>
+          new ScalewayVm(
+            `${name}-host${i + 2}`,
+            { host, environment: args.environment, hostname: `${args.environment}-host${i + 2}`, privateNetworkId: this.network?.id, deployKey: vm.deployKey },
+            { parent },
+          ),
+      ),
+    ];
     // Built images travel through the environment's own registry namespace, unless buildRegistry names another.
     const building = args.config.services.filter((service) => service.build);
     const secretKey = args.config.buildRegistry === undefined ? scalewayPushKey(building) : undefined;
@@ -164,7 +240,7 @@ export class ScalewayVmHost implements EnvironmentHost {
         `${name}-registry`,
         {
           environment: args.environment,
-          region: host.zone.replace(/-[0-9]+$/, ""),
+          region: regionOf(host.zone),
           namespace: host.registryNamespace ?? `permacoop-${args.environment}`,
           services: building,
           secretKey,
@@ -175,12 +251,20 @@ export class ScalewayVmHost implements EnvironmentHost {
       this.builtImages = { refs: this.registry.refs, resources: this.registry.pushes };
     }
     const pull = this.registry?.pull;
-    this.machines = [{ runner: new SshRunner(this.vm.connection), ready: [this.vm.ready], identity: this.vm.server.id, registryLogins: pull ? [pull] : [] }];
+    this.machines = this.vms.map((vm) => ({
+      runner: new SshRunner(vm.connection),
+      ready: [vm.ready],
+      identity: vm.server.id,
+      registryLogins: pull ? [pull] : [],
+      ...(several ? { label: vm.hostname } : {}),
+    }));
+    // The VMs reach the managed services on their public endpoints, each admitting the VMs' addresses only.
+    const vmAddresses = this.vms.map((vm) => vm.ipv4);
     let db: ManagedDatabase | ContainerDatabase;
     if (database.kind === "scaleway-managed") {
       db = this.managedDatabase = new ManagedDatabase(
         `${name}-db`,
-        { database, environment: args.environment, allowedIpv4: this.vm.ipv4, protect: args.protectData },
+        { database, environment: args.environment, allowedIpv4s: vmAddresses, protect: args.protectData },
         { parent },
       );
       this.database = { env: db.env };
@@ -201,20 +285,61 @@ export class ScalewayVmHost implements EnvironmentHost {
         {
           accessories: managed,
           environment: args.environment,
-          region: host.zone.replace(/-[0-9]+$/, ""),
+          region: regionOf(host.zone),
           zone: host.zone,
-          allowedIpv4: this.vm.ipv4,
+          allowedIpv4s: vmAddresses,
           protect: args.protectData,
         },
         { parent },
       );
       this.accessoryEnv = this.accessories.serviceEnv;
     }
-    this.dns = new DnsRecords(`${name}-dns`, { dns, ipv4: this.vm.ipv4, ipv6: this.vm.ipv6 }, { parent });
-    this.resources = [this.vm, db, this.dns, ...(this.registry ? [this.registry] : []), ...(this.accessories ? [this.accessories] : [])];
+    let records: DnsRecords | undefined;
+    if (this.network) {
+      const first = args.config.services[0]!;
+      this.loadBalancer = new ScalewayLoadBalancer(
+        `${name}-lb`,
+        {
+          environment: args.environment,
+          zone: host.zone,
+          type: host.loadBalancerType,
+          privateNetworkId: this.network.id,
+          serverIps: this.vms.map((vm) => vm.privateIpv4!),
+          healthCheck: {
+            path: publicHealthPath({ prefix: first.route, stripPrefix: first.stripPrefix }, first.healthPath) ?? first.healthPath,
+            hostHeader: dns.hostnames[0]!,
+          },
+          hostnames: dns.hostnames,
+          tls: args.config.tls.enabled,
+          // The records name the Load Balancer, never a VM: a dead VM leaves the rotation, not the DNS.
+          records: (address) => (records = new DnsRecords(`${name}-dns`, { dns, ipv4: address }, { parent })).records,
+          dependsOn: this.vms.map((vm) => vm.privateNic!),
+        },
+        { parent },
+      );
+    }
+    this.dns = records ?? new DnsRecords(`${name}-dns`, { dns, ipv4: this.vm.ipv4, ipv6: this.vm.ipv6 }, { parent });
+    this.resources = [
+      ...this.vms,
+      db,
+      this.dns,
+      ...(this.network ? [this.network] : []),
+      ...(this.loadBalancer ? [this.loadBalancer] : []),
+      ...(this.registry ? [this.registry] : []),
+      ...(this.accessories ? [this.accessories] : []),
+    ];
+    const sshOf = (vm: ScalewayVm): SshOutput => ({ host: vm.ipv4, port: 22, user: vm.deployUser, hostKey: vm.hostPublicKey });
     this.outputs = {
-      host: { kind: host.kind, ipv4: this.vm.ipv4, ipv6: this.vm.ipv6 ?? null, deployUser: this.vm.deployUser },
-      ssh: { host: this.vm.ipv4, port: 22, user: this.vm.deployUser, hostKey: this.vm.hostPublicKey },
+      host: {
+        kind: host.kind,
+        ipv4: this.vm.ipv4,
+        ipv6: this.vm.ipv6 ?? null,
+        deployUser: this.vm.deployUser,
+        ...(this.loadBalancer ? { loadBalancerAddress: this.loadBalancer.address } : {}),
+      },
+      ssh: sshOf(this.vm),
+      ...(several ? { servers: this.vms.map(sshOf) } : {}),
+      // Every VM's: they share the first one's deploy key.
       sshPrivateKey: this.vm.deployPrivateKey,
     };
   }

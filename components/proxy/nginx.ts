@@ -63,6 +63,8 @@ export interface EdgeConfigArgs {
    * one load balancer: an ACME challenge this host does not hold is asked of them. Default none.
    */
   readonly acmePeers?: readonly string[];
+  /** The scheme clients use when a load balancer in front ends TLS (`https`): what `X-Forwarded-Proto` says. Default the edge's own. */
+  readonly clientScheme?: "http" | "https";
 }
 
 /** The request header marking a challenge one host asks another: the peer answers from its own files only (no loop). */
@@ -85,12 +87,12 @@ function indent(lines: readonly string[], depth: number): string[] {
   return lines.map((line) => (line ? `${"    ".repeat(depth)}${line}` : line));
 }
 
-function securityHeaders(tls: boolean): string[] {
+function securityHeaders(hsts: boolean): string[] {
   return [
     'add_header X-Frame-Options "DENY" always;',
     'add_header X-Content-Type-Options "nosniff" always;',
     'add_header Referrer-Policy "strict-origin-when-cross-origin" always;',
-    ...(tls ? ['add_header Strict-Transport-Security "max-age=63072000; includeSubDomains" always;'] : []),
+    ...(hsts ? ['add_header Strict-Transport-Security "max-age=63072000; includeSubDomains" always;'] : []),
   ];
 }
 
@@ -153,7 +155,7 @@ function maintenanceMap(args: EdgeConfigArgs): string[] {
  * Server level: closed while the flag file exists (tested at each request, through the open file
  * cache: a second at most), the Retry-After from the settings file, and the page served with the 503.
  */
-function maintenanceServer(tls: boolean): string[] {
+function maintenanceServer(hsts: boolean): string[] {
   return [
     `set ${M.retryAfter} ${DEFAULT_RETRY_AFTER_SECONDS};`,
     `include ${MAINTENANCE_DIR}/*.conf;`,
@@ -173,7 +175,7 @@ function maintenanceServer(tls: boolean): string[] {
     // add_header here replaces the server's: all of them again.
     `    add_header Retry-After ${M.retryAfter} always;`,
     '    add_header Cache-Control "no-store" always;',
-    ...indent(securityHeaders(tls), 1),
+    ...indent(securityHeaders(hsts), 1),
     "}",
   ];
 }
@@ -252,7 +254,7 @@ export function renderEdgeConfig(args: EdgeConfigArgs): string {
     "proxy_set_header Host $host;",
     "proxy_set_header X-Real-IP $remote_addr;",
     "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
-    "proxy_set_header X-Forwarded-Proto $scheme;",
+    `proxy_set_header X-Forwarded-Proto ${args.clientScheme ?? "$scheme"};`,
     "proxy_set_header X-Forwarded-Host $host;",
     "proxy_connect_timeout 5s;",
     `proxy_read_timeout ${DEFAULT_READ_TIMEOUT_SECONDS}s;`,
@@ -329,9 +331,10 @@ export function renderEdgeConfig(args: EdgeConfigArgs): string {
           serverNames,
           "",
           ...common,
-          ...securityHeaders(false),
+          // Behind a load balancer that ends TLS, the browser is on HTTPS: HSTS applies.
+          ...securityHeaders(args.clientScheme === "https"),
           "",
-          ...maintenanceServer(false),
+          ...maintenanceServer(args.clientScheme === "https"),
           "",
           ...acmeLocation(),
           "",

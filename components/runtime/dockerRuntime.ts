@@ -29,6 +29,8 @@ export interface DockerRuntimeArgs extends Publish {
   /** Where the commands run: this machine or a server over SSH. */
   readonly runner: HostRunner;
   readonly config: StackConfig;
+  /** The scheme clients use when a load balancer in front ends TLS (`https`): what the edge tells the services. Default the edge's own. */
+  readonly clientScheme?: "http" | "https";
   /** Environment of each service (secret), by service name. */
   readonly serviceEnv: Readonly<Record<string, pulumi.Input<Record<string, string>>>>;
   /** Image reference to run for each service (a built image's name, or config's `image`). */
@@ -210,6 +212,7 @@ export class DockerRuntime extends pulumi.ComponentResource {
         clientMaxBodySize: config.proxy.clientMaxBodySize,
         httpsPort: args.httpsPort,
         ...(args.acmePeers?.length ? { acmePeers: args.acmePeers } : {}),
+        clientScheme: args.clientScheme,
       };
       return `${renderEdgeConfig({ ...edge, tls: false })}---\n${config.tls.enabled ? renderEdgeConfig({ ...edge, tls: true }) : ""}`;
     });

@@ -60,7 +60,17 @@ function probeOnEmptyHost(command: string): string {
 function computedState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
   switch (type) {
     case "scaleway:instance/ip:Ip":
-      return inputs.type === "routed_ipv6" ? { ...inputs, prefix: "2001:db8:1::/64", address: "" } : { ...inputs, address: "203.0.113.10" };
+      // The first VM's address is 203.0.113.10; the VM `…-host<N>`'s, 203.0.113.<9+N>.
+      return inputs.type === "routed_ipv6"
+        ? { ...inputs, prefix: "2001:db8:1::/64", address: "" }
+        : { ...inputs, address: `203.0.113.${9 + Number(/-host(\d+)-ipv4$/.exec(name)?.[1] ?? 1)}` };
+    case "scaleway:ipam/ip:Ip":
+      // A VM's address on the Private Network: 172.16.0.<10+N> for the VM `…-host<N>`, .11 for the first.
+      return { ...inputs, address: `172.16.0.${10 + Number(/-host(\d+)-private-ipv4$/.exec(name)?.[1] ?? 1)}` };
+    case "scaleway:loadbalancers/ip:Ip":
+      return { ...inputs, ipAddress: "203.0.113.100" };
+    case "scaleway:loadbalancers/certificate:Certificate":
+      return { ...inputs, status: "ready" };
     case "scaleway:instance/server:Server":
       return {
         ...inputs,

@@ -268,6 +268,53 @@ describe("tls-on-public-hosts", () => {
   });
 });
 
+describe("several VMs behind a Load Balancer", () => {
+  let views: ResourceView[];
+  let http: ResourceView;
+  let https: ResourceView;
+  beforeAll(async () => {
+    views = await declaredViews("prod", "prod", (c) => (c.host.count = 2));
+    const frontends = views.filter((v) => v.type === TYPES.lbFrontend);
+    http = frontends.find((f) => f.props.inboundPort === 80)!;
+    https = frontends.find((f) => f.props.inboundPort === 443)!;
+  });
+  const replaced = (...changed: ResourceView[]) => views.map((v) => changed.find((c) => c.urn === v.urn) ?? v);
+
+  it("passes: the certificate on 443, 80 redirecting to HTTPS, the database admitting each VM alone", () => {
+    expect(resourceRules(views)).toEqual([]);
+    expect(stackRules(views)).toEqual([]);
+    // Not vacuous: the frontends are the Load Balancer's, the ACL has a rule per VM, the certificate is the Load Balancer's.
+    expect(http.propertyDependencies.lbId).toEqual(https.propertyDependencies.lbId);
+    expect((only(views, TYPES.dbAcl).props.aclRules as { ip: string }[]).map((r) => r.ip)).toEqual(["203.0.113.10/32", "203.0.113.11/32"]);
+    expect(views.filter((v) => v.name.endsWith("-certificate")).map((v) => v.name)).toEqual(["prod-lb-certificate"]);
+  });
+
+  it("refuses 443 without a certificate, and 80 without the redirect, naming the frontend", () => {
+    const violations = tlsOnPublicHosts(replaced(withProps(https, { certificateIds: [] }), withProps(http, { acls: [] })));
+    expect(violations).toEqual([
+      { urn: https.urn, message: expect.stringMatching(/listens on 443 without a certificate[\s\S]*components\/network\/loadBalancer\.ts/) },
+      { urn: http.urn, message: expect.stringContaining("answers plain HTTP on 80 next to HTTPS on 443") },
+    ]);
+    const allow = [{ action: { type: "allow" }, match: { ipSubnets: ["0.0.0.0/0"] } }];
+    expect(tlsOnPublicHosts(replaced(withProps(http, { acls: allow }))).map((v) => v.urn)).toEqual([http.urn]);
+    const location = [{ action: { type: "redirect", redirects: [{ type: "location", target: "https://permacoop.fairness.coop" }] } }];
+    expect(tlsOnPublicHosts(replaced(withProps(http, { acls: location })))).toEqual([]);
+  });
+
+  it("refuses a Load Balancer serving plain HTTP only, and leaves values unknown during a preview to pulumi up", async () => {
+    const plain = await declaredViews("prod", "prod", (c) => {
+      c.host.count = 2;
+      c.tls = { enabled: false };
+    });
+    expect(tlsOnPublicHosts(plain)).toEqual(
+      expect.arrayContaining([
+        { urn: expect.stringMatching(/prod-lb-http$/), message: expect.stringMatching(/no frontend serves HTTPS[\s\S]*tls\.enabled true -s prod/) },
+      ]),
+    );
+    expect(tlsOnPublicHosts(replaced(withProps(https, { certificateIds: UNKNOWN }), withProps(http, { acls: UNKNOWN })))).toEqual([]);
+  });
+});
+
 describe("security-group-default-drop", () => {
   it("refuses adminCidrs open to the whole internet, naming the config key", async () => {
     const views = await declaredViews("prod", "prod", (c) => (c.host.adminCidrs = ["198.51.100.0/24", "0.0.0.0/0", "::/0"]));

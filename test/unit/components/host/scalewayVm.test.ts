@@ -1,9 +1,13 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { parse as parseYaml } from "yaml";
 import { Environment } from "../../../../components/environment";
 import { inboundRules, ScalewayVmHost } from "../../../../components/host/scalewayVm";
 import { relativeName } from "../../../../components/dns/records";
 import { installedScript } from "../../../support/hostScripts";
 import { Declared, installMocks, parse, recorder, validConfigInput, valueOf } from "../../../support/mocks";
+import { PROJECT_DIR } from "../../../support/stackFiles";
 
 /** The VM of a scaleway-vm environment. */
 const vmOf = (env: Environment) => (env.host as ScalewayVmHost).vm;
@@ -287,5 +291,177 @@ describe("Scaleway VM host: a service with build, no buildRegistry", () => {
     expect(await pulumi.isSecret(pulumi.output(login.props.stdin as pulumi.Input<string>))).toBe(true);
     expect(await valueOf(login.props.stdin as pulumi.Input<string>)).toBe("mock-secret-key-of-staging-registry-pull");
     expect(create).not.toContain("operator-full-access-key");
+  });
+});
+
+describe("several VMs behind a Scaleway Load Balancer (host.count)", () => {
+  const several =
+    (count: number, more: (c: Mutable) => void = () => undefined) =>
+    (c: Mutable) => {
+      c.host.count = count;
+      c.dns.hostnames = ["app.example.org", "www.example.org"];
+      more(c);
+    };
+  const hostOf = (env: Environment) => env.host as ScalewayVmHost;
+
+  it.each([2, 3])("declares %i VMs, each with its own server, host key and private NIC on one Private Network", async (count) => {
+    const { env, ofType, one } = await build("rewrite", several(count));
+    const suffixes = ["", ...Array.from({ length: count - 1 }, (_, i) => String(i + 2))];
+    expect(ofType("scaleway:instance/server:Server").map((s) => [s.name, s.props.name])).toEqual(
+      suffixes.map((n) => [`rewrite-host${n}-server`, `rewrite-host${n}`]),
+    );
+    expect(ofType("random:index/randomBytes:RandomBytes").map((r) => r.name)).toEqual(
+      suffixes.flatMap((n) => (n === "" ? ["rewrite-host-host-key", "rewrite-host-deploy-key"] : [`rewrite-host${n}-host-key`])),
+    );
+    const network = one("scaleway:network/privateNetwork:PrivateNetwork");
+    const nics = ofType("scaleway:instance/privateNic:PrivateNic");
+    expect(nics.map((n) => n.name)).toEqual(suffixes.map((n) => `rewrite-host${n}-private-nic`));
+    for (const nic of nics) expect(await valueOf(nic.props.privateNetworkId as pulumi.Input<string>)).toBe(`${network.name}-id`);
+    expect(ofType("scaleway:ipam/ip:Ip")).toHaveLength(count);
+    expect(hostOf(env).machines.map((m) => m.label)).toEqual(suffixes.map((n) => `rewrite-host${n}`));
+    const userData = await Promise.all(
+      ofType("scaleway:instance/server:Server").map((s) => valueOf((s.props.userData as Record<string, pulumi.Output<string>>)["cloud-init"]!)),
+    );
+    expect(userData.map((u) => /hostname: (\S+)/.exec(u)?.[1])).toEqual(suffixes.map((n) => `rewrite-host${n}`));
+  });
+
+  it("puts one Load Balancer on the Private Network, of host.loadBalancerType, with its own flexible IP", async () => {
+    const { one } = await build(
+      "rewrite",
+      several(2, (c) => (c.host.loadBalancerType = "LB-GP-M")),
+    );
+    const ip = one("scaleway:loadbalancers/ip:Ip");
+    const lb = one("scaleway:loadbalancers/loadBalancer:LoadBalancer");
+    expect(lb.props).toMatchObject({ type: "LB-GP-M", zone: "fr-par-1" });
+    expect(await valueOf(lb.props.ipIds as pulumi.Input<string[]>)).toEqual([`${ip.name}-id`]);
+    const network = one("scaleway:network/privateNetwork:PrivateNetwork");
+    expect(await valueOf(lb.props.privateNetworks as pulumi.Input<{ privateNetworkId: string }[]>)).toEqual([{ privateNetworkId: `${network.name}-id` }]);
+  });
+
+  it.each([2, 3])("forwards HTTP to the %i VMs' private addresses, health-checking their edges every 3 s", async (count) => {
+    const { one } = await build("rewrite", several(count));
+    const backend = one("scaleway:loadbalancers/backend:Backend");
+    expect(await valueOf(backend.props.serverIps as pulumi.Input<string[]>)).toEqual(Array.from({ length: count }, (_, i) => `172.16.0.${11 + i}`));
+    expect(backend.props).toMatchObject({
+      forwardProtocol: "http",
+      forwardPort: 80,
+      healthCheckHttp: { uri: "/healthz", method: "GET", code: 200, hostHeader: "app.example.org" },
+      healthCheckDelay: "3s",
+      healthCheckTimeout: "1s",
+      healthCheckMaxRetries: 3,
+    });
+    const waitsFor = await Promise.all(((backend.opts.dependsOn ?? []) as pulumi.CustomResource[]).map((r) => valueOf(r.urn)));
+    expect(waitsFor.filter((urn) => urn.endsWith("-private-nic"))).toHaveLength(count);
+  });
+
+  it("serves HTTPS on 443 with a Let's Encrypt certificate for the hostnames, requested once the DNS points at the Load Balancer", async () => {
+    const { ofType, one } = await build("rewrite", several(2));
+    const certificate = one("scaleway:loadbalancers/certificate:Certificate");
+    expect(certificate.props.letsencrypt).toEqual({ commonName: "app.example.org", subjectAlternativeNames: ["www.example.org"] });
+    const records = ofType("scaleway:domain/record:Record");
+    expect(records).toHaveLength(2);
+    for (const record of records) expect(await valueOf(record.props.data as pulumi.Input<string>)).toBe("203.0.113.100");
+    const after = await Promise.all(((certificate.opts.dependsOn ?? []) as pulumi.CustomResource[]).map((r) => valueOf(r.urn)));
+    expect(after.sort()).toEqual(records.map((r) => expect.stringMatching(new RegExp(`::${r.name}$`))));
+    const frontends = ofType("scaleway:loadbalancers/frontend:Frontend");
+    expect(frontends.map((f) => f.props.inboundPort).sort()).toEqual([443, 80]);
+    const https = frontends.find((f) => f.props.inboundPort === 443)!;
+    expect(await valueOf(https.props.certificateIds as pulumi.Input<string[]>)).toEqual([`${certificate.name}-id`]);
+    const http = frontends.find((f) => f.props.inboundPort === 80)!;
+    expect(http.props.certificateIds).toBeUndefined();
+    expect(http.props.acls).toEqual([
+      expect.objectContaining({
+        action: { type: "redirect", redirects: [{ type: "scheme", target: "https", code: 301 }] },
+        match: { ipSubnets: ["0.0.0.0/0", "::/0"] },
+      }),
+    ]);
+  });
+
+  it("without TLS, serves HTTP on 80 only: no certificate, no 443 frontend, no redirect", async () => {
+    const { ofType } = await build(
+      "rewrite",
+      several(2, (c) => (c.tls = { enabled: false })),
+    );
+    expect(ofType("scaleway:loadbalancers/certificate:Certificate")).toHaveLength(0);
+    const frontends = ofType("scaleway:loadbalancers/frontend:Frontend");
+    expect(frontends.map((f) => [f.props.inboundPort, f.props.acls])).toEqual([[80, undefined]]);
+  });
+
+  it("leaves TLS to the Load Balancer: no certificate step on any VM, every edge serves HTTP", async () => {
+    const { env, ofType } = await build("rewrite", several(2));
+    expect(hostOf(env).terminatesTls).toBe(true);
+    expect(env.runtimes).toHaveLength(2);
+    expect(ofType("command:remote:Command").filter((c) => c.name.endsWith("-certificate"))).toEqual([]);
+    expect(env.url).toBe("https://app.example.org");
+    // The services hear that their clients came in over HTTPS.
+    for (const proxy of ofType("command:remote:Command").filter((c) => c.name.endsWith("-runtime-proxy"))) {
+      const edge = await valueOf(proxy.props.stdin as pulumi.Input<string>);
+      expect(edge).toContain("proxy_set_header X-Forwarded-Proto https;");
+      expect(edge).not.toContain("listen 443");
+    }
+  });
+
+  it("opens 80/443 to no one on the VMs (the Load Balancer comes over the Private Network), SSH to the admin networks", async () => {
+    const { ofType } = await build("rewrite", several(2));
+    const groups = ofType("scaleway:instance/securityGroup:SecurityGroup");
+    expect(groups).toHaveLength(2);
+    for (const sg of groups) {
+      expect(sg.props.inboundDefaultPolicy).toBe("drop");
+      expect((sg.props.inboundRules as { port: number; ipRange: string }[]).map((r) => [r.port, r.ipRange])).toEqual([[22, "198.51.100.0/24"]]);
+    }
+  });
+
+  it("admits every VM, and only them, to the managed database and Redis", async () => {
+    const { one } = await build(
+      "rewrite",
+      several(2, (c) => (c.accessories = [{ name: "cache", type: "redis" }])),
+    );
+    const rules = await valueOf(one("scaleway:databases/acl:Acl").props.aclRules as pulumi.Input<{ ip: string; description: string }[]>);
+    expect(rules).toEqual([
+      { ip: "203.0.113.10/32", description: "rewrite host 1" },
+      { ip: "203.0.113.11/32", description: "rewrite host 2" },
+    ]);
+    const redis = one("scaleway:redis/cluster:Cluster");
+    expect((await valueOf(redis.props.acls as pulumi.Input<{ ip: string }[]>)).map((r) => r.ip)).toEqual(["203.0.113.10/32", "203.0.113.11/32"]);
+  });
+
+  it.each([2, 3])("exports each of the %i VMs' SSH coordinates in servers, reached with the one deploy key, and the Load Balancer's address", async (count) => {
+    const { env } = await build("rewrite", several(count));
+    const outputs = hostOf(env).outputs;
+    const servers = await Promise.all((outputs.servers ?? []).map((s) => valueOf(pulumi.output(s))));
+    expect(servers.map((s) => [s.host, s.port, s.user])).toEqual(Array.from({ length: count }, (_, i) => [`203.0.113.${10 + i}`, 22, "deploy"]));
+    expect(new Set(servers.map((s) => s.hostKey)).size).toBe(count);
+    expect(await valueOf(pulumi.output(outputs.ssh!))).toEqual(servers[0]);
+    expect(await valueOf(outputs.host.loadBalancerAddress as pulumi.Input<string>)).toBe("203.0.113.100");
+    const keys = await Promise.all(hostOf(env).vms.map(async (vm) => (await valueOf(vm.connection)).privateKey));
+    expect(new Set(keys)).toEqual(new Set([await valueOf(outputs.sshPrivateKey!)]));
+  });
+
+  it("with one VM, declares no Private Network, no Load Balancer, no servers output, and the edge keeps its certificate", async () => {
+    const { env, ofType, declared } = await build("rewrite");
+    expect(ofType("scaleway:network/privateNetwork:PrivateNetwork")).toHaveLength(0);
+    expect(ofType("scaleway:instance/privateNic:PrivateNic")).toHaveLength(0);
+    expect(declared.filter((d) => d.type.startsWith("scaleway:loadbalancers/"))).toEqual([]);
+    expect(hostOf(env).outputs.servers).toBeUndefined();
+    expect(hostOf(env).outputs.host.loadBalancerAddress).toBeUndefined();
+    expect(hostOf(env).terminatesTls).toBe(false);
+  });
+
+  it("declares the runbook's two-VM example as it says (docs/runbooks/scaleway-load-balancer.md)", async () => {
+    const runbook = readFileSync(join(PROJECT_DIR, "docs", "runbooks", "scaleway-load-balancer.md"), "utf8");
+    const example = (parseYaml(/```yaml\n([\s\S]*?)```/.exec(runbook)![1]!) as { config: Record<string, unknown> }).config;
+    const input = Object.fromEntries(
+      Object.entries(example).flatMap(([key, value]) => (key.startsWith("permacoop:") ? [[key.slice("permacoop:".length), value]] : [])),
+    );
+    const { ofType, declared } = await build("prod", (c) => {
+      for (const key of Object.keys(c)) delete c[key];
+      Object.assign(c, input);
+    });
+    expect(ofType("scaleway:instance/server:Server").map((s) => s.name)).toEqual(["prod-host-server", "prod-host2-server"]);
+    expect(ofType("scaleway:loadbalancers/loadBalancer:LoadBalancer").map((lb) => lb.props.type)).toEqual(["LB-S"]);
+    for (const name of ["prod-network-pn", "prod-lb-ip", "prod-lb-lb", "prod-lb-backend", "prod-lb-certificate", "prod-lb-https", "prod-lb-http"]) {
+      expect(declared.map((d) => d.name)).toContain(name);
+      expect(runbook).toContain(`\`${name}\``);
+    }
   });
 });

@@ -68,6 +68,16 @@ describe("edge nginx configuration", () => {
     expect(conf).not.toContain("Strict-Transport-Security");
   });
 
+  it("behind a load balancer that ends TLS: serves HTTP, tells the services the clients' https, sends HSTS", () => {
+    const conf = renderEdgeConfig({ ...plain, clientScheme: "https" });
+    expect(conf).not.toContain("listen 443");
+    expect(conf).not.toContain("return 301");
+    expect(conf).toContain("proxy_set_header X-Forwarded-Proto https;");
+    expect(conf).not.toContain("X-Forwarded-Proto $scheme");
+    expect(conf).toContain('add_header Strict-Transport-Security "max-age=63072000; includeSubDomains" always;');
+    expect(nginxTest(renderEdgeConfig({ ...resolvable, clientScheme: "https" })).ok).toBe(true);
+  });
+
   it("with TLS: redirects HTTP to HTTPS, Mozilla intermediate protocols, HSTS", () => {
     const conf = renderEdgeConfig({ ...plain, tls: true });
     expect(conf).toContain("return 301 https://$host$request_uri;");

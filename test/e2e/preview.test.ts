@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { EngineEvent } from "@pulumi/pulumi/automation";
-import { EXPECTED } from "../support/expected";
+import { EXPECTED, TWO_VMS, twoVms } from "../support/expected";
 import { SERVERLESS_SECRETS, SERVERLESS_STACK, serverlessConfigInput } from "../support/serverlessStack";
 import { ConfigEntry, configOf, createTestStack, DUMMY_SCALEWAY_ENV, plannedTypes, TestStack } from "./harness";
 
@@ -14,6 +14,22 @@ describe.each(["prod", "rewrite"])("pulumi preview of %s (real engine, real Scal
     const result = await test.stack.preview({ onEvent: (e) => events.push(e), color: "never" });
     expect(plannedTypes(events)).toEqual(EXPECTED[name]);
     expect(result.changeSummary.create).toBeGreaterThan(0);
+  });
+});
+
+describe("pulumi preview of prod with two VMs behind a Load Balancer (real engine, real Scaleway plugin, offline)", () => {
+  let test: TestStack;
+  afterAll(async () => test?.dispose());
+
+  it("plans exactly the resources the mocks tests declare", async () => {
+    test = await createTestStack(
+      "prod",
+      configOf("prod", (c) => (c["permacoop:host"] = twoVms(c["permacoop:host"] as object))),
+      DUMMY_SCALEWAY_ENV,
+    );
+    const events: EngineEvent[] = [];
+    await test.stack.preview({ onEvent: (e) => events.push(e), color: "never" });
+    expect(plannedTypes(events)).toEqual(EXPECTED[TWO_VMS]);
   });
 });
 

@@ -1,7 +1,7 @@
 import { ConfigError } from "../../components/config/load";
 import { countByType, runProgram } from "../support/mocks";
 import { stackConfig } from "../support/stackFiles";
-import { EXPECTED } from "../support/expected";
+import { EXPECTED, TWO_VMS, twoVms } from "../support/expected";
 
 describe.each(["prod", "rewrite", "local"])("stack file Pulumi.%s.yaml", (stack) => {
   it("parses and declares the expected resources", async () => {
@@ -15,6 +15,16 @@ describe.each(["prod", "rewrite", "local"])("stack file Pulumi.%s.yaml", (stack)
     const { secretKeys, structured } = stackConfig(stack);
     expect(secretKeys.sort()).toEqual(stack === "local" ? [] : ["permacoop:calendarToken", "permacoop:sessionSecret"]);
     for (const key of secretKeys) expect(structured[key]).toEqual({ secure: expect.stringMatching(/^v1:/) });
+  });
+});
+
+describe("Pulumi.prod.yaml with two VMs behind a Load Balancer (host.count 2)", () => {
+  it("declares the expected resources, and the offline preview plans the same (test/e2e/preview.test.ts)", async () => {
+    const { raw, secretKeys } = stackConfig("prod");
+    const host = JSON.stringify(twoVms(JSON.parse(raw["permacoop:host"]!) as object));
+    const { resources, error } = await runProgram("prod", { ...raw, "permacoop:host": host }, secretKeys);
+    expect(error).toBeUndefined();
+    expect(countByType(resources)).toEqual(EXPECTED[TWO_VMS]);
   });
 });
 

@@ -142,7 +142,12 @@ up_network() {
     ip -n "$NETNS" addr add "$ADDRESS/24" dev eth0
   fi
   ip -n "$NETNS" link set eth0 up
-  # No default route and no NAT: the only peer is the runner, on the connected /24.
+  # No default route and no NAT: the only peer is the runner, on the connected /24 (and the
+  # addresses of this machine `reach` added, again: a link that went down lost its routes).
+  local target
+  if [[ -f "$STATE_DIR/reach" ]]; then
+    while read -r target; do ip -n "$NETNS" route replace "$target/32" via "$RUNNER_ADDRESS" dev eth0; done <"$STATE_DIR/reach"
+  fi
 }
 
 up_dockerd() {
@@ -353,6 +358,7 @@ cmd_reach() {
   [[ -s "$STATE_DIR/index" && -e "$NETNS_PATH" ]] || die "host $NAME is not up"
   set_index "$(<"$STATE_DIR/index")"
   ip -n "$NETNS" route replace "$target/32" via "$RUNNER_ADDRESS" dev eth0
+  grep -qxF "$target" "$STATE_DIR/reach" 2>/dev/null || printf '%s\n' "$target" >>"$STATE_DIR/reach"
 }
 
 case "${1:-}" in

@@ -79,7 +79,12 @@ describe("several hosts behind a load balancer, rolled out one at a time", () =>
     const file = `/home/${h.user}/.ssh/authorized_keys`;
     if (!readFileSync(file, "utf8").includes(publicKey)) appendFileSync(file, `${publicKey}\n`);
   };
-  const report = (metric: string, value: number, unit: string) => console.log(JSON.stringify({ metric, value, unit }));
+  /** A figure for the output, and for `npm run bench -- --multihost` (the file it names in PERMACOOP_E2E_METRICS). */
+  const report = (metric: string, value: number, unit: string) => {
+    const line = JSON.stringify({ metric, value, unit });
+    console.log(line);
+    if (process.env.PERMACOOP_E2E_METRICS) appendFileSync(process.env.PERMACOOP_E2E_METRICS, `${line}\n`);
+  };
 
   beforeAll(async () => {
     prepareImages();

@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { LABELS } from "../../components/runtime/contract";
+import { hostContract, LABELS } from "../../components/runtime/contract";
 import { LoadBalancer, startLoadBalancer } from "../support/loadBalancer";
 import { LoadResult, startLoad } from "../support/load";
 import { loadImages, startTestHost, stopTestHost, TestHost } from "../support/testHosts";
@@ -72,6 +72,12 @@ describe("several hosts behind a load balancer, rolled out one at a time", () =>
     const match = containers.filter((c) => c.Config.Env.includes(`APP_VERSION=${version}`));
     expect(match).toHaveLength(1);
     return Date.parse(match[0]!.Created);
+  };
+  /** The audit log of host `h` (one line per rollout: to which image, how it ended), read on the host's disk. */
+  const audit = async (h: TestHost): Promise<string[]> => {
+    const ids = (await test!.stack.outputs()).envIds!.value as string[];
+    const file = `/home/${h.user}/${hostContract(ENV, ids[hosts.indexOf(h)]!).paths.auditLog}`;
+    return readFileSync(file, "utf8").split("\n").filter(Boolean);
   };
   /** The deploy user's key of host 1 opens every host (the stack has one `sshPrivateKey`). */
   const authorize = (h: TestHost) => {
@@ -164,10 +170,19 @@ describe("several hosts behind a load balancer, rolled out one at a time", () =>
   }, 600_000);
 
   afterAll(async () => {
-    await lb?.stop();
-    await test?.dispose();
-    execFileSync("docker", ["rm", "-f", DB_CONTAINER], { stdio: "ignore" });
-    for (const h of hosts) stopTestHost(h);
+    // Each step whatever the others did: a failed scenario may have left any of them half-done.
+    const steps: (() => unknown)[] = [
+      () => lb?.stop(),
+      () => test?.dispose(),
+      () => execFileSync("docker", ["rm", "-f", DB_CONTAINER], { stdio: "ignore" }),
+      ...hosts.map((h) => () => stopTestHost(h)),
+    ];
+    const failures: unknown[] = [];
+    for (const step of steps)
+      await Promise.resolve()
+        .then(step)
+        .catch((error: unknown) => failures.push(error));
+    if (failures.length > 0) throw failures[0];
   }, 300_000);
 
   it("first up: every host serves through the load balancer; the release ran once", async () => {
@@ -183,6 +198,7 @@ describe("several hosts behind a load balancer, rolled out one at a time", () =>
   }, 600_000);
 
   it("rolls out a new version one host at a time under load: 0 failed requests, the release once", async () => {
+    const auditBefore = await Promise.all(hosts.map(audit));
     const load = startLoad(`${lb!.url}/uri/load`, { keepAlive: true, connections: 16, maxSeconds: 300 });
     await sleep(1000);
     await setService("v2", IMAGE_B);
@@ -202,11 +218,17 @@ describe("several hosts behind a load balancer, rolled out one at a time", () =>
     const created = hosts.map((h) => createdAt(h, "v2"));
     expect(created[0]).toBeLessThan(created[1]!);
     expect(created[1]).toBeLessThan(created[2]!);
+    // Each host: one rollout more, to the new image, succeeded.
+    const auditAfter = await Promise.all(hosts.map(audit));
+    for (const [i, lines] of auditAfter.entries()) {
+      expect(lines.slice(auditBefore[i]!.length)).toEqual([expect.stringMatching(new RegExp(`\tto=${IMAGE_B}(@\\S+)?\toutcome=succeeded\t`))]);
+    }
     expect(releases("v2")).toBe("1");
     expect(releases("v1")).toBe("1");
   }, 600_000);
 
   it("an unhealthy version fails up on the first host, naming it; every host keeps the previous version", async () => {
+    const auditBefore = await Promise.all(hosts.map(audit));
     const load = startLoad(`${lb!.url}/uri/load`, { keepAlive: true, connections: 16, maxSeconds: 300 });
     await sleep(1000);
     await setService("v3", IMAGE_B, { env: { APP_VERSION: "v3", FAIL_HEALTH: "1" }, healthCheck: { deadlineSeconds: 5 } });
@@ -215,10 +237,22 @@ describe("several hosts behind a load balancer, rolled out one at a time", () =>
       (e: Error) => String(e),
     );
     const result = await load.stop();
+    console.log(
+      `the unhealthy up failed:\n${error!
+        .split("\n")
+        .filter((line) => /FAILED/.test(line))
+        .slice(0, 3)
+        .join("\n")
+        .slice(0, 1500)}`,
+    );
     expect(error).toMatch(/never became healthy/);
     expect(error).toContain(`on ${hosts[0]!.address}`);
     for (const h of hosts.slice(1)) expect(error).not.toContain(`on ${h.address}`);
     expect(await versions()).toEqual(["v2", "v2", "v2"]);
+    // The rollout stopped at host 1: hosts 2 and 3 never started one.
+    const auditAfter = await Promise.all(hosts.map(audit));
+    expect(auditAfter[0]!.slice(auditBefore[0]!.length)).toEqual([expect.stringMatching(/\toutcome=failed\t/)]);
+    expect(auditAfter.slice(1)).toEqual(auditBefore.slice(1));
     expect(result.detail).not.toMatch(/Socket errors|Non-2xx/);
     expect(result.failed).toBe(0);
     expect(result.total).toBeGreaterThan(100);
@@ -257,7 +291,17 @@ describe("several hosts behind a load balancer, rolled out one at a time", () =>
     );
     const duringUp = await during.stop();
     expect(error).toBeDefined();
-    expect(error).toContain(lost.address);
+    console.log(
+      `up with host 3 lost failed:\n${error!
+        .split("\n")
+        .filter((line) => line.includes(lost.address))
+        .slice(0, 3)
+        .join("\n")
+        .slice(0, 1500)}`,
+    );
+    expect(error).toContain(`dial tcp ${lost.address}:22`);
+    expect(error).toMatch(new RegExp(`${ENV}-host3-runtime-\\S+ \\*\\*\\w+ failed\\*\\*`));
+    expect(error).not.toMatch(new RegExp(`${ENV}-host[12]-runtime-\\S+ \\*\\*\\w+ failed\\*\\*`));
     expect(duringUp.failed).toBe(0);
     const served = await versions();
     console.log(`versions after the failed up, host by host: ${JSON.stringify(served)}`);

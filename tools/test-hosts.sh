@@ -354,7 +354,8 @@ cmd_reach() {
   set_names "$1"
   local target=$2
   [[ "$target" =~ ^10\.231\.[1-9]\.1$ ]] || die "ADDRESS must be this machine's side of a test host link (10.231.N.1): '$target'"
-  ip -4 -o addr show | grep -qF " $target/" || die "$target is not an address of this machine (is its test host up?)"
+  # No `| grep -q` under pipefail: grep's early exit would fail ip with SIGPIPE, now and then.
+  [[ "$(ip -4 -o addr show)" == *" $target/"* ]] || die "$target is not an address of this machine (is its test host up?)"
   [[ -s "$STATE_DIR/index" && -e "$NETNS_PATH" ]] || die "host $NAME is not up"
   set_index "$(<"$STATE_DIR/index")"
   ip -n "$NETNS" route replace "$target/32" via "$RUNNER_ADDRESS" dev eth0

@@ -80,6 +80,9 @@ check "up of another host on a taken INDEX is refused, creating nothing" \
 # A second host beside it: neither can route to the other.
 if "$TH" up b 2 >"$TMP/facts.b" 2>/dev/null; then
   check "a second host (b, INDEX 2) is not routable from host $NAME" bash -c "! ip -n 'pc-th-$NAME' route get 10.231.2.2 >/dev/null 2>&1"
+  check "reach: host $NAME reaches this machine's side of b's link (10.231.2.1), still not b" \
+    bash -c "'$TH' reach '$NAME' 10.231.2.1 2>/dev/null && ip -n 'pc-th-$NAME' route get 10.231.2.1 >/dev/null 2>&1 && ! ip -n 'pc-th-$NAME' route get 10.231.2.2 >/dev/null 2>&1"
+  check "reach refuses an address that is not this machine's side of a link" bash -c "! '$TH' reach '$NAME' 10.231.2.2 >/dev/null 2>&1"
   "$TH" down b 2>/dev/null
 else
   fail "a second host (b, INDEX 2) comes up"

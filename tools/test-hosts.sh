@@ -10,6 +10,8 @@
 #                                             10.231.INDEX.0/24; prints KEY=value facts on stdout
 #   tools/test-hosts.sh load NAME IMAGE...    copy images from the main engine to host NAME
 #   tools/test-hosts.sh down NAME             remove host NAME completely (no error if gone)
+#   tools/test-hosts.sh reach NAME ADDRESS    let host NAME reach ADDRESS, this machine's side of
+#                                             another host's link (10.231.N.1: a shared database)
 set -euo pipefail
 
 # shellcheck source=tools/hosts.lib.sh
@@ -23,7 +25,7 @@ log() { printf '[test-hosts] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
 usage() {
-  sed -n '7,12p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '7,14p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -140,7 +142,12 @@ up_network() {
     ip -n "$NETNS" addr add "$ADDRESS/24" dev eth0
   fi
   ip -n "$NETNS" link set eth0 up
-  # No default route and no NAT: the only peer is the runner, on the connected /24.
+  # No default route and no NAT: the only peer is the runner, on the connected /24 (and the
+  # addresses of this machine `reach` added, again: a link that went down lost its routes).
+  local target
+  if [[ -f "$STATE_DIR/reach" ]]; then
+    while read -r target; do ip -n "$NETNS" route replace "$target/32" via "$RUNNER_ADDRESS" dev eth0; done <"$STATE_DIR/reach"
+  fi
 }
 
 up_dockerd() {
@@ -339,10 +346,27 @@ cmd_down() {
   log "test host $NAME is gone"
 }
 
+# A /32 route to one of this machine's runner addresses, via this host's own link: the host
+# reaches that address of this machine, never the other host behind it (no wider route).
+cmd_reach() {
+  [[ $# -eq 2 ]] || usage
+  require_root
+  set_names "$1"
+  local target=$2
+  [[ "$target" =~ ^10\.231\.[1-9]\.1$ ]] || die "ADDRESS must be this machine's side of a test host link (10.231.N.1): '$target'"
+  # No `| grep -q` under pipefail: grep's early exit would fail ip with SIGPIPE, now and then.
+  [[ "$(ip -4 -o addr show)" == *" $target/"* ]] || die "$target is not an address of this machine (is its test host up?)"
+  [[ -s "$STATE_DIR/index" && -e "$NETNS_PATH" ]] || die "host $NAME is not up"
+  set_index "$(<"$STATE_DIR/index")"
+  ip -n "$NETNS" route replace "$target/32" via "$RUNNER_ADDRESS" dev eth0
+  grep -qxF "$target" "$STATE_DIR/reach" 2>/dev/null || printf '%s\n' "$target" >>"$STATE_DIR/reach"
+}
+
 case "${1:-}" in
   check) shift; cmd_check "$@" ;;
   up) shift; cmd_up "$@" ;;
   load) shift; cmd_load "$@" ;;
   down) shift; cmd_down "$@" ;;
+  reach) shift; cmd_reach "$@" ;;
   *) usage ;;
 esac

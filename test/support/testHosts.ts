@@ -23,6 +23,8 @@ export interface TestHost {
   readonly hostKey: string;
   /** The deploy user's private key (OpenSSH format). */
   readonly privateKey: string;
+  /** The deploy user's public key (OpenSSH format). */
+  readonly publicKey: string;
   /** `unix://…` socket of the host's Docker engine: how the runner inspects it. */
   readonly dockerHost: string;
 }
@@ -44,6 +46,7 @@ export function startTestHost(name: string, index: number): TestHost {
     user: facts.USER!,
     hostKey: facts.HOST_KEY!,
     privateKey: readFileSync(facts.CLIENT_KEY!, "utf8"),
+    publicKey: readFileSync(`${facts.CLIENT_KEY!}.pub`, "utf8").trim(),
     dockerHost: facts.DOCKER_HOST!,
   };
 }

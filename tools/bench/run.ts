@@ -1,6 +1,7 @@
 /**
  * Benchmarks: one JSON object per line, {"metric", "value", "unit"}.
  * Run: npm run bench   (needs the toolchain: tools/toolchain.sh builds it if missing)
+ *      npm run bench -- --multihost   several hosts behind a load balancer only (root: test hosts)
  */
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -340,7 +341,33 @@ async function rollouts(emptyUp: number): Promise<void> {
   }
 }
 
+/**
+ * Several hosts behind a load balancer (`--multihost`: root, three test hosts): runs the e2e file
+ * test/e2e/multihost.test.ts, which measures them, and reports its figures —
+ * `multihost_rollout_seconds` (a new version through three hosts one at a time, under load) and
+ * the failed requests of that rollout and of a host lost under load.
+ */
+function multihost(): void {
+  const dir = mkdtempSync(join(tmpdir(), "permacoop-bench-multihost-"));
+  const file = join(dir, "metrics.jsonl");
+  writeFileSync(file, "");
+  try {
+    execFileSync("npx", ["jest", "--config", "jest.e2e.config.js", "--runInBand", "test/e2e/multihost.test.ts"], {
+      cwd: PROJECT_DIR,
+      env: { ...process.env, PERMACOOP_E2E_METRICS: file },
+      stdio: ["ignore", process.stderr, process.stderr],
+    });
+    for (const line of readFileSync(file, "utf8").split("\n").filter(Boolean)) {
+      const { metric, value, unit } = JSON.parse(line) as { metric: string; value: number; unit: string };
+      report(metric, value, unit);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
+  if (process.argv.includes("--multihost")) return multihost();
   const prod = await previewProd();
   report("preview_prod_seconds", prod.seconds, "s");
   report("preview_prod_peak_rss_mb", prod.peakRssMiB, "MiB");

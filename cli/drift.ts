@@ -10,7 +10,7 @@
  * recorded in the state (each is idempotent: what matches is left alone; a rebuilt host gets them
  * all), then checks again.
  */
-import { containerAccessories } from "../components/config/rules";
+import { containerAccessories, sshServerKey, sshServers } from "../components/config/rules";
 import { spawnSync } from "node:child_process";
 import { StackConfig } from "../components/config/schema";
 import { HostSlot, repairSteps } from "../components/runtime/contract";
@@ -112,7 +112,7 @@ function repair(stack: string, config: StackConfig, secrets: Record<string, stri
       config.services.map((s) => s.name),
       config.registries.map((r) => r.address),
       containerAccessories(config).map((a) => a.name),
-      { index: number - 1, count },
+      { index: number - 1, count, key: config.host.kind === "ssh" && count > 1 ? sshServerKey(sshServers(config.host)[number - 1]!) : undefined },
     )) {
       section(`repair: ${command.urn.split("::").pop()}`);
       // Secrets (the database password, the services' env) travel on stdin, as in a deployment.

@@ -83,16 +83,31 @@ function main(): void {
       `maintenance: stack ${args.stack} runs on scaleway-container, which has no edge of ours to answer 503 (Scaleway routes to the containers): not supported there`,
     );
   // Every host behind the load balancer answers the same: one left open would serve a share of the requests.
-  const run = (action: string, input?: string) =>
-    onEveryHost(config, () => {
+  // Every host is tried, even after one failed (a lost host must not keep the others closed or
+  // open); the command fails at the end, naming the hosts that did not follow.
+  const run = (action: string, input?: string) => {
+    const failed: number[] = [];
+    const outputs = onEveryHost(config, ({ number }) => {
       const result = runtimeAction(args.stack, config, secrets, action, input);
-      if (result.status !== 0) process.exit(result.status);
-      return result.stdout;
+      if (result.status !== 0 && failed.length === 0) process.exitCode = result.status;
+      if (result.status !== 0) failed.push(number);
+      return result.status === 0 ? result.stdout : undefined;
     });
+    if (failed.length > 0) {
+      const which = outputs.length > 1 ? `host${failed.length > 1 ? "s" : ""} ${failed.join(", ")} of ${outputs.length}` : "its host";
+      process.stderr.write(
+        `${args.stack}: maintenance ${action.replace(/^maintenance /, "")} failed on ${which} (the lines above say why): run it again once ${failed.length > 1 ? "they are" : "it is"} reachable\n`,
+      );
+    }
+    return outputs;
+  };
   // One line per host: `<stack>: …`, or `<stack> host <n>: …` when there are several.
   const status = () =>
     run("maintenance status")
-      .map((flag, i, all) => `${args.stack}${all.length > 1 ? ` host ${i + 1}` : ""}: ${describeMaintenanceFlag(flag)}\n`)
+      .map(
+        (flag, i, all) =>
+          `${args.stack}${all.length > 1 ? ` host ${i + 1}` : ""}: ${flag === undefined ? "unknown (unreachable)" : describeMaintenanceFlag(flag)}\n`,
+      )
       .join("");
   switch (args.action) {
     case "on": {
@@ -102,7 +117,7 @@ function main(): void {
     }
     case "off":
       run("maintenance off");
-      process.stdout.write(`${args.stack}: maintenance: off\n`);
+      if (!process.exitCode) process.stdout.write(`${args.stack}: maintenance: off\n`);
       break;
     case "status":
       process.stdout.write(status());

@@ -149,7 +149,7 @@ function main(): void {
     case "psql":
       if (config.database.kind !== "container")
         throw new Error(
-          "ops psql: the database is managed by Scaleway: connect from the host with the DATABASE_* of `pulumi stack output --show-secrets serviceEnv`",
+          `ops psql: the database is ${config.database.kind === "external" ? `external (${config.database.host})` : "managed by Scaleway"}: connect from the host with the DATABASE_* of \`pulumi stack output --show-secrets serviceEnv\``,
         );
       run(`docker exec -it ${names.dbContainer} psql -U ${shellQuote(config.database.user)} -d ${shellQuote(config.database.name)}`, true);
       break;

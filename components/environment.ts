@@ -124,7 +124,7 @@ export class Environment extends pulumi.ComponentResource {
     const count = host.machines.length;
     const envIds = host.machines.map((machine, index) =>
       machineEnvId(
-        runtimeComponentName(name, { index, count }),
+        runtimeComponentName(name, { index, count, key: machine.key }),
         { environment: args.name, owner: owner!.hex, runner: machine.runner, machineId: machine.identity, dependsOn: [...machine.ready] },
         this,
       ),
@@ -133,8 +133,10 @@ export class Environment extends pulumi.ComponentResource {
     this.envIds = envIds;
     const declareRuntime = (i: number, after: readonly DockerRuntime[]): DockerRuntime => {
       const machine = host.machines[i]!;
+      const componentName = runtimeComponentName(name, { index: i, count, key: machine.key });
+      const single = runtimeComponentName(name);
       return new DockerRuntime(
-        runtimeComponentName(name, { index: i, count }),
+        componentName,
         {
           environment: args.name,
           envId: envIds[i]!,
@@ -157,7 +159,8 @@ export class Environment extends pulumi.ComponentResource {
           primary: i === 0,
           acmePeers: config.tls.enabled && !host.terminatesTls ? acmePeers(host.machines, i, host.publish.httpPort) : undefined,
         },
-        { parent: this },
+        // From one server to several: the first keeps its steps (renamed, not deleted there and made anew).
+        { parent: this, ...(i === 0 && componentName !== single ? { aliases: [{ name: single }] } : {}) },
       );
     };
     // Several hosts roll out in waves (the first alone, then rollout.parallel at a time): a wave

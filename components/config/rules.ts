@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { publicHealthPath } from "../proxy/maintenance";
 import { DEFAULT_READ_TIMEOUT_SECONDS } from "../proxy/nginx";
 import { switchPort } from "../runtime/switchPort";
 import type { ConfigProblem } from "./load";
@@ -62,6 +63,11 @@ export function sshServers(host: Extract<HostConfig, { kind: "ssh" }>): SshServe
     return host.hosts.map((server) => ({ address: server.address, hostKey: server.hostKey, port: server.port ?? host.port, user: server.user ?? host.user }));
   if (host.address === undefined || host.hostKey === undefined) throw new Error("host.kind ssh: no address (the configuration was not validated)");
   return [{ address: host.address, hostKey: host.hostKey, port: host.port, user: host.user }];
+}
+
+/** A server's stable part of its resource names: its address (and port when not 22), in letters, digits and dashes. */
+export function sshServerKey(server: SshServer): string {
+  return `${server.address.replace(/[^A-Za-z0-9]+/g, "-").replace(/^-|-$/g, "")}${server.port === 22 ? "" : `-${server.port}`}`;
 }
 
 /** How many machines run the environment's Docker runtime (the platform's containers count none). */
@@ -268,6 +274,14 @@ function refineSeveralHosts(config: StackView, ctx: z.RefinementCtx): void {
       );
     const seen = new Map<string, number>();
     (host.hosts ?? []).forEach((server, i) => {
+      // Each edge asks the others for ACME challenges by address (nginx resolves names once, in its container).
+      if (config.tls.enabled && (host.hosts?.length ?? 0) > 1 && !isIpAddress(server.address))
+        issue(
+          ["host", "hosts", i, "address"],
+          "expected an IP address with TLS on several servers (each server asks the others for ACME challenges at their address)",
+          server.address,
+          `pulumi config set --path 'permacoop:host.hosts[${i}].address' <the server's IP address>`,
+        );
       const key = `${server.address}:${server.port ?? host.port}`;
       const earlier = seen.get(key);
       if (earlier !== undefined)
@@ -300,6 +314,16 @@ function refineSeveralHosts(config: StackView, ctx: z.RefinementCtx): void {
       `pulumi config rm --path 'permacoop:accessories[${index >= 0 ? index : i}]'`,
     );
   });
+  if (
+    host.kind === "scaleway-vm" &&
+    !config.services.some((service) => publicHealthPath({ prefix: service.route, stripPrefix: service.stripPrefix }, service.healthPath) !== undefined)
+  )
+    issue(
+      ["services", 0, "healthPath"],
+      `expected a health path the Load Balancer reaches through the edge: under its service's route (${config.services[0]!.route}), or the route stripped`,
+      config.services[0]!.healthPath,
+      `pulumi config set --path 'permacoop:services[0].healthPath' ${config.services[0]!.route}healthz`,
+    );
   if (host.kind === "ssh" && dns.provider !== "none" && host.loadBalancerAddress === undefined)
     issue(
       ["host", "loadBalancerAddress"],

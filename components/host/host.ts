@@ -19,6 +19,8 @@ export interface Machine {
   readonly label?: string;
   /** The address the other machines reach it on (its edge), when it has one of its own. Default none. */
   readonly address?: string;
+  /** Its stable part of the runtime's names among several (a listed server's address): none, its position. */
+  readonly key?: string;
   /** What must be done before anything runs there (a VM's first boot). */
   readonly ready: readonly pulumi.Resource[];
   /** Its identity when it can be replaced under the same address (a VM's server id): a new one redeploys everything. */

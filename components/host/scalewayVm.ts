@@ -296,7 +296,11 @@ export class ScalewayVmHost implements EnvironmentHost {
     }
     let records: DnsRecords | undefined;
     if (this.network) {
-      const first = args.config.services[0]!;
+      // The Load Balancer checks the edge, through a route: the first service whose health path is reachable there (the rules require one).
+      const healthPath = args.config.services
+        .map((service) => publicHealthPath({ prefix: service.route, stripPrefix: service.stripPrefix }, service.healthPath))
+        .find((path) => path !== undefined);
+      if (healthPath === undefined) throw new Error(`${name}: no service's health path is reachable through the edge (the configuration was not validated)`);
       this.loadBalancer = new ScalewayLoadBalancer(
         `${name}-lb`,
         {
@@ -306,7 +310,7 @@ export class ScalewayVmHost implements EnvironmentHost {
           privateNetworkId: this.network.id,
           serverIps: this.vms.map((vm) => vm.privateIpv4!),
           healthCheck: {
-            path: publicHealthPath({ prefix: first.route, stripPrefix: first.stripPrefix }, first.healthPath) ?? first.healthPath,
+            path: healthPath,
             hostHeader: dns.hostnames[0]!,
           },
           hostnames: dns.hostnames,

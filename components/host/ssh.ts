@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { sshServers } from "../config/rules";
+import { sshServerKey, sshServers } from "../config/rules";
 import { PROGRAM_SECRETS, StackConfigOf } from "../config/schema";
 import { ContainerDatabase } from "../database/container";
 import { externalDatabaseEnv } from "../database/external";
@@ -43,6 +43,7 @@ export class SshHost implements EnvironmentHost {
       ready: [],
       label: server.address,
       address: server.address,
+      key: sshServerKey(server),
     }));
     let db: ContainerDatabase | undefined;
     if (database.kind === "external") {

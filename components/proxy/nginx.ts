@@ -269,7 +269,8 @@ export function renderEdgeConfig(args: EdgeConfigArgs): string {
     "}",
     "",
     ...upstreams(args),
-    ...(args.tls ? acmePeersUpstream(args.acmePeers) : []),
+    // Both variants: a host's first certificate is issued while its HTTP-only one serves.
+    ...acmePeersUpstream(args.acmePeers),
     ...maintenanceMap(args),
   ];
   if (args.tls) {
@@ -336,7 +337,7 @@ export function renderEdgeConfig(args: EdgeConfigArgs): string {
           "",
           ...maintenanceServer(args.clientScheme === "https"),
           "",
-          ...acmeLocation(),
+          ...acmeLocation(args.acmePeers),
           "",
           ...routeLocations(args),
         ],

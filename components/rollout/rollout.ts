@@ -57,8 +57,6 @@ export interface RolloutSpec {
   readonly releaseDump: boolean;
   /** Variables whose values never reach the rollout's output (its secretEnv, the database password): masked. */
   readonly secretVariables: readonly string[];
-  /** Which of several hosts this is (its address), in the log and the failure; absent with one host. */
-  readonly hostLabel?: string;
   /** Paths relative to the deploy user's home (the host contract's). */
   readonly auditLog: string;
   /** The id of the stack that deployed the environment here: a rollout of another stack of that name is refused. */
@@ -80,8 +78,8 @@ export function rolloutSpec(
   hostLabel?: string,
 ): RolloutSpec {
   return {
-    ...(hostLabel === undefined ? {} : { hostLabel }),
-    envName: contract.environment,
+    // Which of several hosts, in every line of the log and the failure (`prod on 10.0.0.12`).
+    envName: hostLabel === undefined ? contract.environment : `${contract.environment} on ${hostLabel}`,
     service: service.name,
     image,
     port: service.port,

@@ -231,13 +231,20 @@ export interface StepNames {
 /** The name of an environment's runtime component (its children are named from it). */
 export function runtimeComponentName(environmentComponent: string, host?: HostSlot): string {
   // One machine keeps the names it always had: an upgrade plans nothing new for it.
-  return host === undefined || host.count === 1 ? `${environmentComponent}-runtime` : `${environmentComponent}-host${host.index + 1}-runtime`;
+  if (host === undefined || host.count === 1) return `${environmentComponent}-runtime`;
+  // Servers listed by hand are named by address: removing one from the list deletes its steps
+  // (on it), never those of the server that moved up to its place.
+  if (host.key !== undefined) return `${environmentComponent}-host-${host.key}-runtime`;
+  // VMs by count grow and shrink at the end: the first keeps the one machine's names.
+  return host.index === 0 ? `${environmentComponent}-runtime` : `${environmentComponent}-host${host.index + 1}-runtime`;
 }
 
-/** Which of several machines: its position in the config's order (0-based) and how many there are. */
+/** Which of several machines: its position in the config's order (0-based), how many there are, and its stable key when it has one. */
 export interface HostSlot {
   readonly index: number;
   readonly count: number;
+  /** A name that stays when the list changes (a server's address); none: the position names it. */
+  readonly key?: string;
 }
 
 /**

@@ -59,8 +59,8 @@ data() {
 
 drop_data() {
   require_container_database
-  # The accessories, if any, still need their daily backup.
-  [[ -n "$ACCESSORIES" ]] || unschedule backup
+  # Accessories still here need their daily backup; gone (a destroy drops them first), nothing does.
+  [[ -n "$(docker ps -aq --filter "label=${label}" --filter "label=${ACCESSORY_LABEL}")" ]] || unschedule backup
   if [[ "${PERMACOOP_KEEP_DATA:-0}" == "1" ]]; then
     log "keeping data volume ${DB_VOLUME} (PERMACOOP_KEEP_DATA=1): the next deploy of ${ENV_NAME} here finds it"
     touch "$data_kept"

@@ -10,7 +10,7 @@ step_no=0
 rollout_started="$EPOCHREALTIME"
 # Seconds since $1 (an $EPOCHREALTIME), with milliseconds.
 since() { awk -v start="$1" -v now="$EPOCHREALTIME" 'BEGIN { printf "%.3f", now - start }'; }
-log() { printf '[rollout %s/%s%s] %s\n' "$ENV_NAME" "$SERVICE" "${HOST_LABEL:+ on ${HOST_LABEL}}" "$*"; }
+log() { printf '[rollout %s/%s] %s\n' "$ENV_NAME" "$SERVICE" "$*"; }
 step() {
   step_no=$((step_no + 1))
   log "step ${step_no} ${1} (+$(since "$rollout_started")s): ${2}"

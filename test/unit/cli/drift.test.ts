@@ -66,11 +66,17 @@ describe("npm run drift", () => {
       inputs: { create: name },
     });
     const steps = ["scripts", "runtime", "proxy", "app-rollout"];
-    const state = [1, 2, 3].flatMap((host) => steps.map((step) => command(`s-host${host}-runtime-${step}`)));
+    // VMs by count: the first keeps the one machine's names, the others by position.
+    const state = ["s-runtime", "s-host2-runtime", "s-host3-runtime"].flatMap((runtime) => steps.map((step) => command(`${runtime}-${step}`)));
     expect(replayableCommands(state, "s", ["app"], [], [], { index: 1, count: 3 }).map((c) => c.create)).toEqual(
       steps.map((step) => `s-host2-runtime-${step}`),
     );
-    // One host keeps the names it always had.
-    expect(() => replayableCommands(state, "s", ["app"], [], [], { index: 0, count: 1 })).toThrow(/has no step s-runtime-scripts/);
+    expect(replayableCommands(state, "s", ["app"], [], [], { index: 0, count: 3 }).map((c) => c.create)).toEqual(steps.map((step) => `s-runtime-${step}`));
+    // Listed servers by their address.
+    const listed = ["10-0-0-11", "10-0-0-12"].flatMap((key) => steps.map((step) => command(`s-host-${key}-runtime-${step}`)));
+    expect(replayableCommands(listed, "s", ["app"], [], [], { index: 1, count: 2, key: "10-0-0-12" }).map((c) => c.create)).toEqual(
+      steps.map((step) => `s-host-10-0-0-12-runtime-${step}`),
+    );
+    expect(() => replayableCommands(listed, "s", ["app"], [], [], { index: 0, count: 1 })).toThrow(/has no step s-runtime-scripts/);
   });
 });

@@ -302,6 +302,26 @@ describe("config contract", () => {
       (c) => ((c.host.count = 3), (c.accessories = [{ name: "files", type: "generic", image: "example/files:1", port: 9000, dataPath: "/data" }])),
       "permacoop:accessories[0].type",
     ],
+    [
+      "several servers by name with TLS (their edges ask each other for ACME challenges by address)",
+      (c) => (
+        (c.host = {
+          kind: "ssh",
+          hosts: [
+            { address: "10.0.0.11", hostKey: SSH_KEY },
+            { address: "app2.example.org", hostKey: SSH_KEY },
+          ],
+          loadBalancerAddress: "203.0.113.10",
+        }),
+        (c.database = { kind: "external", host: "10.0.0.5" })
+      ),
+      "permacoop:host.hosts[1].address",
+    ],
+    [
+      "several VMs whose health path the Load Balancer cannot reach through the edge",
+      (c) => ((c.host.count = 2), (c.services = [{ name: "api", image: "ghcr.io/example/api:1", port: 4000, route: "/api/", healthPath: "/healthz" }])),
+      "permacoop:services[0].healthPath",
+    ],
     ["an external database on a scaleway-vm", (c) => (c.database = { kind: "external", host: "10.0.0.5" }), "permacoop:database.kind"],
   ];
 

@@ -8,6 +8,8 @@ beforeAll(() => installMocks());
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHc2p5Zb0Q9y8m7x3kVt4Jb9qW1eR6tY2uI8oP0aS4dF";
 const SERVERS = ["10.0.0.11", "10.0.0.12", "10.0.0.13"];
+/** The runtime of server `n` (1-based), named by its address. */
+const runtimeOf = (n: number) => `prod-host-${SERVERS[n - 1]!.replace(/\./g, "-")}-runtime`;
 
 function severalConfig(overrides: Record<string, unknown> = {}) {
   return {
@@ -39,8 +41,8 @@ async function build(overrides: Record<string, unknown> = {}) {
   };
   const scriptOf = async (host: number, step: string) =>
     installedScript(
-      await valueOf(named(`prod-host${host}-runtime-scripts`).props.stdin as pulumi.Input<string>),
-      await valueOf(named(`prod-host${host}-runtime-${step}`).props.create as pulumi.Input<string>),
+      await valueOf(named(`${runtimeOf(host)}-scripts`).props.stdin as pulumi.Input<string>),
+      await valueOf(named(`${runtimeOf(host)}-${step}`).props.create as pulumi.Input<string>),
     );
   const dependsOnUrns = async (name: string) =>
     Promise.all(((named(name).opts.dependsOn ?? []) as pulumi.Resource[]).map((r) => valueOf((r as pulumi.CustomResource).urn)));
@@ -59,35 +61,56 @@ describe("several ssh servers (host.hosts)", () => {
   it("declares one runtime per server, each reached over SSH at its own address, named host<N>", async () => {
     const { commands, named } = await build();
     for (const [i, address] of SERVERS.entries()) {
-      const connection = await valueOf(named(`prod-host${i + 1}-runtime-app-rollout`).props.connection as pulumi.Input<Record<string, unknown>>);
+      const connection = await valueOf(named(`${runtimeOf(i + 1)}-app-rollout`).props.connection as pulumi.Input<Record<string, unknown>>);
       expect(connection).toMatchObject({ host: address, port: 22, user: "deploy", hostKey: KEY });
-      expect(commands.some((c) => c.name === `prod-host${i + 1}-runtime-env-id`)).toBe(true);
+      expect(commands.some((c) => c.name === `${runtimeOf(i + 1)}-env-id`)).toBe(true);
     }
     // No step keeps the one-host names, and no container database is declared.
     expect(commands.filter((c) => c.name.startsWith("prod-runtime-"))).toEqual([]);
     expect(commands.some((c) => c.name.endsWith("-data"))).toBe(false);
   });
 
+  it("names each server's steps by its address; the first keeps the one-server names as an alias (from one server to several, nothing is deleted there)", async () => {
+    const { declared } = await build();
+    const runtimes = declared.filter((d) => d.type === "permacoop:index:DockerRuntime");
+    expect(runtimes.map((r) => r.name)).toEqual([1, 2, 3].map(runtimeOf));
+    expect(runtimes.map((r) => r.opts.aliases)).toEqual([[{ name: "prod-runtime" }], undefined, undefined]);
+    const other = await build({
+      host: {
+        kind: "ssh",
+        hosts: [
+          { address: "10.0.0.11", hostKey: KEY },
+          { address: "2001:db8::7", hostKey: KEY, port: 2222 },
+        ],
+        loadBalancerAddress: "203.0.113.10",
+      },
+    });
+    expect(other.declared.filter((d) => d.type === "permacoop:index:DockerRuntime").map((r) => r.name)).toEqual([
+      "prod-host-10-0-0-11-runtime",
+      "prod-host-2001-db8-7-2222-runtime",
+    ]);
+  });
+
   it("starts a host's steps only after the previous wave: a failing host stops the rollout there", async () => {
     const { dependsOnUrns } = await build();
-    expect((await dependsOnUrns("prod-host2-runtime-scripts")).some((urn) => urn.endsWith("::prod-host1-runtime"))).toBe(true);
-    expect((await dependsOnUrns("prod-host3-runtime-scripts")).some((urn) => urn.endsWith("::prod-host2-runtime"))).toBe(true);
-    expect((await dependsOnUrns("prod-host1-runtime-scripts")).some((urn) => /host\d-runtime$/.test(urn))).toBe(false);
+    expect((await dependsOnUrns(`${runtimeOf(2)}-scripts`)).some((urn) => urn.endsWith(`::${runtimeOf(1)}`))).toBe(true);
+    expect((await dependsOnUrns(`${runtimeOf(3)}-scripts`)).some((urn) => urn.endsWith(`::${runtimeOf(2)}`))).toBe(true);
+    expect((await dependsOnUrns(`${runtimeOf(1)}-scripts`)).some((urn) => /-runtime$/.test(urn))).toBe(false);
     const parallel = await build({ rollout: { parallel: 2 } });
-    const third = await parallel.dependsOnUrns("prod-host3-runtime-scripts");
-    expect(third.some((urn) => urn.endsWith("::prod-host1-runtime"))).toBe(true);
-    expect(third.some((urn) => urn.endsWith("::prod-host2-runtime"))).toBe(false);
+    const third = await parallel.dependsOnUrns(`${runtimeOf(3)}-scripts`);
+    expect(third.some((urn) => urn.endsWith(`::${runtimeOf(1)}`))).toBe(true);
+    expect(third.some((urn) => urn.endsWith(`::${runtimeOf(2)}`))).toBe(false);
   });
 
   it("runs the release and the jobs on the first host only, and names each host in its rollout", async () => {
     const { scriptOf } = await build();
     const first = await scriptOf(1, "app-rollout");
     expect(first).toMatch(/^RELEASE_COMMAND='make database-migrate'$/m);
-    expect(first).toMatch(/^HOST_LABEL='10\.0\.0\.11'$/m);
+    expect(first).toMatch(/^ENV_NAME='prod on 10\.0\.0\.11'$/m);
     for (const host of [2, 3]) {
       const rollout = await scriptOf(host, "app-rollout");
       expect(rollout).toMatch(/^RELEASE_COMMAND=''$/m);
-      expect(rollout).toMatch(new RegExp(`^HOST_LABEL='10\\.0\\.0\\.1${host}'$`, "m"));
+      expect(rollout).toMatch(new RegExp(`^ENV_NAME='prod on 10\\.0\\.0\\.1${host}'$`, "m"));
     }
     expect(await scriptOf(1, "runtime")).toMatch(/^JOBS='nightly\t/m);
     expect(await scriptOf(2, "runtime")).toMatch(/^JOBS=''$/m);
@@ -108,13 +131,15 @@ describe("several ssh servers (host.hosts)", () => {
 
   it("asks the other hosts for an ACME challenge it does not hold (each host issues its own certificate)", async () => {
     const { named } = await build();
-    const edge = await valueOf(named("prod-host2-runtime-proxy").props.stdin as pulumi.Input<string>);
-    const https = edge.split("---\n")[1]!;
-    expect(https).toContain("upstream permacoop_acme_peers {\n    server 10.0.0.11:80 max_fails=0;\n    server 10.0.0.13:80 max_fails=0;\n}");
-    expect(https).toContain("try_files $uri @acme_peers;");
+    const edge = await valueOf(named(`${runtimeOf(2)}-proxy`).props.stdin as pulumi.Input<string>);
+    // Both variants: HTTP only until the host's first certificate, then HTTPS.
+    for (const variant of edge.split("---\n")) {
+      expect(variant).toContain("upstream permacoop_acme_peers {\n    server 10.0.0.11:80 max_fails=0;\n    server 10.0.0.13:80 max_fails=0;\n}");
+      expect(variant).toContain("try_files $uri @acme_peers;");
+    }
     // Without TLS there is no challenge to share.
     const plain = await build({ tls: { enabled: false } });
-    expect(await valueOf(plain.named("prod-host2-runtime-proxy").props.stdin as pulumi.Input<string>)).not.toContain("acme_peers");
+    expect(await valueOf(plain.named(`${runtimeOf(2)}-proxy`).props.stdin as pulumi.Input<string>)).not.toContain("acme_peers");
   });
 
   it("exports each server's SSH coordinates and the load balancer's address", async () => {

@@ -128,10 +128,14 @@ describe("edge nginx configuration", () => {
     expect(http).toMatch(/location @acme_peers \{\n *if \(\$http_x_permacoop_acme_peer\) \{\n *return 404;/);
     expect(http).toContain("proxy_set_header X-Permacoop-Acme-Peer 1;");
     expect(http).toContain("proxy_next_upstream_tries 2;");
-    expect(renderEdgeConfig({ ...resolvable, acmePeers: ["127.0.0.2:80"] })).not.toContain("acme_peers");
     const result = nginxTest(conf);
     expect(result.output).toContain("syntax is ok");
     expect(result.ok).toBe(true);
+    // Before its first certificate, a host serves the HTTP-only variant: it asks its peers too.
+    const beforeCertificate = renderEdgeConfig({ ...resolvable, acmePeers: ["127.0.0.2:80"] });
+    expect(beforeCertificate).toContain("try_files $uri @acme_peers;");
+    expect(nginxTest(beforeCertificate).ok).toBe(true);
+    expect(renderEdgeConfig(resolvable)).not.toContain("acme_peers");
   });
 
   it("nginx -t really rejects a broken configuration (the validator can fail)", () => {

@@ -122,19 +122,29 @@ export class Environment extends pulumi.ComponentResource {
     const owner = host.machines.length > 0 ? new random.RandomId(`${name}-owner`, { byteLength: 8 }, { parent: this }) : undefined;
     this.owner = owner;
     const count = host.machines.length;
-    const envIds = host.machines.map((machine, index) =>
-      machineEnvId(
-        runtimeComponentName(name, { index, count, key: machine.key }),
-        { environment: args.name, owner: owner!.hex, runner: machine.runner, machineId: machine.identity, dependsOn: [...machine.ready] },
+    // From one machine to several, the first keeps its steps: renamed (aliases), never deleted there.
+    const formerName = (index: number, current: string) => (index === 0 && current !== runtimeComponentName(name) ? runtimeComponentName(name) : undefined);
+    const envIds = host.machines.map((machine, index) => {
+      const runtimeName = runtimeComponentName(name, { index, count, key: machine.key });
+      return machineEnvId(
+        runtimeName,
+        {
+          environment: args.name,
+          owner: owner!.hex,
+          runner: machine.runner,
+          machineId: machine.identity,
+          dependsOn: [...machine.ready],
+          formerName: formerName(index, runtimeName),
+        },
         this,
-      ),
-    );
+      );
+    });
     resolveEnvId(envIds[0] ?? pulumi.output(args.name));
     this.envIds = envIds;
     const declareRuntime = (i: number, after: readonly DockerRuntime[]): DockerRuntime => {
       const machine = host.machines[i]!;
       const componentName = runtimeComponentName(name, { index: i, count, key: machine.key });
-      const single = runtimeComponentName(name);
+      const former = formerName(i, componentName);
       return new DockerRuntime(
         componentName,
         {
@@ -159,8 +169,7 @@ export class Environment extends pulumi.ComponentResource {
           primary: i === 0,
           acmePeers: config.tls.enabled && !host.terminatesTls ? acmePeers(host.machines, i, host.publish.httpPort) : undefined,
         },
-        // From one server to several: the first keeps its steps (renamed, not deleted there and made anew).
-        { parent: this, ...(i === 0 && componentName !== single ? { aliases: [{ name: single }] } : {}) },
+        { parent: this, ...(former ? { aliases: [{ name: former }] } : {}) },
       );
     };
     // Several hosts roll out in waves (the first alone, then rollout.parallel at a time): a wave

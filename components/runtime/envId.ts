@@ -36,6 +36,8 @@ export interface MachineEnvIdArgs {
   readonly machineId?: pulumi.Input<string>;
   /** What must exist before the probe can run there (a VM's first boot). */
   readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
+  /** The name the probe had before (a server first alone, then one of several): kept, not probed again. Default none. */
+  readonly formerName?: string;
 }
 
 /**
@@ -44,7 +46,11 @@ export interface MachineEnvIdArgs {
  */
 export function machineEnvId(name: string, args: MachineEnvIdArgs, parent: pulumi.Resource): pulumi.Output<string> {
   const probe = pulumi.output(args.owner).apply((owner) => envIdProbe(args.environment, owner));
-  const step = args.runner.run(`${name}-env-id`, { create: onMachineAs(args.machineId, args.owner, probe) }, { parent, dependsOn: args.dependsOn });
+  const step = args.runner.run(
+    `${name}-env-id`,
+    { create: onMachineAs(args.machineId, args.owner, probe) },
+    { parent, dependsOn: args.dependsOn, ...(args.formerName ? { aliases: [{ name: `${args.formerName}-env-id` }] } : {}) },
+  );
   return step.stdout.apply((out) => {
     const id = out.trim();
     // The probe prints one of two names; anything else is a broken host shell, not a name to use.

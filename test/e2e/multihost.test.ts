@@ -185,8 +185,19 @@ describe("several hosts behind a load balancer, rolled out one at a time", () =>
     if (failures.length > 0) throw failures[0];
   }, 300_000);
 
-  it("first up: every host serves through the load balancer; the release ran once", async () => {
+  it("one server first, then three: the first keeps its steps (renamed, none deleted); every host serves through the load balancer; the release ran once", async () => {
+    const severalHosts = await test!.stack.getConfig("permacoop:host");
+    const [first] = hosts;
+    await test!.stack.setConfig("permacoop:host", {
+      value: JSON.stringify({ kind: "ssh", address: first!.address, hostKey: first!.hostKey, user: first!.user, httpPort, bindAddress: "0.0.0.0" }),
+    });
     expect((await test!.stack.up({ color: "never" })).summary.result).toBe("succeeded");
+    expect((await versions())[0]).toBe("v1");
+    await test!.stack.setConfig("permacoop:host", severalHosts);
+    const grown = await test!.stack.up({ color: "never" });
+    expect(grown.summary.result).toBe("succeeded");
+    // A delete would have run the first server's teardown (its steps' delete commands) after the renamed ones.
+    expect(grown.summary.resourceChanges?.delete ?? 0).toBe(0);
     expect(await versions()).toEqual(["v1", "v1", "v1"]);
     await lb!.until((states) => Object.values(states).every((s) => s === "UP"), 30_000);
     const seen = await answerers(12);

@@ -75,6 +75,8 @@ describe("several ssh servers (host.hosts)", () => {
     const runtimes = declared.filter((d) => d.type === "permacoop:index:DockerRuntime");
     expect(runtimes.map((r) => r.name)).toEqual([1, 2, 3].map(runtimeOf));
     expect(runtimes.map((r) => r.opts.aliases)).toEqual([[{ name: "prod-runtime" }], undefined, undefined]);
+    const probes = declared.filter((d) => d.name.endsWith("-env-id"));
+    expect(probes.map((p) => p.opts.aliases)).toEqual([[{ name: "prod-runtime-env-id" }], undefined, undefined]);
     const other = await build({
       host: {
         kind: "ssh",

@@ -122,8 +122,12 @@ export class Environment extends pulumi.ComponentResource {
     const owner = host.machines.length > 0 ? new random.RandomId(`${name}-owner`, { byteLength: 8 }, { parent: this }) : undefined;
     this.owner = owner;
     const count = host.machines.length;
-    // From one machine to several, the first keeps its steps: renamed (aliases), never deleted there.
-    const formerName = (index: number, current: string) => (index === 0 && current !== runtimeComponentName(name) ? runtimeComponentName(name) : undefined);
+    // From one server to several and back, the first keeps its steps: renamed (aliases), never
+    // deleted there and made anew (a delete would take the environment down on that server).
+    const formerNames = (index: number, current: string, key: string | undefined): string[] =>
+      index !== 0
+        ? []
+        : [runtimeComponentName(name), ...(key === undefined ? [] : [runtimeComponentName(name, { index, count: 2, key })])].filter((n) => n !== current);
     const envIds = host.machines.map((machine, index) => {
       const runtimeName = runtimeComponentName(name, { index, count, key: machine.key });
       return machineEnvId(
@@ -134,7 +138,7 @@ export class Environment extends pulumi.ComponentResource {
           runner: machine.runner,
           machineId: machine.identity,
           dependsOn: [...machine.ready],
-          formerName: formerName(index, runtimeName),
+          formerNames: formerNames(index, runtimeName, machine.key),
         },
         this,
       );
@@ -144,7 +148,7 @@ export class Environment extends pulumi.ComponentResource {
     const declareRuntime = (i: number, after: readonly DockerRuntime[]): DockerRuntime => {
       const machine = host.machines[i]!;
       const componentName = runtimeComponentName(name, { index: i, count, key: machine.key });
-      const former = formerName(i, componentName);
+      const former = formerNames(i, componentName, machine.key);
       return new DockerRuntime(
         componentName,
         {
@@ -169,7 +173,7 @@ export class Environment extends pulumi.ComponentResource {
           primary: i === 0,
           acmePeers: config.tls.enabled && !host.terminatesTls ? acmePeers(host.machines, i, host.publish.httpPort) : undefined,
         },
-        { parent: this, ...(former ? { aliases: [{ name: former }] } : {}) },
+        { parent: this, ...(former.length > 0 ? { aliases: former.map((alias) => ({ name: alias })) } : {}) },
       );
     };
     // Several hosts roll out in waves (the first alone, then rollout.parallel at a time): a wave

@@ -36,8 +36,8 @@ export interface MachineEnvIdArgs {
   readonly machineId?: pulumi.Input<string>;
   /** What must exist before the probe can run there (a VM's first boot). */
   readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
-  /** The name the probe had before (a server first alone, then one of several): kept, not probed again. Default none. */
-  readonly formerName?: string;
+  /** The names the probe may have had before (a server alone, then one of several, or back): kept, not probed again. Default none. */
+  readonly formerNames?: readonly string[];
 }
 
 /**
@@ -49,7 +49,7 @@ export function machineEnvId(name: string, args: MachineEnvIdArgs, parent: pulum
   const step = args.runner.run(
     `${name}-env-id`,
     { create: onMachineAs(args.machineId, args.owner, probe) },
-    { parent, dependsOn: args.dependsOn, ...(args.formerName ? { aliases: [{ name: `${args.formerName}-env-id` }] } : {}) },
+    { parent, dependsOn: args.dependsOn, ...(args.formerNames?.length ? { aliases: args.formerNames.map((former) => ({ name: `${former}-env-id` })) } : {}) },
   );
   return step.stdout.apply((out) => {
     const id = out.trim();

@@ -77,6 +77,10 @@ describe("several ssh servers (host.hosts)", () => {
     expect(runtimes.map((r) => r.opts.aliases)).toEqual([[{ name: "prod-runtime" }], undefined, undefined]);
     const probes = declared.filter((d) => d.name.endsWith("-env-id"));
     expect(probes.map((p) => p.opts.aliases)).toEqual([[{ name: "prod-runtime-env-id" }], undefined, undefined]);
+    // And back to one server: it keeps the steps it had as the first of several.
+    const one = await build({ host: { kind: "ssh", hosts: [{ address: "10.0.0.11", hostKey: KEY }], loadBalancerAddress: "203.0.113.10" } });
+    const single = one.declared.filter((d) => d.type === "permacoop:index:DockerRuntime");
+    expect(single.map((r) => [r.name, r.opts.aliases])).toEqual([["prod-runtime", [{ name: "prod-host-10-0-0-11-runtime" }]]]);
     const other = await build({
       host: {
         kind: "ssh",
